@@ -1,0 +1,213 @@
+//! `/campaigns`: create, list, read and edit campaigns.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{Page, QueryParams, ValidJson};
+use super::{ApiError, AppState};
+use crate::config::CallingDays;
+use crate::store::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
+
+/// The body of `POST /campaigns` and `PATCH /campaigns/{id}`; absent fields take the
+/// configured defaults on create and stay unchanged on edit.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignBody {
+    pub name: Option<String>,
+    pub playbook: Option<String>,
+    pub calling_hours_start: Option<u32>,
+    pub calling_hours_end: Option<u32>,
+    pub timezone: Option<String>,
+    pub calling_days: Option<String>,
+    pub max_concurrent_calls: Option<u32>,
+    pub max_attempts: Option<u32>,
+    pub retry_no_answer_minutes: Option<u32>,
+    pub retry_busy_minutes: Option<u32>,
+}
+
+fn in_range(
+    field: &str,
+    value: Option<u32>,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, ApiError> {
+    match value {
+        Some(v) if !range.contains(&v) => Err(ApiError::invalid(
+            field,
+            format!("{field} must be in {}..={}", range.start(), range.end()),
+        )),
+        other => Ok(other),
+    }
+}
+
+impl CampaignBody {
+    /// Checks every present field on its own; returns the edit in canonical form.
+    fn validate(&self, state: &AppState) -> Result<CampaignPatch, ApiError> {
+        let name = match &self.name {
+            Some(n) if n.trim().is_empty() || n.trim().chars().count() > 200 => {
+                return Err(ApiError::invalid(
+                    "name",
+                    "name must be 1 to 200 characters",
+                ))
+            }
+            other => other.as_ref().map(|n| n.trim().to_string()),
+        };
+        let timezone = match &self.timezone {
+            Some(tz) => Some(
+                tz.parse::<Tz>()
+                    .map_err(|_| {
+                        ApiError::invalid("timezone", format!("unknown IANA time zone {tz:?}"))
+                    })?
+                    .name()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let calling_days = match &self.calling_days {
+            Some(days) => Some(
+                CallingDays::parse(days)
+                    .map_err(|e| ApiError::invalid("calling_days", e))?
+                    .canonical(),
+            ),
+            None => None,
+        };
+        let playbook = match &self.playbook {
+            Some(p) => Some(
+                state
+                    .playbooks
+                    .resolve(p)
+                    .map_err(|e| ApiError::invalid("playbook", e))?,
+            ),
+            None => None,
+        };
+        Ok(CampaignPatch {
+            name,
+            playbook,
+            calling_hours_start: in_range("calling_hours_start", self.calling_hours_start, 0..=23)?,
+            calling_hours_end: in_range("calling_hours_end", self.calling_hours_end, 1..=24)?,
+            timezone,
+            calling_days,
+            max_concurrent_calls: in_range(
+                "max_concurrent_calls",
+                self.max_concurrent_calls,
+                1..=10_000,
+            )?,
+            max_attempts: in_range("max_attempts", self.max_attempts, 1..=20)?,
+            retry_no_answer_minutes: in_range(
+                "retry_no_answer_minutes",
+                self.retry_no_answer_minutes,
+                0..=43_200,
+            )?,
+            retry_busy_minutes: in_range(
+                "retry_busy_minutes",
+                self.retry_busy_minutes,
+                0..=43_200,
+            )?,
+        })
+    }
+}
+
+/// A window whose start equals its end is empty; one whose start is later crosses midnight.
+fn check_window(start: u32, end: u32) -> Result<(), ApiError> {
+    if start == end {
+        return Err(ApiError::invalid(
+            "calling_hours_end",
+            "calling_hours_end must differ from calling_hours_start",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    body: ValidJson<CampaignBody>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.0.validate(&state)?;
+    let name = patch
+        .name
+        .clone()
+        .ok_or_else(|| ApiError::invalid("name", "name is required"))?;
+    let defaults = &state.settings.calling;
+    let playbook = match patch.playbook {
+        Some(p) => p,
+        None => state
+            .playbooks
+            .resolve(crate::conversation::playbook_catalog::PlaybookCatalog::DEFAULT)
+            .map_err(|e| ApiError::invalid("playbook", e))?,
+    };
+    let settings = CampaignSettings {
+        playbook,
+        calling_hours_start: patch.calling_hours_start.unwrap_or(defaults.hours_start),
+        calling_hours_end: patch.calling_hours_end.unwrap_or(defaults.hours_end),
+        timezone: patch
+            .timezone
+            .unwrap_or_else(|| defaults.timezone.name().to_string()),
+        calling_days: patch
+            .calling_days
+            .unwrap_or_else(|| defaults.days.canonical()),
+        max_concurrent_calls: patch
+            .max_concurrent_calls
+            .unwrap_or(state.settings.max_concurrent_calls),
+        max_attempts: patch.max_attempts.unwrap_or(defaults.max_attempts),
+        retry_no_answer_minutes: patch
+            .retry_no_answer_minutes
+            .unwrap_or(defaults.retry_no_answer_minutes),
+        retry_busy_minutes: patch
+            .retry_busy_minutes
+            .unwrap_or(defaults.retry_busy_minutes),
+    };
+    check_window(settings.calling_hours_start, settings.calling_hours_end)?;
+    let campaign = state
+        .store
+        .create_campaign(&NewCampaign { name, settings }, state.clock.now())
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/campaigns/{}", campaign.id)))
+        .json(campaign))
+}
+
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_query(&QueryParams::from_request(&req)?)?;
+    let (items, total) = state.store.list_campaigns(page.limit, page.offset).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items, "total": total, "limit": page.limit, "offset": page.offset,
+    })))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Campaign>, ApiError> {
+    Ok(web::Json(state.store.campaign(id.into_inner()).await?))
+}
+
+/// Edits take effect on the campaign's next scheduling decision: the scheduler reads the row
+/// afresh each time. A COMPLETED campaign is read-only (409).
+pub async fn update(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: ValidJson<CampaignBody>,
+) -> Result<web::Json<Campaign>, ApiError> {
+    let id = id.into_inner();
+    let patch = body.0.validate(&state)?;
+    let current = state.store.campaign(id).await?;
+    if !current.status.is_editable() {
+        return Err(ApiError::Conflict(format!(
+            "campaign {id} is {} and read-only",
+            current.status
+        )));
+    }
+    let start = patch
+        .calling_hours_start
+        .unwrap_or(current.calling_hours_start as u32);
+    let end = patch
+        .calling_hours_end
+        .unwrap_or(current.calling_hours_end as u32);
+    check_window(start, end)?;
+    let updated = state
+        .store
+        .update_campaign(id, &patch, state.clock.now())
+        .await?;
+    Ok(web::Json(updated))
+}

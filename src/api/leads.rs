@@ -1,0 +1,189 @@
+//! `/campaigns/{id}/upload-csv` and `/campaigns/{id}/leads`.
+
+use actix_multipart::Multipart;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::{Stream, StreamExt};
+use serde_json::json;
+
+use super::extract::{Page, QueryParams};
+use super::{ApiError, AppState};
+use crate::domain::LeadStatus;
+use crate::leads::csv_import::{parse_leads, CsvFileError};
+use crate::store::{LeadFilter, NewLead};
+
+/// At most this many rejected rows are listed in the response; `rejected_count` has them all.
+const MAX_LISTED_REJECTIONS: usize = 1000;
+
+/// Imports a CSV lead list, sent as a multipart field `file` or as a `text/csv` body.
+/// All accepted rows are inserted in one transaction, or none are.
+pub async fn upload_csv(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let limit = state.settings.max_upload_bytes;
+    refuse_declared_oversize(&req, limit)?;
+    let campaign_id = id.into_inner();
+    let campaign = state.store.campaign(campaign_id).await?;
+    if !campaign.status.is_editable() {
+        return Err(ApiError::Conflict(format!(
+            "campaign {campaign_id} is COMPLETED; leads cannot be added"
+        )));
+    }
+    let bytes = read_upload(&req, payload, limit).await?;
+    let parsed = web::block(move || parse_leads(&bytes))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e: CsvFileError| ApiError::invalid("file", e.to_string()))?;
+
+    let existing = state.store.campaign_phones(campaign_id).await?;
+    let mut duplicates_existing = 0usize;
+    let fresh: Vec<NewLead> = parsed
+        .leads
+        .into_iter()
+        .filter_map(|(_, lead)| {
+            let known = existing.contains(&lead.phone);
+            duplicates_existing += usize::from(known);
+            (!known).then_some(lead)
+        })
+        .collect();
+    let outcome = state
+        .store
+        .import_leads(campaign_id, &fresh, state.clock.now())
+        .await?;
+    // Rows another upload inserted while we parsed are duplicates too.
+    let duplicates_existing = duplicates_existing as u64 + outcome.already_present;
+    let rejected_count = parsed.rejected.len();
+    let mut rejected = parsed.rejected;
+    rejected.truncate(MAX_LISTED_REJECTIONS);
+    tracing::info!(
+        campaign_id,
+        accepted = outcome.inserted,
+        rejected_count,
+        "leads imported"
+    );
+    Ok(HttpResponse::Ok().json(json!({
+        "accepted": outcome.inserted,
+        "rejected": rejected,
+        "rejected_count": rejected_count,
+        "duplicates": parsed.duplicates_in_file as u64 + duplicates_existing,
+        "duplicates_in_file": parsed.duplicates_in_file,
+        "duplicates_existing": duplicates_existing,
+    })))
+}
+
+/// A body whose declared length is over the limit is refused before a byte of it is read.
+fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(len) if len > limit => Err(ApiError::PayloadTooLarge { limit }),
+        _ => Ok(()),
+    }
+}
+
+/// The uploaded file's bytes, from a multipart `file` field or the raw body.
+async fn read_upload(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        return read_multipart_file(Multipart::new(req.headers(), payload), limit).await;
+    }
+    let raw_ok = content_type.is_empty()
+        || [
+            "text/csv",
+            "text/plain",
+            "application/csv",
+            "application/vnd.ms-excel",
+            "application/octet-stream",
+        ]
+        .iter()
+        .any(|t| content_type.starts_with(t));
+    if !raw_ok {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the CSV as multipart/form-data (field \"file\") or as text/csv, not {content_type}"
+        )));
+    }
+    read_limited(payload, limit).await
+}
+
+async fn read_multipart_file(mut form: Multipart, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut file = None;
+    while let Some(field) = form.next().await {
+        let field = field.map_err(|e| {
+            ApiError::bad_request(Some("file"), format!("malformed multipart body: {e}"))
+        })?;
+        let is_file = field.name() == Some("file");
+        let bytes = read_limited(field, limit).await?;
+        if is_file && file.is_none() {
+            file = Some(bytes);
+        }
+    }
+    file.ok_or_else(|| ApiError::invalid("file", "the multipart form has no field named \"file\""))
+}
+
+/// Reads a stream of chunks, stopping with 413 as soon as it passes `limit`.
+async fn read_limited<S, E>(stream: S, limit: usize) -> Result<Vec<u8>, ApiError>
+where
+    S: Stream<Item = Result<web::Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let mut stream = std::pin::pin!(stream);
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(Some("file"), format!("could not read the upload: {e}"))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `GET /campaigns/{id}/leads?status=&qualified=&limit=&offset=`.
+pub async fn list(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let campaign_id = id.into_inner();
+    let query = QueryParams::from_request(&req)?;
+    let page = Page::from_query(&query)?;
+    let status = match query.get::<String>("status")? {
+        Some(raw) => Some(LeadStatus::parse(&raw.to_ascii_uppercase()).ok_or_else(|| {
+            let known: Vec<&str> = LeadStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::invalid(
+                "status",
+                format!("unknown lead status {raw:?}; one of {}", known.join(", ")),
+            )
+        })?),
+        None => None,
+    };
+    let filter = LeadFilter {
+        status,
+        qualified: query.get("qualified")?,
+    };
+    state.store.campaign(campaign_id).await?;
+    let (items, total) = state
+        .store
+        .list_leads(campaign_id, &filter, page.limit, page.offset)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items, "total": total, "limit": page.limit, "offset": page.offset,
+    })))
+}

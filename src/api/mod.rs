@@ -1,0 +1,47 @@
+//! The REST API (actix-web): one file per resource, errors in `error.rs`.
+
+pub mod analytics;
+pub mod auth;
+pub mod campaigns;
+pub mod error;
+pub mod exports;
+pub mod extract;
+pub mod health;
+pub mod leads;
+pub mod state;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+use actix_web::web;
+
+/// Every route of the REST API.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(extract::configure_extractors)
+        .route("/health", web::get().to(health::health))
+        .service(
+            web::resource("/campaigns")
+                .route(web::post().to(campaigns::create))
+                .route(web::get().to(campaigns::list)),
+        )
+        .service(
+            web::resource("/campaigns/{id}")
+                .route(web::get().to(campaigns::get))
+                .route(web::patch().to(campaigns::update)),
+        )
+        .route(
+            "/campaigns/{id}/upload-csv",
+            web::post().to(leads::upload_csv),
+        )
+        .route("/campaigns/{id}/leads", web::get().to(leads::list))
+        .route(
+            "/analytics/campaign/{id}",
+            web::get().to(analytics::campaign),
+        )
+        .route("/exports/calls/{id}", web::get().to(exports::calls));
+}
+
+/// Unknown routes answer with the same JSON error body as everything else.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}

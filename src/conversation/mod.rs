@@ -1,0 +1,3 @@
+//! Conversations: the playbooks that drive them.
+
+pub mod playbook_catalog;

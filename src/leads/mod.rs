@@ -1,0 +1,3 @@
+//! Leads as operators hand them to us: CSV files.
+
+pub mod csv_import;

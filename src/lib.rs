@@ -1,0 +1,16 @@
+//! voice-runtime: an actor-model AI voice runtime for outbound calling campaigns.
+//!
+//! The folders follow the architecture: `api` (REST), `store` (the only SQL), `domain` (types
+//! parsed once), `leads` (CSV import), `conversation` (playbooks), `config`, and the actors,
+//! telephony, media socket, providers and sandbox as later issues add them. `actors.md` at the
+//! repository root is the map of the actor tree.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod conversation;
+pub mod domain;
+pub mod leads;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,212 @@
+//! Campaign rows: create, read, list, edit, and state changes through the lifecycle.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{on_pool, Store, StoreError};
+use crate::domain::CampaignStatus;
+
+/// A campaign as stored and as the API shows it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Campaign {
+    pub id: i64,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub status: CampaignStatus,
+    pub playbook: String,
+    pub calling_hours_start: i64,
+    pub calling_hours_end: i64,
+    pub timezone: String,
+    pub calling_days: String,
+    pub max_concurrent_calls: i64,
+    pub max_attempts: i64,
+    pub retry_no_answer_minutes: i64,
+    pub retry_busy_minutes: i64,
+    pub total_leads: i64,
+    pub leads_called: i64,
+    pub leads_completed: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<String> for CampaignStatus {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        CampaignStatus::parse(&raw).ok_or_else(|| format!("unknown campaign status {raw:?}"))
+    }
+}
+
+/// The editable settings of a campaign, already validated by the caller.
+#[derive(Debug, Clone)]
+pub struct CampaignSettings {
+    pub playbook: String,
+    pub calling_hours_start: u32,
+    pub calling_hours_end: u32,
+    pub timezone: String,
+    pub calling_days: String,
+    pub max_concurrent_calls: u32,
+    pub max_attempts: u32,
+    pub retry_no_answer_minutes: u32,
+    pub retry_busy_minutes: u32,
+}
+
+/// A campaign to create.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name: String,
+    pub settings: CampaignSettings,
+}
+
+/// A partial edit: `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CampaignPatch {
+    pub name: Option<String>,
+    pub playbook: Option<String>,
+    pub calling_hours_start: Option<u32>,
+    pub calling_hours_end: Option<u32>,
+    pub timezone: Option<String>,
+    pub calling_days: Option<String>,
+    pub max_concurrent_calls: Option<u32>,
+    pub max_attempts: Option<u32>,
+    pub retry_no_answer_minutes: Option<u32>,
+    pub retry_busy_minutes: Option<u32>,
+}
+
+impl Store {
+    pub async fn create_campaign(
+        &self,
+        new: &NewCampaign,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, StoreError> {
+        const SQL: &str = "INSERT INTO campaigns (name, status, playbook, calling_hours_start, \
+            calling_hours_end, timezone, calling_days, max_concurrent_calls, max_attempts, \
+            retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at) \
+            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING *";
+        let s = &new.settings;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
+            .bind(&new.name)
+            .bind(&s.playbook)
+            .bind(i64::from(s.calling_hours_start))
+            .bind(i64::from(s.calling_hours_end))
+            .bind(&s.timezone)
+            .bind(&s.calling_days)
+            .bind(i64::from(s.max_concurrent_calls))
+            .bind(i64::from(s.max_attempts))
+            .bind(i64::from(s.retry_no_answer_minutes))
+            .bind(i64::from(s.retry_busy_minutes))
+            .bind(now)
+            .fetch_one(p)
+            .await)?;
+        Ok(row)
+    }
+
+    pub async fn campaign(&self, id: i64) -> Result<Campaign, StoreError> {
+        const SQL: &str = "SELECT * FROM campaigns WHERE id = $1";
+        on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL).bind(id).fetch_optional(p).await)?
+            .ok_or(StoreError::NotFound("campaign"))
+    }
+
+    /// One page of campaigns, newest first, and the total count.
+    pub async fn list_campaigns(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Campaign>, i64), StoreError> {
+        const PAGE: &str = "SELECT * FROM campaigns ORDER BY id DESC LIMIT $1 OFFSET $2";
+        const TOTAL: &str = "SELECT COUNT(*) FROM campaigns";
+        let items = on_pool!(self, p => sqlx::query_as::<_, Campaign>(PAGE)
+            .bind(limit).bind(offset).fetch_all(p).await)?;
+        let total: i64 = on_pool!(self, p => sqlx::query_scalar(TOTAL).fetch_one(p).await)?;
+        Ok((items, total))
+    }
+
+    /// Campaigns in a given state (the supervisor restarts RUNNING ones after a restart).
+    pub async fn campaigns_with_status(
+        &self,
+        status: CampaignStatus,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        const SQL: &str = "SELECT * FROM campaigns WHERE status = $1 ORDER BY id";
+        let rows = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
+            .bind(status.as_str()).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Applies a partial edit unless the campaign is COMPLETED (read-only → `Conflict`).
+    /// The `status <> 'COMPLETED'` guard is in the UPDATE itself, so a campaign that completes
+    /// between our read and our write is never edited.
+    pub async fn update_campaign(
+        &self,
+        id: i64,
+        patch: &CampaignPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, StoreError> {
+        const SQL: &str = "UPDATE campaigns SET \
+            name = COALESCE($2, name), playbook = COALESCE($3, playbook), \
+            calling_hours_start = COALESCE($4, calling_hours_start), \
+            calling_hours_end = COALESCE($5, calling_hours_end), \
+            timezone = COALESCE($6, timezone), calling_days = COALESCE($7, calling_days), \
+            max_concurrent_calls = COALESCE($8, max_concurrent_calls), \
+            max_attempts = COALESCE($9, max_attempts), \
+            retry_no_answer_minutes = COALESCE($10, retry_no_answer_minutes), \
+            retry_busy_minutes = COALESCE($11, retry_busy_minutes), updated_at = $12 \
+            WHERE id = $1 AND status <> 'COMPLETED' RETURNING *";
+        let wide = |v: Option<u32>| v.map(i64::from);
+        let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
+            .bind(id)
+            .bind(&patch.name)
+            .bind(&patch.playbook)
+            .bind(wide(patch.calling_hours_start))
+            .bind(wide(patch.calling_hours_end))
+            .bind(&patch.timezone)
+            .bind(&patch.calling_days)
+            .bind(wide(patch.max_concurrent_calls))
+            .bind(wide(patch.max_attempts))
+            .bind(wide(patch.retry_no_answer_minutes))
+            .bind(wide(patch.retry_busy_minutes))
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        match row {
+            Some(campaign) => Ok(campaign),
+            None => Err(self.why_not_editable(id).await),
+        }
+    }
+
+    /// Moves a campaign along its lifecycle, checked by `CampaignStatus::can_become`; the UPDATE
+    /// is conditional on the status read, so two concurrent changes cannot both win.
+    pub async fn transition_campaign(
+        &self,
+        id: i64,
+        to: CampaignStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, StoreError> {
+        const SQL: &str = "UPDATE campaigns SET status = $3, updated_at = $4, \
+            started_at = CASE WHEN $3 = 'RUNNING' AND started_at IS NULL THEN $4 ELSE started_at END, \
+            completed_at = CASE WHEN $3 = 'COMPLETED' THEN $4 ELSE completed_at END \
+            WHERE id = $1 AND status = $2 RETURNING *";
+        let current = self.campaign(id).await?;
+        current
+            .status
+            .transition(to)
+            .map_err(|e| StoreError::Conflict(e.to_string()))?;
+        let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
+            .bind(id)
+            .bind(current.status.as_str())
+            .bind(to.as_str())
+            .bind(now)
+            .fetch_optional(p)
+            .await)?;
+        row.ok_or_else(|| {
+            StoreError::Conflict("the campaign changed state meanwhile; retry".into())
+        })
+    }
+
+    async fn why_not_editable(&self, id: i64) -> StoreError {
+        match self.campaign(id).await {
+            Ok(c) => StoreError::Conflict(format!("campaign {id} is {} and read-only", c.status)),
+            Err(e) => e,
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! `GET /exports/calls/{id}`: every call of a campaign with its transcript, read in pages by
+//! key so that a 100k-call export never sits in memory and holds no connection between pages.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::types::Json;
+
+use super::{on_pool, Store, StoreError};
+
+/// One call with its lead, outcome and transcript.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ExportedCall {
+    pub call_id: i64,
+    pub call_sid: String,
+    pub lead_id: i64,
+    pub lead_name: String,
+    pub phone: String,
+    pub attempt_number: Option<i64>,
+    pub status: String,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub duration_seconds: Option<i64>,
+    pub recording_url: Option<String>,
+    pub final_outcome: Option<String>,
+    pub lead_qualified: Option<bool>,
+    pub extracted_data: Option<Json<serde_json::Value>>,
+    pub transcript: Option<Json<serde_json::Value>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// The calls of a campaign with id greater than `after`, at most `limit`, in id order.
+    pub async fn export_calls_page(
+        &self,
+        campaign_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ExportedCall>, StoreError> {
+        const SQL: &str = "SELECT s.id AS call_id, s.call_sid, s.lead_id, l.name AS lead_name, \
+            l.phone, sc.attempt_number, s.status, s.answered_at, s.ended_at, s.duration_seconds, \
+            s.recording_url, c.final_outcome, c.lead_qualified, c.extracted_data, \
+            c.transcript_history AS transcript, s.created_at \
+            FROM call_sessions s JOIN leads l ON l.id = s.lead_id \
+            LEFT JOIN scheduled_calls sc ON sc.id = s.scheduled_call_id \
+            LEFT JOIN conversations c ON c.call_session_id = s.id \
+            WHERE s.campaign_id = $1 AND s.id > $2 ORDER BY s.id LIMIT $3";
+        let rows = on_pool!(self, p => sqlx::query_as::<_, ExportedCall>(SQL)
+            .bind(campaign_id).bind(after).bind(limit).fetch_all(p).await)?;
+        Ok(rows)
+    }
+}

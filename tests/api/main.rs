@@ -1,0 +1,12 @@
+//! The integration-test binary: every test starts the real application on a random loopback
+//! port, against SQLite and against PostgreSQL (`both_backends!`).
+
+mod helpers;
+
+mod analytics;
+mod auth;
+mod campaigns;
+mod exports;
+mod health;
+mod leads;
+mod upload;
