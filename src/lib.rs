@@ -13,4 +13,5 @@ pub mod domain;
 pub mod leads;
 pub mod startup;
 pub mod store;
+pub mod scheduling;
 pub mod telemetry;
