@@ -5,6 +5,7 @@
 //! telephony, media socket, providers and sandbox as later issues add them. `actors.md` at the
 //! repository root is the map of the actor tree.
 
+pub mod actors;
 pub mod api;
 pub mod clock;
 pub mod config;
@@ -13,5 +14,6 @@ pub mod domain;
 pub mod leads;
 pub mod startup;
 pub mod store;
+pub mod telephony;
 pub mod scheduling;
 pub mod telemetry;

@@ -4,21 +4,28 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
+use actix::Actor;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::actors::campaign_supervisor::Shutdown;
+use crate::actors::{CallRegistryHandle, CampaignSupervisor, Engine};
 use crate::api::{self, AppState};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::conversation::playbook_catalog::PlaybookCatalog;
+use crate::scheduling::Pacer;
 use crate::store::{Store, StoreError};
+use crate::telephony::exotel::{ExotelClient, ExotelError};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("could not open the database: {0}")]
     Database(#[from] StoreError),
+    #[error("could not set up the Exotel client: {0}")]
+    Exotel(#[from] ExotelError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -31,6 +38,21 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+}
+
+/// Stops a running application: the HTTP server and every campaign actor, leaving the
+/// database exactly as it is (tests use it to stop "the process" mid-campaign).
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    state: AppState,
+}
+
+impl StopHandle {
+    pub async fn stop(&self) {
+        self.state.campaigns.do_send(Shutdown);
+        self.server.stop(false).await;
+    }
 }
 
 impl Application {
@@ -56,11 +78,29 @@ impl Application {
                 source,
             })?
             .port();
+        let public_url = settings
+            .our_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{port}", settings.bind_addr.ip()));
+        let settings = Arc::new(settings);
+        let engine = Engine {
+            store: store.clone(),
+            clock: clock.clone(),
+            exotel: ExotelClient::new(settings.exotel.clone())?,
+            pacer: Arc::new(Pacer::per_minute(settings.exotel.calls_per_minute)),
+            node_tokens: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_calls as usize)),
+            public_url,
+            registry: CallRegistryHandle::start(),
+            settings: settings.clone(),
+        };
+        let campaigns = CampaignSupervisor::new(engine.clone()).start();
         let state = AppState {
             playbooks: PlaybookCatalog::new(&settings.playbooks_dir),
-            settings: Arc::new(settings),
+            settings,
             store,
             clock,
+            engine,
+            campaigns,
         };
         let server = run(listener, state.clone()).map_err(|source| StartupError::Bind {
             addr: state.settings.bind_addr.to_string(),
@@ -79,6 +119,13 @@ impl Application {
 
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            state: self.state.clone(),
+        }
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -2,13 +2,16 @@
 
 pub mod analytics;
 pub mod auth;
+pub mod campaign_control;
 pub mod campaigns;
+pub mod debug;
 pub mod error;
 pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod leads;
 pub mod state;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use state::AppState;
@@ -34,6 +37,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(leads::upload_csv),
         )
         .route("/campaigns/{id}/leads", web::get().to(leads::list))
+        .route("/campaigns/{id}/start", web::post().to(campaign_control::start))
+        .route("/campaigns/{id}/pause", web::post().to(campaign_control::pause))
+        .route(
+            "/webhooks/exotel/call-status",
+            web::post().to(webhooks::call_status),
+        )
+        .route("/debug/sessions", web::get().to(debug::sessions))
+        .route("/debug/actors", web::get().to(debug::actors))
         .route(
             "/analytics/campaign/{id}",
             web::get().to(analytics::campaign),

@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use actix::Addr;
+
+use crate::actors::{CampaignSupervisor, Engine};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::conversation::playbook_catalog::PlaybookCatalog;
@@ -14,4 +17,7 @@ pub struct AppState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     pub playbooks: PlaybookCatalog,
+    /// The campaign side: Exotel, pacing, tokens, the call registry.
+    pub engine: Engine,
+    pub campaigns: Addr<CampaignSupervisor>,
 }

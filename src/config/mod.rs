@@ -79,7 +79,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub bind_addr: SocketAddr,
-    pub our_base_url: String,
+    /// Public URL Exotel reaches us at; `None` means "the address we are bound to" (resolved at
+    /// start, so a server on port 0 still gives Exotel a working URL).
+    pub our_base_url: Option<String>,
+    /// Names this process in dial claims (`claimed_by`): a restarted node recognises its own.
+    pub node_id: String,
     /// Bearer token for the REST API; `None` means the API answers loopback clients only.
     pub api_key: Option<String>,
     /// Secret carried in the URLs we hand Exotel; random per start when unset.
@@ -132,7 +136,11 @@ impl Settings {
         };
         Ok(Settings {
             bind_addr: env.parsed("BIND_ADDR", "127.0.0.1:8000", "expected HOST:PORT")?,
-            our_base_url: env.url("OUR_BASE_URL", "http://127.0.0.1:8000")?,
+            our_base_url: match env.optional("OUR_BASE_URL") {
+                Some(_) => Some(env.url("OUR_BASE_URL", "")?),
+                None => None,
+            },
+            node_id: env.optional("NODE_ID").unwrap_or_else(default_node_id),
             api_key: env.optional("API_KEY"),
             webhook_secret,
             webhook_secret_generated,
@@ -198,6 +206,15 @@ impl Settings {
             max_upload_bytes: env.number("MAX_UPLOAD_MB", 50, 1..=4096)? as usize * 1024 * 1024,
         })
     }
+}
+
+/// The host name, so that a restarted process on the same host reclaims its own dial claims.
+fn default_node_id() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node-1".to_string())
 }
 
 /// A random URL-safe token for secrets we generate ourselves.

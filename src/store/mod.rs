@@ -11,12 +11,14 @@ mod campaigns;
 mod error;
 mod exports;
 mod leads;
+mod scheduled_calls;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
 pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;
+pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall};
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
 
 use std::str::FromStr;

@@ -1,0 +1,449 @@
+//! `CampaignActor`: one per started campaign. It decides what to dial next, owns the campaign's
+//! concurrency tokens and reacts at once to events (a call ended, a token freed, the window
+//! opened), with `SCHEDULER_POLL_SECONDS` only as a safety tick.
+//!
+//! Every decision is a *round*: read the campaign row afresh (so edits apply at once),
+//! reconcile expired claims, plan NEW leads, follow the window (RUNNING ⇄ SCHEDULED), then claim
+//! as many due calls as the caps allow and spawn a dial for each. Rounds never overlap: an event
+//! during a round asks for another one after it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::campaign_supervisor::{CampaignStopped, StopReason};
+use super::dialer::{dial, DialContext, DialOutcome};
+use super::Engine;
+use crate::domain::{CallStatus, CampaignStatus};
+use crate::store::{AttemptRow, ClaimedCall, StoreError};
+use crate::telephony::call_outcome::{apply_status, calling_window, Applied, StatusUpdate};
+
+/// What `GET /debug/actors` shows of a campaign actor.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CampaignSnapshot {
+    pub campaign_id: i64,
+    pub status: Option<CampaignStatus>,
+    pub tokens_in_use: usize,
+    pub max_concurrent_calls: i64,
+    /// Calls due now and waiting for a token.
+    pub queue_depth: i64,
+    pub next_due: Option<DateTime<Utc>>,
+    pub window_open: bool,
+    pub paused: bool,
+    pub last_error: Option<String>,
+}
+
+pub struct CampaignActor {
+    campaign_id: i64,
+    engine: Engine,
+    supervisor: Recipient<CampaignStopped>,
+    /// One entry per call of this campaign in flight (dialing or on the phone), holding its
+    /// node-wide permit. Removing the entry frees the token; removing it again does nothing,
+    /// so a token is freed exactly once whoever reports the call's end first.
+    tokens: HashMap<i64, Option<OwnedSemaphorePermit>>,
+    /// Read by in-flight dials just before they call Exotel, so a pause stops dials at once.
+    paused: Arc<AtomicBool>,
+    round_running: bool,
+    round_again: bool,
+    /// Set when Exotel rejects our credentials; no dial until the campaign is started again.
+    halted: Option<String>,
+    stop_reason: StopReason,
+    view: CampaignSnapshot,
+}
+
+/// Run a scheduling round now.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Wake;
+
+/// A call of this campaign ended (terminal webhook, media-socket stop, reconciliation).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct CallEnded {
+    pub campaign_id: i64,
+    pub scheduled_call_id: i64,
+}
+
+/// Stop dialing; calls in progress finish normally. The actor stops when the last one ends.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Pause;
+
+/// Dial again (after a pause or a credentials error).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Resume;
+
+/// Stop now, leaving the database as it is (process shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Halt;
+
+#[derive(Message)]
+#[rtype(result = "CampaignSnapshot")]
+pub struct GetSnapshot;
+
+/// What a round found and decided, applied to the actor when it ends.
+enum Round {
+    Dial {
+        claims: Vec<(ClaimedCall, Option<OwnedSemaphorePermit>)>,
+        in_flight: Vec<i64>,
+        view: CampaignSnapshot,
+    },
+    Paused {
+        in_flight: Vec<i64>,
+    },
+    Completed,
+    Credentials(String),
+}
+
+impl CampaignActor {
+    pub fn new(campaign_id: i64, engine: Engine, supervisor: Recipient<CampaignStopped>) -> Self {
+        CampaignActor {
+            campaign_id,
+            engine,
+            supervisor,
+            tokens: HashMap::new(),
+            paused: Arc::new(AtomicBool::new(false)),
+            round_running: false,
+            round_again: false,
+            halted: None,
+            stop_reason: StopReason::Halted,
+            view: CampaignSnapshot {
+                campaign_id,
+                ..CampaignSnapshot::default()
+            },
+        }
+    }
+
+    fn wake(&mut self, ctx: &mut Context<Self>) {
+        if self.round_running {
+            self.round_again = true;
+            return;
+        }
+        self.round_running = true;
+        let round = run_round(
+            self.campaign_id,
+            self.engine.clone(),
+            self.paused.load(Ordering::Acquire) || self.halted.is_some(),
+        );
+        ctx.spawn(round.into_actor(self).map(|result, act, ctx| {
+            act.round_running = false;
+            act.finish_round(result, ctx);
+            if act.round_again {
+                act.round_again = false;
+                act.wake(ctx);
+            }
+        }));
+    }
+
+    fn finish_round(&mut self, result: Result<Round, StoreError>, ctx: &mut Context<Self>) {
+        match result {
+            Ok(Round::Dial { claims, in_flight, view }) => {
+                self.sync_tokens(&in_flight);
+                self.view = view;
+                for (claim, permit) in claims {
+                    self.start_dial(claim, permit, ctx);
+                }
+                self.schedule_next_round(ctx);
+            }
+            Ok(Round::Paused { in_flight }) => {
+                self.sync_tokens(&in_flight);
+                self.paused.store(true, Ordering::Release);
+                self.view.paused = true;
+                if self.tokens.is_empty() {
+                    self.stop_reason = StopReason::Paused;
+                    ctx.stop();
+                }
+            }
+            Ok(Round::Completed) => {
+                tracing::info!(campaign_id = self.campaign_id, "campaign completed");
+                self.stop_reason = StopReason::Completed;
+                ctx.stop();
+            }
+            Ok(Round::Credentials(reason)) => {
+                tracing::error!(campaign_id = self.campaign_id, %reason, "dialing stopped");
+                self.view.last_error = Some(reason.clone());
+                self.halted = Some(reason);
+            }
+            Err(StoreError::NotFound(_)) => {
+                self.stop_reason = StopReason::Completed;
+                ctx.stop();
+            }
+            Err(e) => {
+                // The supervisor restarts us with backoff; the database is the truth we resume from.
+                tracing::error!(campaign_id = self.campaign_id, error = %e, "scheduling round failed");
+                self.stop_reason = StopReason::Failed(e.to_string());
+                ctx.stop();
+            }
+        }
+    }
+
+    /// Makes the token table match the database's in-flight claims: ended calls free their
+    /// token, calls adopted from before a restart take one.
+    fn sync_tokens(&mut self, in_flight: &[i64]) {
+        let live: HashSet<i64> = in_flight.iter().copied().collect();
+        self.tokens.retain(|id, _| live.contains(id));
+        for id in live {
+            self.tokens
+                .entry(id)
+                .or_insert_with(|| self.engine.node_tokens.clone().try_acquire_owned().ok());
+        }
+        self.view.tokens_in_use = self.tokens.len();
+    }
+
+    fn start_dial(
+        &mut self,
+        claim: ClaimedCall,
+        permit: Option<OwnedSemaphorePermit>,
+        ctx: &mut Context<Self>,
+    ) {
+        let id = claim.scheduled_call_id;
+        self.tokens.insert(id, permit);
+        self.view.tokens_in_use = self.tokens.len();
+        let dial_ctx = DialContext {
+            campaign_id: self.campaign_id,
+        };
+        let fut = dial(self.engine.clone(), dial_ctx, claim, self.paused.clone());
+        ctx.spawn(fut.into_actor(self).map(move |outcome, act, ctx| {
+            act.on_dialed(id, outcome, ctx);
+        }));
+    }
+
+    fn on_dialed(&mut self, id: i64, outcome: DialOutcome, ctx: &mut Context<Self>) {
+        if outcome.holds_token() {
+            return;
+        }
+        self.free_token(id, ctx);
+        if let DialOutcome::CredentialsRejected { reason } = outcome {
+            self.view.last_error = Some(reason.clone());
+            self.halted = Some(reason);
+            let (store, clock, id) = (self.engine.store.clone(), self.engine.clock.clone(), self.campaign_id);
+            // Say so where operators look: the campaign pauses itself.
+            ctx.spawn(
+                async move {
+                    let _ = store.transition_campaign(id, CampaignStatus::Paused, clock.now()).await;
+                }
+                .into_actor(self),
+            );
+        }
+    }
+
+    fn free_token(&mut self, id: i64, ctx: &mut Context<Self>) {
+        if self.tokens.remove(&id).is_some() {
+            self.view.tokens_in_use = self.tokens.len();
+            if self.paused.load(Ordering::Acquire) && self.tokens.is_empty() {
+                self.stop_reason = StopReason::Paused;
+                ctx.stop();
+                return;
+            }
+            self.wake(ctx);
+        }
+    }
+
+    /// A precise timer for the next due call or window opening; the poll tick backs it up.
+    fn schedule_next_round(&mut self, ctx: &mut Context<Self>) {
+        let Some(next_due) = self.view.next_due else {
+            return;
+        };
+        let poll = Duration::from_secs(u64::from(self.engine.settings.scheduler_poll_seconds));
+        let until = (next_due - self.engine.clock.now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .clamp(Duration::from_millis(20), poll);
+        ctx.run_later(until, |act, ctx| act.wake(ctx));
+    }
+}
+
+impl Actor for CampaignActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(campaign_id = self.campaign_id, "campaign actor started");
+        let poll = Duration::from_secs(u64::from(self.engine.settings.scheduler_poll_seconds));
+        ctx.run_interval(poll, |act, ctx| act.wake(ctx));
+        self.wake(ctx);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        tracing::info!(campaign_id = self.campaign_id, reason = ?self.stop_reason, "campaign actor stopped");
+        self.supervisor.do_send(CampaignStopped {
+            campaign_id: self.campaign_id,
+            reason: self.stop_reason.clone(),
+        });
+    }
+}
+
+impl Handler<Wake> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, _: Wake, ctx: &mut Context<Self>) {
+        self.wake(ctx);
+    }
+}
+
+impl Handler<CallEnded> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, msg: CallEnded, ctx: &mut Context<Self>) {
+        self.free_token(msg.scheduled_call_id, ctx);
+    }
+}
+
+impl Handler<Pause> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, _: Pause, ctx: &mut Context<Self>) {
+        self.paused.store(true, Ordering::Release);
+        self.view.paused = true;
+        if self.tokens.is_empty() {
+            self.stop_reason = StopReason::Paused;
+            ctx.stop();
+        }
+    }
+}
+
+impl Handler<Resume> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, _: Resume, ctx: &mut Context<Self>) {
+        self.paused.store(false, Ordering::Release);
+        self.view.paused = false;
+        self.halted = None;
+        self.view.last_error = None;
+        self.wake(ctx);
+    }
+}
+
+impl Handler<Halt> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, _: Halt, ctx: &mut Context<Self>) {
+        self.stop_reason = StopReason::Halted;
+        ctx.stop();
+    }
+}
+
+impl Handler<GetSnapshot> for CampaignActor {
+    type Result = MessageResult<GetSnapshot>;
+    fn handle(&mut self, _: GetSnapshot, _: &mut Context<Self>) -> Self::Result {
+        let mut view = self.view.clone();
+        view.tokens_in_use = self.tokens.len();
+        if let Some(reason) = &self.halted {
+            view.last_error = Some(reason.clone());
+        }
+        MessageResult(view)
+    }
+}
+
+/// One scheduling round, run off the actor so it keeps answering messages meanwhile.
+async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<Round, StoreError> {
+    let store = &engine.store;
+    let now = engine.clock.now();
+    let mut campaign = store.campaign(campaign_id).await?;
+    let in_flight = reconcile(&engine, campaign_id, now).await?;
+    match campaign.status {
+        CampaignStatus::Completed => return Ok(Round::Completed),
+        CampaignStatus::Draft | CampaignStatus::Paused => return Ok(Round::Paused { in_flight }),
+        CampaignStatus::Running | CampaignStatus::Scheduled => {}
+    }
+    if let Some(var) = engine.exotel.missing_setting() {
+        return Ok(Round::Credentials(format!("Exotel is not configured: set {var}")));
+    }
+    let window = calling_window(&campaign);
+    store
+        .schedule_new_leads(campaign_id, window.next_allowed(now), campaign.max_attempts, now)
+        .await?;
+    let open = window.is_open(now);
+    let wanted = if open { CampaignStatus::Running } else { CampaignStatus::Scheduled };
+    if campaign.status != wanted {
+        // A concurrent pause wins: the transition is conditional on the status we read.
+        if let Ok(moved) = store.transition_campaign(campaign_id, wanted, now).await {
+            campaign = moved;
+        }
+    }
+    let (next_due, due) = store.pending_summary(campaign_id, now).await?;
+    if in_flight.is_empty() && store.open_work(campaign_id).await? == 0 {
+        store.transition_campaign(campaign_id, CampaignStatus::Completed, now).await?;
+        return Ok(Round::Completed);
+    }
+    let mut view = CampaignSnapshot {
+        campaign_id,
+        status: Some(campaign.status),
+        tokens_in_use: in_flight.len(),
+        max_concurrent_calls: campaign.max_concurrent_calls,
+        queue_depth: due,
+        next_due: if open { next_due } else { Some(window.next_allowed(now)) },
+        window_open: open,
+        paused: no_dials,
+        last_error: None,
+    };
+    let free = (campaign.max_concurrent_calls - in_flight.len() as i64).min(due);
+    if !open || no_dials || free <= 0 {
+        return Ok(Round::Dial { claims: Vec::new(), in_flight, view });
+    }
+    let mut permits = Vec::new();
+    while (permits.len() as i64) < free {
+        match engine.node_tokens.clone().try_acquire_owned() {
+            Ok(p) => permits.push(p),
+            Err(_) => break,
+        }
+    }
+    let lease = now + engine.dial_lease();
+    let node = &engine.settings.node_id;
+    let claimed = store
+        .claim_due_calls(campaign_id, now, permits.len() as i64, node, lease)
+        .await?;
+    view.queue_depth = due - claimed.len() as i64;
+    let claims = claimed.into_iter().zip(permits.into_iter().map(Some)).collect();
+    Ok(Round::Dial { claims, in_flight, view })
+}
+
+/// Settles claims whose lease ran out and returns the ids still in flight. A claim that never
+/// reached Exotel goes back to PENDING; a placed call is looked up with Call Details and, if it
+/// ended, closed as its status callback would have.
+async fn reconcile(engine: &Engine, campaign_id: i64, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+    let store = &engine.store;
+    let mut in_flight = Vec::new();
+    for attempt in store.in_flight_attempts(campaign_id).await? {
+        let expired = attempt.lease_until.is_none_or(|lease| lease <= now);
+        if expired && settle_expired(engine, &attempt, now).await? {
+            continue;
+        }
+        in_flight.push(attempt.scheduled_call_id);
+    }
+    Ok(in_flight)
+}
+
+/// Returns true when the attempt is no longer in flight.
+async fn settle_expired(engine: &Engine, attempt: &AttemptRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    let store = &engine.store;
+    let Some(sid) = &attempt.current_call_sid else {
+        tracing::warn!(scheduled_call_id = attempt.scheduled_call_id, "dial claim expired; back to pending");
+        return store.release_claim(attempt.scheduled_call_id, now, now).await;
+    };
+    match engine.exotel.call_details(sid).await {
+        Ok(info) if info.status.is_some_and(CallStatus::is_terminal) => {
+            let update = StatusUpdate {
+                call_sid: sid.clone(),
+                status: info.status.unwrap_or(CallStatus::Failed),
+                duration_seconds: info.duration_seconds,
+                recording_url: info.recording_url,
+                call_ref: None,
+            };
+            let applied = apply_status(engine, &update).await?;
+            tracing::info!(call_sid = %sid, ?applied, "reconciled an expired call with Exotel");
+            Ok(matches!(applied, Applied::Ended { .. } | Applied::Ignored))
+        }
+        Ok(_) => {
+            store.extend_lease(attempt.scheduled_call_id, now + engine.call_lease()).await?;
+            Ok(false)
+        }
+        Err(e) => {
+            tracing::warn!(call_sid = %sid, error = %e, "could not reconcile; will try again");
+            store.extend_lease(attempt.scheduled_call_id, now + chrono::Duration::minutes(1)).await?;
+            Ok(false)
+        }
+    }
+}

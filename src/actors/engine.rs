@@ -1,0 +1,63 @@
+//! What the campaign side of the runtime shares: the store, the clock, Exotel, pacing and the
+//! node-wide concurrency tokens. Cloned into every campaign actor and dial.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use tokio::sync::Semaphore;
+
+use super::CallRegistryHandle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::scheduling::Pacer;
+use crate::store::Store;
+use crate::telephony::exotel::ExotelClient;
+
+#[derive(Clone)]
+pub struct Engine {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<Settings>,
+    pub exotel: ExotelClient,
+    /// Spaces Exotel API requests (`EXOTEL_CALLS_PER_MINUTE`) across every campaign.
+    pub pacer: Arc<Pacer>,
+    /// One permit per live call on this node (`MAX_CONCURRENT_CALLS`).
+    pub node_tokens: Arc<Semaphore>,
+    /// The URL Exotel reaches us at (callbacks, media socket).
+    pub public_url: String,
+    pub registry: CallRegistryHandle,
+}
+
+impl Engine {
+    /// How long a DIALING claim may wait for Exotel's answer before it is reconciled.
+    pub fn dial_lease(&self) -> Duration {
+        Duration::seconds(120)
+    }
+
+    /// How long an answered call's claim lives: the call's time limit plus a grace period for
+    /// a late terminal callback. A lease that runs out is reconciled with Exotel's Call Details.
+    pub fn call_lease(&self) -> Duration {
+        Duration::minutes(i64::from(self.settings.max_call_duration_minutes))
+            + Duration::seconds(i64::from(self.settings.exotel.ring_timeout_seconds) + 120)
+    }
+
+    pub fn status_callback_url(&self) -> String {
+        format!(
+            "{}/webhooks/exotel/call-status?token={}",
+            self.public_url, self.settings.webhook_secret
+        )
+    }
+
+    /// Our media socket as Exotel must open it (direct mode), with the call's ids.
+    pub fn media_url(&self, custom_field: &str) -> String {
+        let ws = self
+            .public_url
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        let ids: String = url::form_urlencoded::byte_serialize(custom_field.as_bytes()).collect();
+        format!(
+            "{ws}/media?sample-rate=8000&token={}&ref={ids}",
+            self.settings.webhook_secret
+        )
+    }
+}

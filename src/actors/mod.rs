@@ -1,0 +1,12 @@
+//! The actors of the runtime (see actors.md for the tree, every message and who restarts whom).
+
+pub mod call_registry;
+pub mod campaign_actor;
+pub mod campaign_supervisor;
+pub mod dialer;
+pub mod engine;
+
+pub use call_registry::{CallRegistry, CallRegistryHandle, LiveCall};
+pub use campaign_actor::CampaignActor;
+pub use campaign_supervisor::CampaignSupervisor;
+pub use engine::Engine;

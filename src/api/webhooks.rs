@@ -1,0 +1,116 @@
+//! `POST /webhooks/exotel/call-status?token=…`: Exotel's status callbacks, as JSON, urlencoded
+//! or multipart form. Answered fast and idempotently: a repeat or a late earlier-stage status
+//! changes nothing, and an unknown `CallSid` is logged and answered 200 so Exotel stops retrying.
+
+use std::collections::HashMap;
+
+use actix_multipart::Multipart;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::StreamExt;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use super::{ApiError, AppState};
+use crate::actors::campaign_actor::CallEnded;
+use crate::telephony::call_outcome::{apply_status, Applied, StatusUpdate};
+use crate::telephony::exotel::StatusCallback;
+
+/// Callback bodies are a few hundred bytes; anything far larger is not Exotel.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub async fn call_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    check_secret(&req, &state.settings.webhook_secret)?;
+    let callback = read_callback(&req, payload).await?;
+    let Some(status) = callback.status else {
+        tracing::warn!(call_sid = %callback.call_sid, status = %callback.raw_status, "unknown call status ignored");
+        return Ok(HttpResponse::Ok().json(json!({"result": "ignored"})));
+    };
+    let update = StatusUpdate {
+        call_sid: callback.call_sid.clone(),
+        status,
+        duration_seconds: callback.duration_seconds,
+        recording_url: callback.recording_url,
+        call_ref: callback.call_ref,
+    };
+    let applied = apply_status(&state.engine, &update).await?;
+    let result = match applied {
+        Applied::Unknown => {
+            tracing::warn!(call_sid = %update.call_sid, "status callback for an unknown call");
+            "unknown_call"
+        }
+        Applied::Ignored => "ignored",
+        Applied::Progressed => "updated",
+        Applied::Ended { campaign_id, scheduled_call_id } => {
+            state.campaigns.do_send(CallEnded { campaign_id, scheduled_call_id });
+            "ended"
+        }
+    };
+    Ok(HttpResponse::Ok().json(json!({"result": result})))
+}
+
+/// The secret we put in the callback URL, compared in constant time.
+pub fn check_secret(req: &HttpRequest, secret: &str) -> Result<(), ApiError> {
+    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let presented = query.get("token").map(String::as_str).unwrap_or("");
+    if bool::from(presented.as_bytes().ct_eq(secret.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("missing or wrong webhook token"))
+    }
+}
+
+async fn read_callback(req: &HttpRequest, payload: web::Payload) -> Result<StatusCallback, ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let parsed = if content_type.starts_with("multipart/form-data") {
+        let fields = multipart_fields(Multipart::new(req.headers(), payload)).await?;
+        StatusCallback::from_fields(&fields)
+    } else {
+        let body = payload
+            .to_bytes_limited(BODY_LIMIT)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge { limit: BODY_LIMIT })?
+            .map_err(|e| ApiError::bad_request(None, format!("could not read the body: {e}")))?;
+        if content_type.contains("json") {
+            let value: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(None, format!("invalid JSON: {e}")))?;
+            StatusCallback::from_json(&value)
+        } else {
+            let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&body)
+                .map_err(|e| ApiError::bad_request(None, format!("invalid form: {e}")))?;
+            StatusCallback::from_fields(&fields)
+        }
+    };
+    parsed.map_err(|field| ApiError::bad_request(Some(&field), format!("{field} is missing")))
+}
+
+async fn multipart_fields(mut form: Multipart) -> Result<HashMap<String, String>, ApiError> {
+    let mut fields = HashMap::new();
+    let mut total = 0usize;
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| ApiError::bad_request(None, format!("malformed form: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let mut value = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad_request(None, format!("malformed form: {e}")))?;
+            total += chunk.len();
+            if total > BODY_LIMIT {
+                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            value.extend_from_slice(&chunk);
+        }
+        fields.insert(name, String::from_utf8_lossy(&value).into_owned());
+    }
+    Ok(fields)
+}

@@ -1,0 +1,360 @@
+//! Planned dials and their life: scheduling leads, atomic claims with leases, recording the
+//! dial, closing an attempt (with the retry the policy chose), and finding expired claims.
+//!
+//! The claim is the crash-safety mechanism: a row goes PENDING → DIALING (with `claimed_by` and
+//! `lease_until`) in one conditional UPDATE before anyone is called, so no two workers dial it,
+//! and a claim whose lease runs out is reconciled rather than forgotten.
+
+use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
+
+use super::{on_pool, Store, StoreError};
+use crate::domain::{CallStatus, LeadStatus};
+use crate::scheduling::NextStep;
+
+/// A scheduled call this node has claimed and is about to dial.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedCall {
+    pub scheduled_call_id: i64,
+    pub lead_id: i64,
+    pub attempt_number: i64,
+    pub max_attempts: i64,
+    pub lead_name: String,
+    pub phone: String,
+}
+
+/// One attempt as the webhook and reconciliation see it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub scheduled_call_id: i64,
+    pub campaign_id: i64,
+    pub lead_id: i64,
+    pub attempt_number: i64,
+    pub status: String,
+    pub current_call_sid: Option<String>,
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub struct AttemptEnd {
+    /// The call's final status (for a dial Exotel refused: FAILED).
+    pub status: CallStatus,
+    pub failure_reason: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub duration_seconds: Option<i64>,
+    pub recording_url: Option<String>,
+    pub next: NextStep,
+}
+
+const ATTEMPT_COLUMNS: &str = "id AS scheduled_call_id, campaign_id, lead_id, attempt_number, \
+    status, current_call_sid, claimed_by, lease_until";
+
+impl Store {
+    /// Plans a first call at `at` for every NEW lead of the campaign; returns how many.
+    pub async fn schedule_new_leads(
+        &self,
+        campaign_id: i64,
+        at: DateTime<Utc>,
+        max_attempts: i64,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        const PLAN: &str = "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, status, \
+            attempt_number, max_attempts, created_at, updated_at) \
+            SELECT campaign_id, id, $2, 'PENDING', 1, $3, $4, $4 FROM leads \
+            WHERE campaign_id = $1 AND status = 'NEW'";
+        const MARK: &str =
+            "UPDATE leads SET status = 'SCHEDULED' WHERE campaign_id = $1 AND status = 'NEW'";
+        let planned = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let planned = sqlx::query(PLAN).bind(campaign_id).bind(at).bind(max_attempts).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            sqlx::query(MARK).bind(campaign_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            planned
+        });
+        Ok(planned)
+    }
+
+    /// Atomically claims up to `limit` due calls of a campaign for `node`, oldest first.
+    pub async fn claim_due_calls(
+        &self,
+        campaign_id: i64,
+        now: DateTime<Utc>,
+        limit: i64,
+        node: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedCall>, StoreError> {
+        if limit <= 0 {
+            return Ok(Vec::new());
+        }
+        const CLAIM: &str = "UPDATE scheduled_calls SET status = 'DIALING', claimed_by = $3, \
+            lease_until = $4, updated_at = $2 \
+            WHERE id IN (SELECT id FROM scheduled_calls WHERE campaign_id = $1 AND status = 'PENDING' \
+            AND scheduled_time <= $2 ORDER BY scheduled_time, id LIMIT $5) AND status = 'PENDING' \
+            RETURNING id";
+        let ids: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(CLAIM)
+            .bind(campaign_id).bind(now).bind(node).bind(lease_until).bind(limit)
+            .fetch_all(p).await)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claimed = on_pool!(self, p => {
+            let mut qb = QueryBuilder::new(
+                "SELECT sc.id AS scheduled_call_id, sc.lead_id, sc.attempt_number, sc.max_attempts, \
+                 l.name AS lead_name, l.phone FROM scheduled_calls sc JOIN leads l ON l.id = sc.lead_id \
+                 WHERE sc.id IN (",
+            );
+            let mut list = qb.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY sc.scheduled_time, sc.id");
+            qb.build_query_as::<ClaimedCall>().fetch_all(p).await
+        })?;
+        Ok(claimed)
+    }
+
+    /// Records that Exotel accepted the call: the claim becomes IN_PROGRESS with the call's sid,
+    /// a call session is opened and the lead's attempt is counted. One transaction.
+    pub async fn mark_dialed(
+        &self,
+        claim: &ClaimedCall,
+        campaign_id: i64,
+        call_sid: &str,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const CALL: &str = "UPDATE scheduled_calls SET status = 'IN_PROGRESS', current_call_sid = $2, \
+            lease_until = $3, updated_at = $4 WHERE id = $1 AND status = 'DIALING'";
+        const SESSION: &str = "INSERT INTO call_sessions (call_sid, lead_id, campaign_id, \
+            scheduled_call_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'INITIATED', $5, $5) \
+            ON CONFLICT (call_sid) DO NOTHING";
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let moved = sqlx::query(CALL).bind(claim.scheduled_call_id).bind(call_sid)
+                .bind(lease_until).bind(now).execute(&mut *tx).await?.rows_affected();
+            if moved == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "scheduled call {} is no longer claimed", claim.scheduled_call_id
+                )));
+            }
+            sqlx::query(SESSION).bind(call_sid).bind(claim.lead_id).bind(campaign_id)
+                .bind(claim.scheduled_call_id).bind(now).execute(&mut *tx).await?;
+            count_attempt(&mut tx, claim.lead_id, campaign_id, LeadStatus::InProgress, now).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Gives a claim back without counting an attempt (the dial never reached Exotel, or the
+    /// campaign was paused before it did): the row is PENDING again from `retry_at`.
+    pub async fn release_claim(
+        &self,
+        scheduled_call_id: i64,
+        retry_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE scheduled_calls SET status = 'PENDING', claimed_by = NULL, \
+            lease_until = NULL, scheduled_time = $2, updated_at = $3 \
+            WHERE id = $1 AND status = 'DIALING' AND current_call_sid IS NULL";
+        let changed = on_pool!(self, p => sqlx::query(SQL).bind(scheduled_call_id).bind(retry_at)
+            .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    /// Closes an attempt once, whoever reports its end first (terminal webhook, reconciliation,
+    /// a refused dial): the call session (if any) takes its final status, the scheduled call
+    /// ends, and the lead moves on as `end.next` says (a new scheduled call for a retry).
+    /// Returns false, changing nothing, when the attempt was already closed.
+    pub async fn close_attempt(
+        &self,
+        attempt: &AttemptRow,
+        end: &AttemptEnd,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const SESSION: &str = "UPDATE call_sessions SET status = $2, \
+            answered_at = COALESCE(answered_at, $3), ended_at = $4, duration_seconds = $5, \
+            recording_url = COALESCE($6, recording_url), updated_at = $4 \
+            WHERE call_sid = $1 AND status NOT IN ('COMPLETED','FAILED','BUSY','NO_ANSWER','CANCELED')";
+        const CALL: &str = "UPDATE scheduled_calls SET status = $2, failure_reason = $3, \
+            lease_until = NULL, updated_at = $4 WHERE id = $1 AND status IN ('DIALING','IN_PROGRESS')";
+        let call_status = if end.status == CallStatus::Completed { "COMPLETED" } else { "FAILED" };
+        let closed = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            if let Some(sid) = &attempt.current_call_sid {
+                sqlx::query(SESSION).bind(sid).bind(end.status.as_str()).bind(end.answered_at)
+                    .bind(now).bind(end.duration_seconds).bind(&end.recording_url)
+                    .execute(&mut *tx).await?;
+            }
+            let closed = sqlx::query(CALL).bind(attempt.scheduled_call_id).bind(call_status)
+                .bind(&end.failure_reason).bind(now).execute(&mut *tx).await?.rows_affected();
+            if closed == 0 {
+                false
+            } else {
+                if attempt.current_call_sid.is_none() {
+                    // A refused dial is still an attempt on the lead.
+                    count_attempt(&mut tx, attempt.lead_id, attempt.campaign_id, LeadStatus::InProgress, now).await?;
+                }
+                match end.next {
+                    NextStep::RetryAt(at) => {
+                        const RETRY: &str = "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, \
+                            status, attempt_number, max_attempts, created_at, updated_at) \
+                            SELECT campaign_id, lead_id, $2, 'PENDING', attempt_number + 1, max_attempts, $3, $3 \
+                            FROM scheduled_calls WHERE id = $1";
+                        sqlx::query(RETRY).bind(attempt.scheduled_call_id).bind(at).bind(now)
+                            .execute(&mut *tx).await?;
+                        set_lead_status(&mut tx, attempt.lead_id, LeadStatus::Scheduled).await?;
+                    }
+                    NextStep::Done | NextStep::Exhausted | NextStep::Failed => {
+                        let status = match end.next {
+                            NextStep::Done => LeadStatus::Completed,
+                            NextStep::Exhausted => LeadStatus::Exhausted,
+                            _ => LeadStatus::Failed,
+                        };
+                        set_lead_status(&mut tx, attempt.lead_id, status).await?;
+                        const DONE: &str = "UPDATE campaigns SET leads_completed = leads_completed + 1, \
+                            updated_at = $2 WHERE id = $1";
+                        sqlx::query(DONE).bind(attempt.campaign_id).bind(now).execute(&mut *tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                true
+            }
+        });
+        Ok(closed)
+    }
+
+    /// Moves a live call's session forward (ringing, answered); earlier or equal stages and
+    /// anything after a terminal status are ignored. Returns whether it changed.
+    pub async fn note_call_progress(
+        &self,
+        call_sid: &str,
+        status: CallStatus,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let earlier: &[&str] = match status {
+            CallStatus::Ringing => &["INITIATED"],
+            CallStatus::InProgress => &["INITIATED", "RINGING"],
+            _ => return Ok(false),
+        };
+        let answered = (status == CallStatus::InProgress).then_some(now);
+        let changed = on_pool!(self, p => {
+            let mut qb = QueryBuilder::new("UPDATE call_sessions SET status = ");
+            qb.push_bind(status.as_str())
+                .push(", answered_at = COALESCE(answered_at, ")
+                .push_bind(answered)
+                .push("), updated_at = ")
+                .push_bind(now)
+                .push(" WHERE call_sid = ")
+                .push_bind(call_sid)
+                .push(" AND status IN (");
+            let mut list = qb.separated(", ");
+            for s in earlier {
+                list.push_bind(*s);
+            }
+            qb.push(")");
+            qb.build().execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(changed > 0)
+    }
+
+    /// The attempt a call belongs to, by Exotel's call sid.
+    pub async fn attempt_by_call_sid(&self, call_sid: &str) -> Result<Option<AttemptRow>, StoreError> {
+        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE current_call_sid = $1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, AttemptRow>(&sql).bind(call_sid).fetch_optional(p).await)?;
+        Ok(row)
+    }
+
+    pub async fn attempt(&self, scheduled_call_id: i64) -> Result<Option<AttemptRow>, StoreError> {
+        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE id = $1");
+        let row = on_pool!(self, p => sqlx::query_as::<_, AttemptRow>(&sql).bind(scheduled_call_id).fetch_optional(p).await)?;
+        Ok(row)
+    }
+
+    /// Claims of a campaign being dialed or on the phone (their tokens are in use).
+    pub async fn in_flight_attempts(&self, campaign_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE campaign_id = $1 \
+             AND status IN ('DIALING','IN_PROGRESS') ORDER BY id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as::<_, AttemptRow>(&sql).bind(campaign_id).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    pub async fn extend_lease(&self, scheduled_call_id: i64, until: DateTime<Utc>) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE scheduled_calls SET lease_until = $2 WHERE id = $1 \
+            AND status IN ('DIALING','IN_PROGRESS')";
+        on_pool!(self, p => sqlx::query(SQL).bind(scheduled_call_id).bind(until).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Work left in a campaign: NEW leads plus scheduled calls not yet ended.
+    pub async fn open_work(&self, campaign_id: i64) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT \
+            (SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'NEW') + \
+            (SELECT COUNT(*) FROM scheduled_calls WHERE campaign_id = $1 \
+             AND status IN ('PENDING','DIALING','IN_PROGRESS'))";
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(SQL).bind(campaign_id).fetch_one(p).await)?;
+        Ok(n)
+    }
+
+    /// The earliest pending call's time and how many are due at `now`.
+    pub async fn pending_summary(
+        &self,
+        campaign_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Option<DateTime<Utc>>, i64), StoreError> {
+        const NEXT: &str = "SELECT MIN(scheduled_time) FROM scheduled_calls \
+            WHERE campaign_id = $1 AND status = 'PENDING'";
+        const DUE: &str = "SELECT COUNT(*) FROM scheduled_calls \
+            WHERE campaign_id = $1 AND status = 'PENDING' AND scheduled_time <= $2";
+        let next: Option<DateTime<Utc>> =
+            on_pool!(self, p => sqlx::query_scalar(NEXT).bind(campaign_id).fetch_one(p).await)?;
+        let due: i64 = on_pool!(self, p => sqlx::query_scalar(DUE).bind(campaign_id).bind(now).fetch_one(p).await)?;
+        Ok((next, due))
+    }
+}
+
+/// Counts one more attempt on a lead (and the campaign's `leads_called` on its first).
+async fn count_attempt<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    lead_id: i64,
+    campaign_id: i64,
+    status: LeadStatus,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'a> &'a mut DB::Connection: sqlx::Executor<'a, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    const FIRST: &str = "UPDATE campaigns SET leads_called = leads_called + 1 WHERE id = $1 \
+        AND EXISTS (SELECT 1 FROM leads WHERE id = $2 AND call_attempts = 0)";
+    const LEAD: &str = "UPDATE leads SET call_attempts = call_attempts + 1, last_call_attempt = $2, \
+        status = $3 WHERE id = $1";
+    sqlx::query(FIRST).bind(campaign_id).bind(lead_id).execute(&mut **tx).await?;
+    sqlx::query(LEAD).bind(lead_id).bind(now).bind(status.as_str()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn set_lead_status<'c, DB>(
+    tx: &mut sqlx::Transaction<'c, DB>,
+    lead_id: i64,
+    status: LeadStatus,
+) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'a> &'a mut DB::Connection: sqlx::Executor<'a, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    const SQL: &str = "UPDATE leads SET status = $2 WHERE id = $1";
+    sqlx::query(SQL).bind(lead_id).bind(status.as_str()).execute(&mut **tx).await?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! What a call's status means for the lead: the one place a status update (from a webhook or
+//! from reconciliation with Exotel's Call Details) is applied. Idempotent and order-tolerant:
+//! the same end twice changes nothing, and nothing earlier replaces an end.
+
+use std::time::Duration;
+
+use super::exotel::CallRef;
+use crate::actors::Engine;
+use crate::config::CallingDays;
+use crate::domain::CallStatus;
+use crate::scheduling::{next_step, CallingWindow, RetryPolicy};
+use crate::store::{AttemptEnd, AttemptRow, Campaign, ClaimedCall, StoreError};
+
+/// A status report about one call.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate {
+    pub call_sid: String,
+    pub status: CallStatus,
+    pub duration_seconds: Option<i64>,
+    pub recording_url: Option<String>,
+    /// The ids from `CustomField`, when the report carries them.
+    pub call_ref: Option<CallRef>,
+}
+
+/// What applying an update did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// No call of ours has this sid.
+    Unknown,
+    /// Already known or out of date: nothing changed.
+    Ignored,
+    /// The call moved forward (ringing, answered).
+    Progressed,
+    /// The call ended now; its token must be freed.
+    Ended { campaign_id: i64, scheduled_call_id: i64 },
+}
+
+/// How long to wait for a just-dialed call's sid to be recorded before treating a callback as
+/// unknown: Exotel can call back before our INSERT of its answer commits.
+const SID_GRACE: Duration = Duration::from_secs(2);
+
+pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Applied, StoreError> {
+    let Some(attempt) = find_attempt(engine, update).await? else {
+        return Ok(Applied::Unknown);
+    };
+    let now = engine.clock.now();
+    if !update.status.is_terminal() {
+        let moved = engine
+            .store
+            .note_call_progress(&update.call_sid, update.status, now)
+            .await?;
+        if moved {
+            engine.registry.set_status(&update.call_sid, update.status);
+            return Ok(Applied::Progressed);
+        }
+        return Ok(Applied::Ignored);
+    }
+    let campaign = engine.store.campaign(attempt.campaign_id).await?;
+    let next = next_step(
+        update.status,
+        false,
+        u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
+        &retry_policy(&campaign),
+        &calling_window(&campaign),
+        now,
+    );
+    let answered_at = (update.status == CallStatus::Completed)
+        .then(|| now - chrono::Duration::seconds(update.duration_seconds.unwrap_or(0)));
+    let end = AttemptEnd {
+        status: update.status,
+        failure_reason: (update.status != CallStatus::Completed).then(|| update.status.to_string()),
+        answered_at,
+        duration_seconds: update.duration_seconds,
+        recording_url: update.recording_url.clone(),
+        next,
+    };
+    if !engine.store.close_attempt(&attempt, &end, now).await? {
+        return Ok(Applied::Ignored);
+    }
+    engine.registry.unregister(&update.call_sid);
+    tracing::info!(call_sid = %update.call_sid, status = %update.status, ?next, "call ended");
+    Ok(Applied::Ended {
+        campaign_id: attempt.campaign_id,
+        scheduled_call_id: attempt.scheduled_call_id,
+    })
+}
+
+/// The attempt a report is about: by sid, or (when the report raced our own record of the dial)
+/// by the scheduled call id in `CustomField`, adopting the sid if the dial was never recorded.
+async fn find_attempt(engine: &Engine, update: &StatusUpdate) -> Result<Option<AttemptRow>, StoreError> {
+    let store = &engine.store;
+    if let Some(found) = store.attempt_by_call_sid(&update.call_sid).await? {
+        return Ok(Some(found));
+    }
+    let Some(call_ref) = update.call_ref else {
+        return Ok(None);
+    };
+    let deadline = tokio::time::Instant::now() + SID_GRACE;
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(found) = store.attempt_by_call_sid(&update.call_sid).await? {
+            return Ok(Some(found));
+        }
+    }
+    let Some(attempt) = store.attempt(call_ref.scheduled_call_id).await? else {
+        return Ok(None);
+    };
+    if attempt.status != "DIALING" || attempt.current_call_sid.is_some() {
+        return Ok(None);
+    }
+    let claim = ClaimedCall {
+        scheduled_call_id: attempt.scheduled_call_id,
+        lead_id: attempt.lead_id,
+        attempt_number: attempt.attempt_number,
+        max_attempts: 0,
+        lead_name: String::new(),
+        phone: String::new(),
+    };
+    let now = engine.clock.now();
+    store
+        .mark_dialed(&claim, attempt.campaign_id, &update.call_sid, now + engine.call_lease(), now)
+        .await?;
+    tracing::warn!(call_sid = %update.call_sid, "adopted a call whose dial was never recorded");
+    store.attempt_by_call_sid(&update.call_sid).await
+}
+
+pub fn retry_policy(campaign: &Campaign) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: u32::try_from(campaign.max_attempts).unwrap_or(1),
+        no_answer_delay: chrono::Duration::minutes(campaign.retry_no_answer_minutes),
+        busy_delay: chrono::Duration::minutes(campaign.retry_busy_minutes),
+    }
+}
+
+/// A campaign's window; values come from validated rows, so parse failures fall back to
+/// "always open" rather than stopping the campaign.
+pub fn calling_window(campaign: &Campaign) -> CallingWindow {
+    CallingWindow {
+        start_hour: u32::try_from(campaign.calling_hours_start).unwrap_or(0),
+        end_hour: u32::try_from(campaign.calling_hours_end).unwrap_or(24),
+        timezone: campaign.timezone.parse().unwrap_or(chrono_tz::UTC),
+        days: CallingDays::parse(&campaign.calling_days).unwrap_or(CallingDays::ALL),
+    }
+}

@@ -1,0 +1,13 @@
+//! Exotel: dialing over REST (`client.rs`), the ids we ride along in `CustomField`
+//! (`custom_field.rs`) and the status vocabulary (`status.rs`). The contract is
+//! shared/specs/exotel.md.
+
+pub mod callback;
+pub mod client;
+pub mod custom_field;
+pub mod status;
+
+pub use callback::StatusCallback;
+pub use client::{CallInfo, ConnectCall, ExotelClient, ExotelError};
+pub use custom_field::CallRef;
+pub use status::parse_status;
