@@ -88,7 +88,9 @@ impl Application {
             clock: clock.clone(),
             exotel: ExotelClient::new(settings.exotel.clone())?,
             pacer: Arc::new(Pacer::per_minute(settings.exotel.calls_per_minute)),
-            node_tokens: Arc::new(tokio::sync::Semaphore::new(settings.max_concurrent_calls as usize)),
+            node_tokens: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_calls as usize,
+            )),
             public_url,
             registry: CallRegistryHandle::start(),
             settings: settings.clone(),

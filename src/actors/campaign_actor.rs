@@ -47,6 +47,9 @@ pub struct CampaignActor {
     /// node-wide permit. Removing the entry frees the token; removing it again does nothing,
     /// so a token is freed exactly once whoever reports the call's end first.
     tokens: HashMap<i64, Option<OwnedSemaphorePermit>>,
+    /// Claims whose dial is running in this process: reconciliation leaves them alone however
+    /// old their lease, since their outcome is on its way.
+    dialing: HashSet<i64>,
     /// Read by in-flight dials just before they call Exotel, so a pause stops dials at once.
     paused: Arc<AtomicBool>,
     round_running: bool,
@@ -89,6 +92,14 @@ pub struct Halt;
 #[rtype(result = "CampaignSnapshot")]
 pub struct GetSnapshot;
 
+/// A dial this actor started has an outcome (sent by the dial's own task).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct DialFinished {
+    id: i64,
+    outcome: DialOutcome,
+}
+
 /// What a round found and decided, applied to the actor when it ends.
 enum Round {
     Dial {
@@ -110,6 +121,7 @@ impl CampaignActor {
             engine,
             supervisor,
             tokens: HashMap::new(),
+            dialing: HashSet::new(),
             paused: Arc::new(AtomicBool::new(false)),
             round_running: false,
             round_again: false,
@@ -132,6 +144,7 @@ impl CampaignActor {
             self.campaign_id,
             self.engine.clone(),
             self.paused.load(Ordering::Acquire) || self.halted.is_some(),
+            self.dialing.clone(),
         );
         ctx.spawn(round.into_actor(self).map(|result, act, ctx| {
             act.round_running = false;
@@ -145,7 +158,11 @@ impl CampaignActor {
 
     fn finish_round(&mut self, result: Result<Round, StoreError>, ctx: &mut Context<Self>) {
         match result {
-            Ok(Round::Dial { claims, in_flight, view }) => {
+            Ok(Round::Dial {
+                claims,
+                in_flight,
+                view,
+            }) => {
                 self.sync_tokens(&in_flight);
                 self.view = view;
                 for (claim, permit) in claims {
@@ -167,11 +184,7 @@ impl CampaignActor {
                 self.stop_reason = StopReason::Completed;
                 ctx.stop();
             }
-            Ok(Round::Credentials(reason)) => {
-                tracing::error!(campaign_id = self.campaign_id, %reason, "dialing stopped");
-                self.view.last_error = Some(reason.clone());
-                self.halted = Some(reason);
-            }
+            Ok(Round::Credentials(reason)) => self.pause_because(reason, ctx),
             Err(StoreError::NotFound(_)) => {
                 self.stop_reason = StopReason::Completed;
                 ctx.stop();
@@ -206,33 +219,53 @@ impl CampaignActor {
     ) {
         let id = claim.scheduled_call_id;
         self.tokens.insert(id, permit);
+        self.dialing.insert(id);
         self.view.tokens_in_use = self.tokens.len();
         let dial_ctx = DialContext {
             campaign_id: self.campaign_id,
         };
         let fut = dial(self.engine.clone(), dial_ctx, claim, self.paused.clone());
-        ctx.spawn(fut.into_actor(self).map(move |outcome, act, ctx| {
-            act.on_dialed(id, outcome, ctx);
-        }));
+        let me = ctx.address();
+        // Detached from the actor: a dial half-way through its HTTP request is never cancelled
+        // by a restart of this actor (that would leave it in doubt). Its result comes back as
+        // a message; if this actor is gone by then, the database already says what happened.
+        actix_rt::spawn(async move {
+            let outcome = fut.await;
+            me.do_send(DialFinished { id, outcome });
+        });
     }
 
     fn on_dialed(&mut self, id: i64, outcome: DialOutcome, ctx: &mut Context<Self>) {
+        self.dialing.remove(&id);
         if outcome.holds_token() {
             return;
         }
         self.free_token(id, ctx);
         if let DialOutcome::CredentialsRejected { reason } = outcome {
-            self.view.last_error = Some(reason.clone());
-            self.halted = Some(reason);
-            let (store, clock, id) = (self.engine.store.clone(), self.engine.clock.clone(), self.campaign_id);
-            // Say so where operators look: the campaign pauses itself.
-            ctx.spawn(
-                async move {
-                    let _ = store.transition_campaign(id, CampaignStatus::Paused, clock.now()).await;
-                }
-                .into_actor(self),
-            );
+            self.pause_because(reason, ctx);
         }
+    }
+
+    /// Stops dialing and says why where operators look: the campaign pauses itself with a
+    /// `status_reason`.
+    fn pause_because(&mut self, reason: String, ctx: &mut Context<Self>) {
+        tracing::error!(campaign_id = self.campaign_id, %reason, "dialing stopped");
+        self.view.last_error = Some(reason.clone());
+        self.halted = Some(reason.clone());
+        let (store, clock, id) = (
+            self.engine.store.clone(),
+            self.engine.clock.clone(),
+            self.campaign_id,
+        );
+        ctx.spawn(
+            async move {
+                let paused = CampaignStatus::Paused;
+                let _ = store
+                    .transition_campaign_because(id, paused, Some(&reason), clock.now())
+                    .await;
+            }
+            .into_actor(self),
+        );
     }
 
     fn free_token(&mut self, id: i64, ctx: &mut Context<Self>) {
@@ -294,6 +327,13 @@ impl Handler<CallEnded> for CampaignActor {
     }
 }
 
+impl Handler<DialFinished> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, msg: DialFinished, ctx: &mut Context<Self>) {
+        self.on_dialed(msg.id, msg.outcome, ctx);
+    }
+}
+
 impl Handler<Pause> for CampaignActor {
     type Result = ();
     fn handle(&mut self, _: Pause, ctx: &mut Context<Self>) {
@@ -338,25 +378,41 @@ impl Handler<GetSnapshot> for CampaignActor {
 }
 
 /// One scheduling round, run off the actor so it keeps answering messages meanwhile.
-async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<Round, StoreError> {
+async fn run_round(
+    campaign_id: i64,
+    engine: Engine,
+    no_dials: bool,
+    dialing: HashSet<i64>,
+) -> Result<Round, StoreError> {
     let store = &engine.store;
     let now = engine.clock.now();
     let mut campaign = store.campaign(campaign_id).await?;
-    let in_flight = reconcile(&engine, campaign_id, now).await?;
+    let in_flight = reconcile(&engine, campaign_id, now, &dialing).await?;
     match campaign.status {
         CampaignStatus::Completed => return Ok(Round::Completed),
         CampaignStatus::Draft | CampaignStatus::Paused => return Ok(Round::Paused { in_flight }),
         CampaignStatus::Running | CampaignStatus::Scheduled => {}
     }
     if let Some(var) = engine.exotel.missing_setting() {
-        return Ok(Round::Credentials(format!("Exotel is not configured: set {var}")));
+        return Ok(Round::Credentials(format!(
+            "Exotel is not configured: set {var}"
+        )));
     }
     let window = calling_window(&campaign);
     store
-        .schedule_new_leads(campaign_id, window.next_allowed(now), campaign.max_attempts, now)
+        .schedule_new_leads(
+            campaign_id,
+            window.next_allowed(now),
+            campaign.max_attempts,
+            now,
+        )
         .await?;
     let open = window.is_open(now);
-    let wanted = if open { CampaignStatus::Running } else { CampaignStatus::Scheduled };
+    let wanted = if open {
+        CampaignStatus::Running
+    } else {
+        CampaignStatus::Scheduled
+    };
     if campaign.status != wanted {
         // A concurrent pause wins: the transition is conditional on the status we read.
         if let Ok(moved) = store.transition_campaign(campaign_id, wanted, now).await {
@@ -365,7 +421,9 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
     }
     let (next_due, due) = store.pending_summary(campaign_id, now).await?;
     if in_flight.is_empty() && store.open_work(campaign_id).await? == 0 {
-        store.transition_campaign(campaign_id, CampaignStatus::Completed, now).await?;
+        store
+            .transition_campaign(campaign_id, CampaignStatus::Completed, now)
+            .await?;
         return Ok(Round::Completed);
     }
     let mut view = CampaignSnapshot {
@@ -374,14 +432,22 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
         tokens_in_use: in_flight.len(),
         max_concurrent_calls: campaign.max_concurrent_calls,
         queue_depth: due,
-        next_due: if open { next_due } else { Some(window.next_allowed(now)) },
+        next_due: if open {
+            next_due
+        } else {
+            Some(window.next_allowed(now))
+        },
         window_open: open,
         paused: no_dials,
         last_error: None,
     };
     let free = (campaign.max_concurrent_calls - in_flight.len() as i64).min(due);
     if !open || no_dials || free <= 0 {
-        return Ok(Round::Dial { claims: Vec::new(), in_flight, view });
+        return Ok(Round::Dial {
+            claims: Vec::new(),
+            in_flight,
+            view,
+        });
     }
     let mut permits = Vec::new();
     while (permits.len() as i64) < free {
@@ -396,18 +462,31 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
         .claim_due_calls(campaign_id, now, permits.len() as i64, node, lease)
         .await?;
     view.queue_depth = due - claimed.len() as i64;
-    let claims = claimed.into_iter().zip(permits.into_iter().map(Some)).collect();
-    Ok(Round::Dial { claims, in_flight, view })
+    let claims = claimed
+        .into_iter()
+        .zip(permits.into_iter().map(Some))
+        .collect();
+    Ok(Round::Dial {
+        claims,
+        in_flight,
+        view,
+    })
 }
 
 /// Settles claims whose lease ran out and returns the ids still in flight. A claim that never
 /// reached Exotel goes back to PENDING; a placed call is looked up with Call Details and, if it
 /// ended, closed as its status callback would have.
-async fn reconcile(engine: &Engine, campaign_id: i64, now: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+async fn reconcile(
+    engine: &Engine,
+    campaign_id: i64,
+    now: DateTime<Utc>,
+    dialing: &HashSet<i64>,
+) -> Result<Vec<i64>, StoreError> {
     let store = &engine.store;
     let mut in_flight = Vec::new();
     for attempt in store.in_flight_attempts(campaign_id).await? {
-        let expired = attempt.lease_until.is_none_or(|lease| lease <= now);
+        let ours = dialing.contains(&attempt.scheduled_call_id);
+        let expired = !ours && attempt.lease_until.is_none_or(|lease| lease <= now);
         if expired && settle_expired(engine, &attempt, now).await? {
             continue;
         }
@@ -417,11 +496,20 @@ async fn reconcile(engine: &Engine, campaign_id: i64, now: DateTime<Utc>) -> Res
 }
 
 /// Returns true when the attempt is no longer in flight.
-async fn settle_expired(engine: &Engine, attempt: &AttemptRow, now: DateTime<Utc>) -> Result<bool, StoreError> {
+async fn settle_expired(
+    engine: &Engine,
+    attempt: &AttemptRow,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let store = &engine.store;
     let Some(sid) = &attempt.current_call_sid else {
-        tracing::warn!(scheduled_call_id = attempt.scheduled_call_id, "dial claim expired; back to pending");
-        return store.release_claim(attempt.scheduled_call_id, now, now).await;
+        tracing::warn!(
+            scheduled_call_id = attempt.scheduled_call_id,
+            "dial claim expired; back to pending"
+        );
+        return store
+            .release_claim(attempt.scheduled_call_id, now, now)
+            .await;
     };
     match engine.exotel.call_details(sid).await {
         Ok(info) if info.status.is_some_and(CallStatus::is_terminal) => {
@@ -437,12 +525,19 @@ async fn settle_expired(engine: &Engine, attempt: &AttemptRow, now: DateTime<Utc
             Ok(matches!(applied, Applied::Ended { .. } | Applied::Ignored))
         }
         Ok(_) => {
-            store.extend_lease(attempt.scheduled_call_id, now + engine.call_lease()).await?;
+            store
+                .extend_lease(attempt.scheduled_call_id, now + engine.call_lease())
+                .await?;
             Ok(false)
         }
         Err(e) => {
             tracing::warn!(call_sid = %sid, error = %e, "could not reconcile; will try again");
-            store.extend_lease(attempt.scheduled_call_id, now + chrono::Duration::minutes(1)).await?;
+            store
+                .extend_lease(
+                    attempt.scheduled_call_id,
+                    now + chrono::Duration::minutes(1),
+                )
+                .await?;
             Ok(false)
         }
     }

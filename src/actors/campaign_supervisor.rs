@@ -191,7 +191,11 @@ impl Handler<Shutdown> for CampaignSupervisor {
 impl Handler<Snapshot> for CampaignSupervisor {
     type Result = ResponseFuture<SupervisorSnapshot>;
     fn handle(&mut self, _: Snapshot, _: &mut Context<Self>) -> Self::Result {
-        let asks: Vec<_> = self.campaigns.values().map(|a| a.send(GetSnapshot)).collect();
+        let asks: Vec<_> = self
+            .campaigns
+            .values()
+            .map(|a| a.send(GetSnapshot))
+            .collect();
         let engine = self.engine.clone();
         Box::pin(async move {
             let mut campaigns: Vec<CampaignSnapshot> =

@@ -98,12 +98,17 @@ async fn try_dial(
         match error {
             ExotelError::Transient(_) if attempt < MAX_TRIES => {
                 let lease = engine.clock.now() + engine.dial_lease();
-                engine.store.extend_lease(claim.scheduled_call_id, lease).await?;
+                engine
+                    .store
+                    .extend_lease(claim.scheduled_call_id, lease)
+                    .await?;
                 tokio::time::sleep(jittered(backoff)).await;
                 backoff *= 2;
             }
             ExotelError::Transient(reason) => return release(engine, claim, &reason, 60).await,
-            ExotelError::Permanent { .. } => return refused(engine, ctx, claim, error.to_string()).await,
+            ExotelError::Permanent { .. } => {
+                return refused(engine, ctx, claim, error.to_string()).await
+            }
             ExotelError::Auth { .. } | ExotelError::NotConfigured(_) => {
                 release(engine, claim, "credentials", 0).await?;
                 return Ok(DialOutcome::CredentialsRejected {
@@ -129,7 +134,13 @@ async fn placed(
     let now = engine.clock.now();
     engine
         .store
-        .mark_dialed(claim, ctx.campaign_id, &call_sid, now + engine.call_lease(), now)
+        .mark_dialed(
+            claim,
+            ctx.campaign_id,
+            &call_sid,
+            now + engine.call_lease(),
+            now,
+        )
         .await?;
     engine.registry.register(LiveCall {
         call_sid: call_sid.clone(),
@@ -170,7 +181,10 @@ async fn refused(
         recording_url: None,
         next: NextStep::Failed,
     };
-    engine.store.close_attempt(&attempt, &end, engine.clock.now()).await?;
+    engine
+        .store
+        .close_attempt(&attempt, &end, engine.clock.now())
+        .await?;
     Ok(DialOutcome::Refused { reason })
 }
 

@@ -9,7 +9,10 @@ use crate::domain::CampaignStatus;
 use crate::store::Campaign;
 
 /// Starts a DRAFT campaign or resumes a PAUSED one; starting a started one changes nothing.
-pub async fn start(state: web::Data<AppState>, id: web::Path<i64>) -> Result<web::Json<Campaign>, ApiError> {
+pub async fn start(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Campaign>, ApiError> {
     let id = id.into_inner();
     let campaign = state.store.campaign(id).await?;
     let campaign = match campaign.status {
@@ -41,7 +44,10 @@ pub async fn start(state: web::Data<AppState>, id: web::Path<i64>) -> Result<web
 }
 
 /// Stops new dials at once; calls in progress finish normally.
-pub async fn pause(state: web::Data<AppState>, id: web::Path<i64>) -> Result<web::Json<Campaign>, ApiError> {
+pub async fn pause(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<web::Json<Campaign>, ApiError> {
     let id = id.into_inner();
     let campaign = state.store.campaign(id).await?;
     let campaign = match campaign.status {

@@ -13,11 +13,10 @@ pub async fn sessions(state: web::Data<AppState>) -> HttpResponse {
 }
 
 pub async fn actors(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let supervisor = state
-        .campaigns
-        .send(Snapshot)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("campaign supervisor not answering: {e}")))?;
+    let supervisor =
+        state.campaigns.send(Snapshot).await.map_err(|e| {
+            ApiError::Unavailable(format!("campaign supervisor not answering: {e}"))
+        })?;
     Ok(HttpResponse::Ok().json(json!({
         "name": "System",
         "children": [

@@ -37,8 +37,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(leads::upload_csv),
         )
         .route("/campaigns/{id}/leads", web::get().to(leads::list))
-        .route("/campaigns/{id}/start", web::post().to(campaign_control::start))
-        .route("/campaigns/{id}/pause", web::post().to(campaign_control::pause))
+        .route(
+            "/campaigns/{id}/start",
+            web::post().to(campaign_control::start),
+        )
+        .route(
+            "/campaigns/{id}/pause",
+            web::post().to(campaign_control::pause),
+        )
         .route(
             "/webhooks/exotel/call-status",
             web::post().to(webhooks::call_status),

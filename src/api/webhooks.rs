@@ -45,8 +45,14 @@ pub async fn call_status(
         }
         Applied::Ignored => "ignored",
         Applied::Progressed => "updated",
-        Applied::Ended { campaign_id, scheduled_call_id } => {
-            state.campaigns.do_send(CallEnded { campaign_id, scheduled_call_id });
+        Applied::Ended {
+            campaign_id,
+            scheduled_call_id,
+        } => {
+            state.campaigns.do_send(CallEnded {
+                campaign_id,
+                scheduled_call_id,
+            });
             "ended"
         }
     };
@@ -66,7 +72,10 @@ pub fn check_secret(req: &HttpRequest, secret: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn read_callback(req: &HttpRequest, payload: web::Payload) -> Result<StatusCallback, ApiError> {
+async fn read_callback(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<StatusCallback, ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -99,11 +108,13 @@ async fn multipart_fields(mut form: Multipart) -> Result<HashMap<String, String>
     let mut fields = HashMap::new();
     let mut total = 0usize;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request(None, format!("malformed form: {e}")))?;
+        let mut field =
+            field.map_err(|e| ApiError::bad_request(None, format!("malformed form: {e}")))?;
         let name = field.name().unwrap_or_default().to_string();
         let mut value = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request(None, format!("malformed form: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(None, format!("malformed form: {e}")))?;
             total += chunk.len();
             if total > BODY_LIMIT {
                 return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });

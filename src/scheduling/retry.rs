@@ -67,14 +67,19 @@ mod tests {
             days: CallingDays::parse("Mon-Sat").unwrap(),
         };
         // Thursday 2026-11-26 11:00 IST.
-        let now = DateTime::parse_from_rfc3339("2026-11-26T05:30:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-11-26T05:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         (policy, window, now)
     }
 
     #[test]
     fn delays_by_status() {
         let (p, w, now) = setup();
-        assert_eq!(next_step(CallStatus::Completed, false, 1, &p, &w, now), NextStep::Done);
+        assert_eq!(
+            next_step(CallStatus::Completed, false, 1, &p, &w, now),
+            NextStep::Done
+        );
         assert_eq!(
             next_step(CallStatus::NoAnswer, false, 1, &p, &w, now),
             NextStep::RetryAt(now + Duration::minutes(120))
@@ -87,14 +92,23 @@ mod tests {
             next_step(CallStatus::Failed, false, 1, &p, &w, now),
             NextStep::RetryAt(now + Duration::minutes(120))
         );
-        assert_eq!(next_step(CallStatus::Failed, true, 1, &p, &w, now), NextStep::Failed);
+        assert_eq!(
+            next_step(CallStatus::Failed, true, 1, &p, &w, now),
+            NextStep::Failed
+        );
     }
 
     #[test]
     fn retries_stop_at_max_attempts() {
         let (p, w, now) = setup();
-        assert_eq!(next_step(CallStatus::NoAnswer, false, 3, &p, &w, now), NextStep::Exhausted);
-        assert_eq!(next_step(CallStatus::Busy, false, 3, &p, &w, now), NextStep::Exhausted);
+        assert_eq!(
+            next_step(CallStatus::NoAnswer, false, 3, &p, &w, now),
+            NextStep::Exhausted
+        );
+        assert_eq!(
+            next_step(CallStatus::Busy, false, 3, &p, &w, now),
+            NextStep::Exhausted
+        );
     }
 
     #[test]
@@ -102,7 +116,12 @@ mod tests {
         let (p, w, now) = setup();
         // 18:00 IST + 4 h busy delay = 22:00 → next day 10:00 IST.
         let evening = now + Duration::hours(7);
-        let expected = DateTime::parse_from_rfc3339("2026-11-27T04:30:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(next_step(CallStatus::Busy, false, 1, &p, &w, evening), NextStep::RetryAt(expected));
+        let expected = DateTime::parse_from_rfc3339("2026-11-27T04:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            next_step(CallStatus::Busy, false, 1, &p, &w, evening),
+            NextStep::RetryAt(expected)
+        );
     }
 }

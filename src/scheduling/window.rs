@@ -5,7 +5,9 @@
 //! Local times that do not exist (the hour skipped when DST starts) move to the first instant
 //! that does; ambiguous ones (the hour repeated when DST ends) take the earlier instant.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 use crate::config::CallingDays;
@@ -59,7 +61,8 @@ impl CallingWindow {
 
     /// A local wall-clock hour as a UTC instant, with DST gaps and overlaps settled.
     fn resolve(&self, day: NaiveDate, hour: u32) -> DateTime<Utc> {
-        let mut local = NaiveDateTime::new(day, NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default());
+        let mut local =
+            NaiveDateTime::new(day, NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default());
         // Gaps are at most a few hours long; step through one a quarter hour at a time.
         for _ in 0..24 {
             match self.timezone.from_local_datetime(&local) {
@@ -104,18 +107,30 @@ mod tests {
     fn before_and_after_hours() {
         let w = window(10, 19, IST, "Mon-Sat");
         // 08:00 IST → 10:00 IST the same day.
-        assert_eq!(w.next_allowed(utc("2026-11-26T02:30:00Z")), utc("2026-11-26T04:30:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-26T02:30:00Z")),
+            utc("2026-11-26T04:30:00Z")
+        );
         // 19:00 IST exactly is closed (end exclusive) → 10:00 next day.
-        assert_eq!(w.next_allowed(utc("2026-11-26T13:30:00Z")), utc("2026-11-27T04:30:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-26T13:30:00Z")),
+            utc("2026-11-27T04:30:00Z")
+        );
     }
 
     #[test]
     fn sunday_is_skipped() {
         let w = window(10, 19, IST, "Mon-Sat");
         // Saturday 2026-11-28 20:00 IST → Monday 2026-11-30 10:00 IST.
-        assert_eq!(w.next_allowed(utc("2026-11-28T14:30:00Z")), utc("2026-11-30T04:30:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-28T14:30:00Z")),
+            utc("2026-11-30T04:30:00Z")
+        );
         // Sunday noon → Monday 10:00.
-        assert_eq!(w.next_allowed(utc("2026-11-29T06:30:00Z")), utc("2026-11-30T04:30:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-29T06:30:00Z")),
+            utc("2026-11-30T04:30:00Z")
+        );
     }
 
     #[test]
@@ -128,9 +143,15 @@ mod tests {
         let sun_early = utc("2026-11-28T19:30:00Z");
         assert!(w.is_open(sun_early));
         // Sunday 03:00 IST → Monday 22:00 IST (Sunday's own window does not exist).
-        assert_eq!(w.next_allowed(utc("2026-11-28T21:30:00Z")), utc("2026-11-30T16:30:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-28T21:30:00Z")),
+            utc("2026-11-30T16:30:00Z")
+        );
         // Thursday 12:00 → Thursday 22:00.
-        assert_eq!(w.next_allowed(utc("2026-11-26T06:30:00Z")), utc("2026-11-26T16:30:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-26T06:30:00Z")),
+            utc("2026-11-26T16:30:00Z")
+        );
     }
 
     #[test]
@@ -144,7 +165,10 @@ mod tests {
     fn dst_spring_forward_gap() {
         // New York, 2026-03-08: 02:00 local does not exist; clocks jump to 03:00 (07:00 UTC).
         let w = window(2, 5, chrono_tz::America::New_York, "Mon-Sun");
-        assert_eq!(w.next_allowed(utc("2026-03-08T05:00:00Z")), utc("2026-03-08T07:00:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-03-08T05:00:00Z")),
+            utc("2026-03-08T07:00:00Z")
+        );
         // The window then closes at 05:00 EDT = 09:00 UTC.
         assert!(w.is_open(utc("2026-03-08T08:59:00Z")));
         assert!(!w.is_open(utc("2026-03-08T09:00:00Z")));
@@ -154,7 +178,10 @@ mod tests {
     fn dst_fall_back_overlap() {
         // New York, 2026-11-01: 01:00 local happens twice; the window opens at the first (05:00 UTC).
         let w = window(1, 3, chrono_tz::America::New_York, "Mon-Sun");
-        assert_eq!(w.next_allowed(utc("2026-11-01T03:00:00Z")), utc("2026-11-01T05:00:00Z"));
+        assert_eq!(
+            w.next_allowed(utc("2026-11-01T03:00:00Z")),
+            utc("2026-11-01T05:00:00Z")
+        );
         // 03:00 EST = 08:00 UTC: the window lasted three real hours that night.
         assert!(w.is_open(utc("2026-11-01T07:59:00Z")));
         assert!(!w.is_open(utc("2026-11-01T08:00:00Z")));

@@ -29,6 +29,8 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Why the runtime itself moved the campaign to its status; cleared by the next change.
+    pub status_reason: Option<String>,
 }
 
 impl TryFrom<String> for CampaignStatus {
@@ -182,7 +184,18 @@ impl Store {
         to: CampaignStatus,
         now: DateTime<Utc>,
     ) -> Result<Campaign, StoreError> {
-        const SQL: &str = "UPDATE campaigns SET status = $3, updated_at = $4, \
+        self.transition_campaign_because(id, to, None, now).await
+    }
+
+    /// As `transition_campaign`, recording why (shown to operators as `status_reason`).
+    pub async fn transition_campaign_because(
+        &self,
+        id: i64,
+        to: CampaignStatus,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Campaign, StoreError> {
+        const SQL: &str = "UPDATE campaigns SET status = $3, updated_at = $4, status_reason = $5, \
             started_at = CASE WHEN $3 = 'RUNNING' AND started_at IS NULL THEN $4 ELSE started_at END, \
             completed_at = CASE WHEN $3 = 'COMPLETED' THEN $4 ELSE completed_at END \
             WHERE id = $1 AND status = $2 RETURNING *";
@@ -196,6 +209,7 @@ impl Store {
             .bind(current.status.as_str())
             .bind(to.as_str())
             .bind(now)
+            .bind(reason)
             .fetch_optional(p)
             .await)?;
         row.ok_or_else(|| {

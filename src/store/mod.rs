@@ -18,8 +18,8 @@ pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
 pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;
-pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall};
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
+pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -60,7 +60,8 @@ impl Store {
         max_attempts: i64,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        const PLAN: &str = "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, status, \
+        const PLAN: &str =
+            "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, status, \
             attempt_number, max_attempts, created_at, updated_at) \
             SELECT campaign_id, id, $2, 'PENDING', 1, $3, $4, $4 FROM leads \
             WHERE campaign_id = $1 AND status = 'NEW'";
@@ -126,7 +127,8 @@ impl Store {
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        const CALL: &str = "UPDATE scheduled_calls SET status = 'IN_PROGRESS', current_call_sid = $2, \
+        const CALL: &str =
+            "UPDATE scheduled_calls SET status = 'IN_PROGRESS', current_call_sid = $2, \
             lease_until = $3, updated_at = $4 WHERE id = $1 AND status = 'DIALING'";
         const SESSION: &str = "INSERT INTO call_sessions (call_sid, lead_id, campaign_id, \
             scheduled_call_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'INITIATED', $5, $5) \
@@ -180,7 +182,11 @@ impl Store {
             WHERE call_sid = $1 AND status NOT IN ('COMPLETED','FAILED','BUSY','NO_ANSWER','CANCELED')";
         const CALL: &str = "UPDATE scheduled_calls SET status = $2, failure_reason = $3, \
             lease_until = NULL, updated_at = $4 WHERE id = $1 AND status IN ('DIALING','IN_PROGRESS')";
-        let call_status = if end.status == CallStatus::Completed { "COMPLETED" } else { "FAILED" };
+        let call_status = if end.status == CallStatus::Completed {
+            "COMPLETED"
+        } else {
+            "FAILED"
+        };
         let closed = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             if let Some(sid) = &attempt.current_call_sid {
@@ -261,8 +267,12 @@ impl Store {
     }
 
     /// The attempt a call belongs to, by Exotel's call sid.
-    pub async fn attempt_by_call_sid(&self, call_sid: &str) -> Result<Option<AttemptRow>, StoreError> {
-        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE current_call_sid = $1");
+    pub async fn attempt_by_call_sid(
+        &self,
+        call_sid: &str,
+    ) -> Result<Option<AttemptRow>, StoreError> {
+        let sql =
+            format!("SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE current_call_sid = $1");
         let row = on_pool!(self, p => sqlx::query_as::<_, AttemptRow>(&sql).bind(call_sid).fetch_optional(p).await)?;
         Ok(row)
     }
@@ -274,7 +284,10 @@ impl Store {
     }
 
     /// Claims of a campaign being dialed or on the phone (their tokens are in use).
-    pub async fn in_flight_attempts(&self, campaign_id: i64) -> Result<Vec<AttemptRow>, StoreError> {
+    pub async fn in_flight_attempts(
+        &self,
+        campaign_id: i64,
+    ) -> Result<Vec<AttemptRow>, StoreError> {
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE campaign_id = $1 \
              AND status IN ('DIALING','IN_PROGRESS') ORDER BY id"
@@ -283,7 +296,11 @@ impl Store {
         Ok(rows)
     }
 
-    pub async fn extend_lease(&self, scheduled_call_id: i64, until: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn extend_lease(
+        &self,
+        scheduled_call_id: i64,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE scheduled_calls SET lease_until = $2 WHERE id = $1 \
             AND status IN ('DIALING','IN_PROGRESS')";
         on_pool!(self, p => sqlx::query(SQL).bind(scheduled_call_id).bind(until).execute(p).await.map(|_| ()))?;
@@ -296,7 +313,8 @@ impl Store {
             (SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'NEW') + \
             (SELECT COUNT(*) FROM scheduled_calls WHERE campaign_id = $1 \
              AND status IN ('PENDING','DIALING','IN_PROGRESS'))";
-        let n: i64 = on_pool!(self, p => sqlx::query_scalar(SQL).bind(campaign_id).fetch_one(p).await)?;
+        let n: i64 =
+            on_pool!(self, p => sqlx::query_scalar(SQL).bind(campaign_id).fetch_one(p).await)?;
         Ok(n)
     }
 
@@ -335,10 +353,20 @@ where
 {
     const FIRST: &str = "UPDATE campaigns SET leads_called = leads_called + 1 WHERE id = $1 \
         AND EXISTS (SELECT 1 FROM leads WHERE id = $2 AND call_attempts = 0)";
-    const LEAD: &str = "UPDATE leads SET call_attempts = call_attempts + 1, last_call_attempt = $2, \
+    const LEAD: &str =
+        "UPDATE leads SET call_attempts = call_attempts + 1, last_call_attempt = $2, \
         status = $3 WHERE id = $1";
-    sqlx::query(FIRST).bind(campaign_id).bind(lead_id).execute(&mut **tx).await?;
-    sqlx::query(LEAD).bind(lead_id).bind(now).bind(status.as_str()).execute(&mut **tx).await?;
+    sqlx::query(FIRST)
+        .bind(campaign_id)
+        .bind(lead_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(LEAD)
+        .bind(lead_id)
+        .bind(now)
+        .bind(status.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -355,6 +383,10 @@ where
     for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
     const SQL: &str = "UPDATE leads SET status = $2 WHERE id = $1";
-    sqlx::query(SQL).bind(lead_id).bind(status.as_str()).execute(&mut **tx).await?;
+    sqlx::query(SQL)
+        .bind(lead_id)
+        .bind(status.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

@@ -32,7 +32,10 @@ pub enum Applied {
     /// The call moved forward (ringing, answered).
     Progressed,
     /// The call ended now; its token must be freed.
-    Ended { campaign_id: i64, scheduled_call_id: i64 },
+    Ended {
+        campaign_id: i64,
+        scheduled_call_id: i64,
+    },
 }
 
 /// How long to wait for a just-dialed call's sid to be recorded before treating a callback as
@@ -87,7 +90,10 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
 
 /// The attempt a report is about: by sid, or (when the report raced our own record of the dial)
 /// by the scheduled call id in `CustomField`, adopting the sid if the dial was never recorded.
-async fn find_attempt(engine: &Engine, update: &StatusUpdate) -> Result<Option<AttemptRow>, StoreError> {
+async fn find_attempt(
+    engine: &Engine,
+    update: &StatusUpdate,
+) -> Result<Option<AttemptRow>, StoreError> {
     let store = &engine.store;
     if let Some(found) = store.attempt_by_call_sid(&update.call_sid).await? {
         return Ok(Some(found));
@@ -118,7 +124,13 @@ async fn find_attempt(engine: &Engine, update: &StatusUpdate) -> Result<Option<A
     };
     let now = engine.clock.now();
     store
-        .mark_dialed(&claim, attempt.campaign_id, &update.call_sid, now + engine.call_lease(), now)
+        .mark_dialed(
+            &claim,
+            attempt.campaign_id,
+            &update.call_sid,
+            now + engine.call_lease(),
+            now,
+        )
         .await?;
     tracing::warn!(call_sid = %update.call_sid, "adopted a call whose dial was never recorded");
     store.attempt_by_call_sid(&update.call_sid).await

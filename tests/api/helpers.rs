@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use voice_runtime::api::AppState;
 use voice_runtime::clock::{Clock, SystemClock};
 use voice_runtime::config::Settings;
-use voice_runtime::startup::Application;
+use voice_runtime::startup::{Application, StopHandle};
 
 /// Which database a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub api_key: Option<String>,
-    _dir: tempfile::TempDir,
+    pub stop: StopHandle,
+    pub database_url: String,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl TestApp {
@@ -122,28 +124,53 @@ pub async fn spawn_app_with_clock(
     vars: &[(&str, &str)],
     clock: Arc<dyn Clock>,
 ) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let url = database_url(backend, &dir).await;
+    spawn_app_on(&url, dir, vars, clock).await
+}
+
+/// Starts the app on an existing database (a restart of "the process").
+pub async fn spawn_app_on(
+    database_url: &str,
+    dir: Arc<tempfile::TempDir>,
+    vars: &[(&str, &str)],
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
-    env.insert("DATABASE_URL".into(), database_url(backend, &dir).await);
+    env.insert("DATABASE_URL".into(), database_url.to_string());
     env.insert("WEBHOOK_SECRET".into(), "test-secret".into());
+    env.insert("NODE_ID".into(), "test-node".into());
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
     let api_key = env.get("API_KEY").cloned();
     let settings = Settings::from_map(&env).expect("test settings are valid");
+    // TEST_LOG=1 shows the application's logs (RUST_LOG filters them), as in zero2prod.
+    if std::env::var_os("TEST_LOG").is_some() {
+        voice_runtime::telemetry::init(settings.log_format);
+    }
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
+    let stop = app.stop_handle();
     actix_rt::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::new(),
         state,
         api_key,
+        stop,
+        database_url: database_url.to_string(),
         _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn dir(&self) -> Arc<tempfile::TempDir> {
+        self._dir.clone()
     }
 }
 

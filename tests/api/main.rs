@@ -6,6 +6,8 @@ mod helpers;
 mod analytics;
 mod auth;
 mod campaigns;
+mod engine;
+mod engine_support;
 mod exports;
 mod health;
 mod leads;

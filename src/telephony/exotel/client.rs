@@ -173,7 +173,10 @@ impl ExotelClient {
         match s.connect_mode {
             ConnectMode::Flow => {
                 let flow = s.exophlo_id.clone().unwrap_or_default();
-                form.push(("Url", format!("http://my.exotel.com/{sid}/exoml/start_voice/{flow}")));
+                form.push((
+                    "Url",
+                    format!("http://my.exotel.com/{sid}/exoml/start_voice/{flow}"),
+                ));
             }
             ConnectMode::Direct => {
                 form.push(("StreamUrl", call.stream_url.clone()));
@@ -186,7 +189,10 @@ impl ExotelClient {
     /// Places one call. Returns as soon as Exotel accepts it (200 means accepted, not answered).
     pub async fn connect(&self, call: &ConnectCall) -> Result<CallInfo, ExotelError> {
         let (sid, key, token) = self.account()?;
-        let url = format!("{}/v1/Accounts/{sid}/Calls/connect.json", self.settings.base_url);
+        let url = format!(
+            "{}/v1/Accounts/{sid}/Calls/connect.json",
+            self.settings.base_url
+        );
         let request = self
             .http
             .post(url)

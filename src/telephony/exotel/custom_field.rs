@@ -21,7 +21,10 @@ impl CallRef {
     /// Reads our own encoding back; Exotel sometimes HTML-escapes or URL-encodes it, and
     /// unknown keys are ignored.
     pub fn decode(raw: &str) -> Option<CallRef> {
-        let raw = raw.replace("&amp;", "&").replace("%3D", "=").replace("%3B", ";");
+        let raw = raw
+            .replace("&amp;", "&")
+            .replace("%3D", "=")
+            .replace("%3B", ";");
         let mut fields = [None; 4];
         for part in raw.split([';', '&', ',']) {
             let Some((key, value)) = part.trim().split_once('=') else {
@@ -51,10 +54,18 @@ mod tests {
 
     #[test]
     fn round_trip_and_tolerance() {
-        let r = CallRef { campaign_id: 7, lead_id: 12345, scheduled_call_id: 99999, attempt: 3 };
+        let r = CallRef {
+            campaign_id: 7,
+            lead_id: 12345,
+            scheduled_call_id: 99999,
+            attempt: 3,
+        };
         assert_eq!(CallRef::decode(&r.encode()), Some(r));
         assert!(r.encode().len() <= 128);
-        assert_eq!(CallRef::decode("c%3D7%3Bl%3D12345%3Bs%3D99999%3Ba%3D3"), Some(r));
+        assert_eq!(
+            CallRef::decode("c%3D7%3Bl%3D12345%3Bs%3D99999%3Ba%3D3"),
+            Some(r)
+        );
         assert_eq!(CallRef::decode("order_12345"), None);
         assert_eq!(CallRef::decode("c=1;l=2;s=3"), None);
     }

@@ -1,0 +1,114 @@
+//! The simulator's book of calls: what was dialed, what each call is doing, how many overlap.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::domain::CallStatus;
+
+/// One accepted `Calls/connect.json` request.
+#[derive(Debug, Clone)]
+pub struct DialRecord {
+    pub call_sid: String,
+    pub from: String,
+    pub custom_field: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A simulated call's state, as Call Details reports it.
+#[derive(Debug, Clone)]
+pub struct SimCall {
+    pub from: String,
+    pub status: CallStatus,
+    pub duration_seconds: Option<i64>,
+}
+
+#[derive(Default)]
+pub struct CallBook {
+    pub calls: Mutex<HashMap<String, SimCall>>,
+    pub dials: Mutex<Vec<DialRecord>>,
+    /// Dials per number, for per-number scripts.
+    pub dials_per_number: Mutex<HashMap<String, usize>>,
+    /// Calls between acceptance and their end.
+    live: AtomicUsize,
+    max_live: AtomicUsize,
+    /// Wakes held calls when a test releases them.
+    release: Notify,
+    released: std::sync::atomic::AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl CallBook {
+    /// Records an accepted dial; returns how many times this number was dialed before.
+    pub fn accept(&self, record: DialRecord) -> usize {
+        let previous = {
+            let mut per_number = lock(&self.dials_per_number);
+            let n = per_number.entry(record.from.clone()).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        lock(&self.calls).insert(
+            record.call_sid.clone(),
+            SimCall {
+                from: record.from.clone(),
+                status: CallStatus::Initiated,
+                duration_seconds: None,
+            },
+        );
+        lock(&self.dials).push(record);
+        let live = self.live.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_live.fetch_max(live, Ordering::SeqCst);
+        previous
+    }
+
+    pub fn set_status(&self, sid: &str, status: CallStatus, duration: Option<i64>) {
+        if let Some(call) = lock(&self.calls).get_mut(sid) {
+            let was_live = !call.status.is_terminal();
+            call.status = status;
+            call.duration_seconds = duration.or(call.duration_seconds);
+            if was_live && status.is_terminal() {
+                self.live.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Ends every held call, now and from now on.
+    pub fn release_held(&self) {
+        self.released.store(true, Ordering::SeqCst);
+        self.release.notify_waiters();
+    }
+
+    /// Waits until held calls are released.
+    pub async fn held(&self) {
+        loop {
+            // Registered before the check, so a release between the two is not missed.
+            let notified = self.release.notified();
+            if self.released.load(Ordering::SeqCst) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    pub fn call(&self, sid: &str) -> Option<SimCall> {
+        lock(&self.calls).get(sid).cloned()
+    }
+
+    pub fn dials(&self) -> Vec<DialRecord> {
+        lock(&self.dials).clone()
+    }
+
+    pub fn live(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    pub fn max_live(&self) -> usize {
+        self.max_live.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,11 @@
+//! A simulated Exotel: the REST API (`Calls/connect.json` with Basic auth, the per-minute
+//! limit, `RestException` errors, Call Details) and each call's life (queued → ringing →
+//! answered or busy / no-answer / failed) with the status callbacks Exotel sends.
+
+mod calls;
+mod rest;
+mod scenario;
+
+pub use calls::DialRecord;
+pub use rest::{ExotelSimulator, SimulatorConfig};
+pub use scenario::Outcome;

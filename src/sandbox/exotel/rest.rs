@@ -1,0 +1,371 @@
+//! The simulator's HTTP side: Exotel's REST endpoints, and the status callbacks it sends.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use chrono::Utc;
+use serde_json::json;
+
+use super::calls::{CallBook, DialRecord};
+use super::scenario::{Outcome, Scenario};
+use crate::domain::CallStatus;
+use crate::telephony::exotel::status::exotel_word;
+
+/// How the simulated account behaves.
+#[derive(Debug, Clone)]
+pub struct SimulatorConfig {
+    pub account_sid: String,
+    pub api_key: String,
+    pub api_token: String,
+    /// Exotel's published limit; `None` lifts it (benchmarks).
+    pub calls_per_minute: Option<usize>,
+    pub scenario: Scenario,
+    /// Status callbacks that fail are retried this many times (Exotel: twice).
+    pub callback_retries: u32,
+}
+
+impl SimulatorConfig {
+    pub fn new(account_sid: &str, api_key: &str, api_token: &str) -> Self {
+        SimulatorConfig {
+            account_sid: account_sid.into(),
+            api_key: api_key.into(),
+            api_token: api_token.into(),
+            calls_per_minute: Some(200),
+            scenario: Scenario {
+                per_number: HashMap::new(),
+                default: Outcome::Answer,
+                ring_time: Duration::from_secs(3),
+                talk_time: Duration::from_secs(20),
+            },
+            callback_retries: 2,
+        }
+    }
+}
+
+struct Shared {
+    config: Mutex<SimulatorConfig>,
+    book: CallBook,
+    /// Forced HTTP statuses for the next connect requests (429, 500 … on demand).
+    faults: Mutex<VecDeque<u16>>,
+    /// Acceptance times within the last minute, for the rate limit.
+    recent: Mutex<VecDeque<std::time::Instant>>,
+    /// When set, status callbacks are not sent (a lost webhook, for reconciliation tests).
+    mute_callbacks: std::sync::atomic::AtomicBool,
+    http: reqwest::Client,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running simulator.
+#[derive(Clone)]
+pub struct ExotelSimulator {
+    pub base_url: String,
+    shared: Arc<Shared>,
+    server: ServerHandle,
+}
+
+impl ExotelSimulator {
+    /// Starts on a free loopback port, inside the running actix System.
+    pub fn start(config: SimulatorConfig) -> std::io::Result<ExotelSimulator> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared {
+            config: Mutex::new(config),
+            book: CallBook::default(),
+            faults: Mutex::new(VecDeque::new()),
+            recent: Mutex::new(VecDeque::new()),
+            mute_callbacks: std::sync::atomic::AtomicBool::new(false),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(15))
+                .build()
+                .map_err(std::io::Error::other)?,
+        });
+        let data = web::Data::new(shared.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route(
+                    "/v1/Accounts/{sid}/Calls/connect.json",
+                    web::post().to(connect),
+                )
+                .route("/v1/Accounts/{sid}/Calls/{call}", web::get().to(details))
+        })
+        .workers(1)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Ok(ExotelSimulator {
+            base_url: format!("http://127.0.0.1:{port}"),
+            shared,
+            server: handle,
+        })
+    }
+
+    /// The n-th dial of `number` (E.164) takes the n-th outcome; the last one repeats.
+    pub fn script(&self, number: &str, outcomes: Vec<Outcome>) {
+        lock(&self.shared.config)
+            .scenario
+            .per_number
+            .insert(number.to_string(), outcomes);
+    }
+
+    /// The next connect requests answer with these HTTP statuses instead of placing a call.
+    pub fn inject_failures(&self, statuses: &[u16]) {
+        lock(&self.shared.faults).extend(statuses);
+    }
+
+    pub fn mute_callbacks(&self, muted: bool) {
+        self.shared
+            .mute_callbacks
+            .store(muted, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Ends every held call (`Outcome::Hold`) as completed, and lets later ones through.
+    pub fn release_held(&self) {
+        self.shared.book.release_held();
+    }
+
+    pub fn dials(&self) -> Vec<DialRecord> {
+        self.shared.book.dials()
+    }
+
+    pub fn live_calls(&self) -> usize {
+        self.shared.book.live()
+    }
+
+    /// The most calls that were ever live at once.
+    pub fn max_concurrent(&self) -> usize {
+        self.shared.book.max_live()
+    }
+
+    pub async fn stop(&self) {
+        self.server.stop(false).await;
+    }
+}
+
+fn rest_exception(status: u16, message: &str) -> HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(code).json(json!({
+        "RestException": {"Status": status, "Message": message, "Code": status * 100}
+    }))
+}
+
+fn authorised(req: &HttpRequest, config: &SimulatorConfig) -> bool {
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", config.api_key, config.api_token));
+    req.headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .is_some_and(|v| v.trim() == expected)
+}
+
+async fn connect(
+    shared: web::Data<Arc<Shared>>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    form: web::Bytes,
+) -> HttpResponse {
+    let config = lock(&shared.config).clone();
+    if path.into_inner() != config.account_sid || !authorised(&req, &config) {
+        return rest_exception(401, "Authentication failed");
+    }
+    if let Some(status) = lock(&shared.faults).pop_front() {
+        return rest_exception(status, "Injected failure");
+    }
+    if !within_rate(&shared, config.calls_per_minute) {
+        return rest_exception(429, "Too many requests: 200 calls per minute");
+    }
+    let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&form).unwrap_or_default();
+    let from = fields.get("From").cloned().unwrap_or_default();
+    if from.is_empty() || !fields.contains_key("CallerId") {
+        return rest_exception(400, "From and CallerId are mandatory");
+    }
+    if !fields.contains_key("Url") && !fields.contains_key("StreamUrl") {
+        return rest_exception(400, "Url or StreamUrl is mandatory");
+    }
+    let dial_index = lock(&shared.book.dials_per_number)
+        .get(&from)
+        .copied()
+        .unwrap_or(0);
+    let outcome = config.scenario.outcome(&from, dial_index);
+    if outcome == Outcome::Reject {
+        return rest_exception(400, "Invalid From number");
+    }
+    let sid = crate::config::random_token();
+    shared.book.accept(DialRecord {
+        call_sid: sid.clone(),
+        from: from.clone(),
+        custom_field: fields.get("CustomField").cloned().unwrap_or_default(),
+        at: Utc::now(),
+    });
+    let life = CallLife {
+        shared: shared.get_ref().clone(),
+        sid: sid.clone(),
+        outcome,
+        scenario: config.scenario.clone(),
+        retries: config.callback_retries,
+        fields,
+    };
+    tokio::spawn(life.run());
+    HttpResponse::Ok().json(call_json(&sid, &from, CallStatus::Initiated, None))
+}
+
+fn within_rate(shared: &Shared, per_minute: Option<usize>) -> bool {
+    let Some(limit) = per_minute else {
+        return true;
+    };
+    let now = std::time::Instant::now();
+    let mut recent = lock(&shared.recent);
+    while recent
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(60))
+    {
+        recent.pop_front();
+    }
+    if recent.len() >= limit {
+        return false;
+    }
+    recent.push_back(now);
+    true
+}
+
+fn call_json(
+    sid: &str,
+    from: &str,
+    status: CallStatus,
+    duration: Option<i64>,
+) -> serde_json::Value {
+    let now = Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    json!({"Call": {
+        "Sid": sid, "ParentCallSid": null, "DateCreated": now, "DateUpdated": now,
+        "From": from, "Status": exotel_word(status), "Duration": duration,
+        "Direction": "outbound-api", "RecordingUrl": null,
+        "Details": {"ConversationDuration": duration.unwrap_or(0)}
+    }})
+}
+
+async fn details(
+    shared: web::Data<Arc<Shared>>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> HttpResponse {
+    let (account, call) = path.into_inner();
+    let config = lock(&shared.config).clone();
+    if account != config.account_sid || !authorised(&req, &config) {
+        return rest_exception(401, "Authentication failed");
+    }
+    let sid = call.trim_end_matches(".json");
+    match shared.book.call(sid) {
+        Some(c) => HttpResponse::Ok().json(call_json(sid, &c.from, c.status, c.duration_seconds)),
+        None => rest_exception(404, "Call not found"),
+    }
+}
+
+/// One simulated call from acceptance to its terminal callback.
+struct CallLife {
+    shared: Arc<Shared>,
+    sid: String,
+    outcome: Outcome,
+    scenario: Scenario,
+    retries: u32,
+    fields: HashMap<String, String>,
+}
+
+impl CallLife {
+    async fn run(self) {
+        self.shared
+            .book
+            .set_status(&self.sid, CallStatus::Ringing, None);
+        let ring = match self.outcome {
+            Outcome::NoAnswer => self.scenario.ring_time * 2,
+            _ => self.scenario.ring_time,
+        };
+        tokio::time::sleep(ring).await;
+        let end = match self.outcome {
+            Outcome::Answer | Outcome::Hold => {
+                self.shared
+                    .book
+                    .set_status(&self.sid, CallStatus::InProgress, None);
+                self.callback(CallStatus::InProgress, "answered", None)
+                    .await;
+                if self.outcome == Outcome::Hold {
+                    self.shared.book.held().await;
+                } else {
+                    tokio::time::sleep(self.scenario.talk_time).await;
+                }
+                CallStatus::Completed
+            }
+            Outcome::Busy => CallStatus::Busy,
+            Outcome::NoAnswer => CallStatus::NoAnswer,
+            Outcome::Failed | Outcome::Reject => CallStatus::Failed,
+        };
+        let duration =
+            (end == CallStatus::Completed).then(|| self.scenario.talk_time.as_secs().max(1) as i64);
+        self.shared.book.set_status(&self.sid, end, duration);
+        self.callback(end, "terminal", duration).await;
+    }
+
+    /// Posts a status callback as Exotel does: JSON when asked for, form otherwise, retried
+    /// on failure.
+    async fn callback(&self, status: CallStatus, event: &str, duration: Option<i64>) {
+        if self
+            .shared
+            .mute_callbacks
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            return;
+        }
+        let Some(url) = self.fields.get("StatusCallback") else {
+            return;
+        };
+        let body = json!({
+            "CallSid": self.sid, "EventType": event, "Status": exotel_word(status),
+            "DateUpdated": Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+            "From": self.fields.get("From"), "To": self.fields.get("CallerId"),
+            "Direction": "outbound-api", "ConversationDuration": duration.unwrap_or(0),
+            "CustomField": self.fields.get("CustomField"), "RecordingUrl": null,
+            "Legs": [{"OnCallDuration": duration.unwrap_or(0), "Status": exotel_word(status)}],
+        });
+        let json_wanted = self
+            .fields
+            .get("StatusCallbackContentType")
+            .is_some_and(|t| t.contains("json"));
+        for attempt in 0..=self.retries {
+            let request = self.shared.http.post(url);
+            let request = if json_wanted {
+                request.json(&body)
+            } else {
+                request.form(&form_fields(&body))
+            };
+            match request.send().await {
+                Ok(r) if r.status().is_success() => return,
+                _ if attempt < self.retries => tokio::time::sleep(Duration::from_millis(300)).await,
+                _ => tracing::warn!(call_sid = %self.sid, "status callback undelivered"),
+            }
+        }
+    }
+}
+
+/// The callback's scalar fields as Exotel's default form encoding sends them.
+fn form_fields(body: &serde_json::Value) -> Vec<(String, String)> {
+    body.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::String(s) => Some((k.clone(), s.clone())),
+            serde_json::Value::Number(n) => Some((k.clone(), n.to_string())),
+            serde_json::Value::Null => Some((k.clone(), String::new())),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,4 @@
+//! The sandbox: stand-ins for the outside world that speak its exact wire protocols, so the
+//! product runs whole with no credentials and tests exercise the real clients.
+
+pub mod exotel;
