@@ -7,8 +7,6 @@ use clap::{Parser, Subcommand};
 use voice_runtime::config::Settings;
 use voice_runtime::startup::Application;
 
-mod bench_import;
-
 #[derive(Parser)]
 #[command(
     name = "voice-runtime",
@@ -33,6 +31,17 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Benchmark: the campaign engine's claims and dials per second against the simulated
+    /// Exotel, pacing lifted.
+    BenchScheduler {
+        #[arg(long, default_value_t = 2000)]
+        leads: usize,
+        /// Live-call cap (node and campaign).
+        #[arg(long, default_value_t = 100)]
+        concurrency: u32,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[actix_web::main]
@@ -49,7 +58,14 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve => serve(settings).await,
         Command::BenchImport { rows, database_url } => {
-            bench_import::run(rows, database_url.as_deref()).await
+            voice_runtime::bench::import::run(rows, database_url.as_deref()).await
+        }
+        Command::BenchScheduler {
+            leads,
+            concurrency,
+            database_url,
+        } => {
+            voice_runtime::bench::scheduler::run(leads, concurrency, database_url.as_deref()).await
         }
     };
     match result {

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use voice_runtime::config::Settings;
-use voice_runtime::startup::Application;
+use crate::config::Settings;
+use crate::startup::Application;
 
 pub async fn run(rows: usize, database_url: Option<&str>) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("voice-runtime-bench-{}", std::process::id()));

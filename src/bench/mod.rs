@@ -1,0 +1,4 @@
+//! Benchmarks: commands that print figures (never timed assertions in tests).
+
+pub mod import;
+pub mod scheduler;
