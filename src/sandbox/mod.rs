@@ -2,3 +2,4 @@
 //! product runs whole with no credentials and tests exercise the real clients.
 
 pub mod exotel;
+pub mod voice_codec;
