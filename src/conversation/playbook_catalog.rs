@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::playbook::{Playbook, PlaybookError};
+
 /// The playbook directory; campaigns name a file in it.
 #[derive(Debug, Clone)]
 pub struct PlaybookCatalog {
@@ -33,6 +35,8 @@ impl PlaybookCatalog {
             format!("{name}.yaml")
         };
         if self.dir.join(&file).is_file() {
+            // An invalid playbook is refused here, naming the file and field, not mid-call.
+            Playbook::load(&self.dir.join(&file)).map_err(|e| e.to_string())?;
             Ok(file)
         } else {
             Err(format!(
@@ -53,6 +57,16 @@ impl PlaybookCatalog {
             .collect();
         names.sort();
         names
+    }
+
+    /// Loads a campaign's playbook by its stored file name.
+    pub fn load(&self, file: &str) -> Result<Playbook, PlaybookError> {
+        let file = self.resolve(file).map_err(|reason| PlaybookError {
+            file: file.to_string(),
+            field: "-".into(),
+            reason,
+        })?;
+        Playbook::load(&self.dir.join(file))
     }
 
     pub fn dir(&self) -> &Path {

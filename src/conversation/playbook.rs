@@ -1,0 +1,265 @@
+//! A conversation playbook (`playbooks/*.yaml`): data, not code. Persona, greeting, the facts
+//! to collect, how to qualify, what to say on silence and at the end, and the barge-in rule.
+//! Loading validates everything and names the file and the field at fault.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Persona {
+    pub agent_name: String,
+    pub company: String,
+    /// How the voice should sound (for people; the voice itself is `voice_id`).
+    #[serde(default)]
+    pub voice: Option<String>,
+    /// ElevenLabs voice for this playbook; `ELEVENLABS_VOICE_ID` when absent.
+    #[serde(default)]
+    pub voice_id: Option<String>,
+}
+
+/// One fact the agent must collect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fact {
+    pub name: String,
+    #[serde(default = "string_type", rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub required: bool,
+    /// How the agent asks for it.
+    pub question: String,
+}
+
+fn string_type() -> String {
+    "string".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Closing {
+    pub qualified: String,
+    pub not_qualified: String,
+    #[serde(default = "default_callback")]
+    pub callback: String,
+    /// Said when the call cannot go on (a provider failed for good).
+    #[serde(default = "default_apology")]
+    pub apology: String,
+    /// Said when the call reaches `MAX_CALL_DURATION_MINUTES`.
+    #[serde(default = "default_time_up")]
+    pub time_up: String,
+}
+
+fn default_callback() -> String {
+    "Sure, we will call you back then. Thank you!".into()
+}
+fn default_apology() -> String {
+    "Sorry, we are having a technical problem. We will call you back. Goodbye!".into()
+}
+fn default_time_up() -> String {
+    "I have to end the call now. Thank you for your time, goodbye!".into()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Silence {
+    pub reprompt_after_seconds: u32,
+    pub reprompt: String,
+    /// Re-prompts before the agent gives up and ends the call (outcome `no_response`).
+    #[serde(default = "one")]
+    pub hang_up_after_reprompts: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// When the caller's voice cuts the agent off.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BargeIn {
+    /// Continuous speech needed before the agent stops talking.
+    #[serde(default = "default_min_speech_ms")]
+    pub min_speech_ms: u32,
+    /// Words that never interrupt when said alone ("haan", "hmm", "okay").
+    #[serde(default = "default_backchannels")]
+    pub backchannels: Vec<String>,
+}
+
+fn default_min_speech_ms() -> u32 {
+    400
+}
+fn default_backchannels() -> Vec<String> {
+    ["haan", "han", "hmm", "hm", "okay", "ok", "achha", "accha", "ji", "right", "yes", "uh huh", "mm"]
+        .map(String::from)
+        .to_vec()
+}
+
+impl Default for BargeIn {
+    fn default() -> Self {
+        BargeIn {
+            min_speech_ms: default_min_speech_ms(),
+            backchannels: default_backchannels(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objection {
+    pub when: String,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    pub name: String,
+    pub language: String,
+    pub persona: Persona,
+    /// Template: `{{lead_name}}`, `{{property_type}}`, any CSV column.
+    pub greeting: String,
+    pub system_prompt: String,
+    pub facts: Vec<Fact>,
+    #[serde(default)]
+    pub objections: Vec<Objection>,
+    pub closing: Closing,
+    pub silence: Silence,
+    #[serde(default)]
+    pub barge_in: BargeIn,
+    pub max_turns: u32,
+}
+
+/// A playbook that could not be loaded: the file, the field, the reason.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}: {field}: {reason}")]
+pub struct PlaybookError {
+    pub file: String,
+    pub field: String,
+    pub reason: String,
+}
+
+impl Playbook {
+    pub fn load(path: &Path) -> Result<Playbook, PlaybookError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| PlaybookError {
+            file: file.clone(),
+            field: "-".into(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, &file)
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Playbook, PlaybookError> {
+        let de = yaml_serde::Deserializer::from_str(text);
+        let playbook: Playbook = serde_path_to_error::deserialize(de).map_err(|e| PlaybookError {
+            file: file.to_string(),
+            field: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })?;
+        playbook.validate().map_err(|(field, reason)| PlaybookError {
+            file: file.to_string(),
+            field: field.to_string(),
+            reason,
+        })?;
+        Ok(playbook)
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.facts.is_empty() {
+            return Err(("facts", "at least one fact to collect".into()));
+        }
+        let mut names = std::collections::HashSet::new();
+        for fact in &self.facts {
+            let valid = !fact.name.is_empty()
+                && fact.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !valid {
+                return Err(("facts.name", format!("{:?} must be snake_case", fact.name)));
+            }
+            if !names.insert(&fact.name) {
+                return Err(("facts.name", format!("{:?} appears twice", fact.name)));
+            }
+            if !matches!(fact.kind.as_str(), "string" | "number" | "date") {
+                return Err(("facts.type", format!("{:?} is not string, number or date", fact.kind)));
+            }
+        }
+        if self.silence.reprompt_after_seconds == 0 {
+            return Err(("silence.reprompt_after_seconds", "must be at least 1".into()));
+        }
+        if self.max_turns == 0 {
+            return Err(("max_turns", "must be at least 1".into()));
+        }
+        for (field, text) in [("greeting", &self.greeting), ("system_prompt", &self.system_prompt)] {
+            if text.trim().is_empty() {
+                return Err((field, "must not be empty".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a set of collected facts qualifies the lead: every required fact is known.
+    pub fn is_qualified(&self, facts: &serde_json::Map<String, serde_json::Value>) -> bool {
+        self.facts.iter().filter(|f| f.required).all(|f| {
+            facts
+                .get(&f.name)
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+        })
+    }
+}
+
+/// Fills `{{ name }}` placeholders from `vars`; unknown names become empty.
+pub fn render(template: &str, vars: &HashMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start + 2..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let key = rest[start + 2..start + 2 + len].trim();
+        out.push_str(vars.get(key).map(String::as_str).unwrap_or(""));
+        rest = &rest[start + 2 + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_playbooks_load() {
+        for entry in std::fs::read_dir("playbooks").unwrap() {
+            let path = entry.unwrap().path();
+            let playbook = Playbook::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(playbook.facts.iter().any(|f| f.required));
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_and_field() {
+        let text = std::fs::read_to_string("playbooks/real_estate_en.yaml").unwrap();
+        let broken = text.replace("reprompt_after_seconds: 6", "reprompt_after_seconds: soon");
+        let err = Playbook::parse(&broken, "x.yaml").unwrap_err();
+        assert_eq!(err.file, "x.yaml");
+        assert_eq!(err.field, "silence.reprompt_after_seconds");
+        let missing = text.replace("max_turns: 20", "");
+        assert!(Playbook::parse(&missing, "x.yaml").unwrap_err().reason.contains("max_turns"));
+        let zero = text.replace("max_turns: 20", "max_turns: 0");
+        assert_eq!(Playbook::parse(&zero, "x.yaml").unwrap_err().field, "max_turns");
+    }
+
+    #[test]
+    fn templates_take_lead_fields() {
+        let vars: HashMap<String, String> = [("lead_name", "Ravi"), ("property_type", "2BHK")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(render("Hi {{lead_name}}, a {{ property_type }}{{nope}}!", &vars), "Hi Ravi, a 2BHK!");
+        assert_eq!(render("broken {{lead_name", &vars), "broken {{lead_name");
+    }
+}
