@@ -13,6 +13,8 @@ pub mod config;
 pub mod conversation;
 pub mod domain;
 pub mod leads;
+pub mod media;
+pub mod providers;
 pub mod sandbox;
 pub mod scheduling;
 pub mod startup;

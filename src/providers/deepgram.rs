@@ -1,0 +1,143 @@
+//! Deepgram live transcription over a WebSocket (tokio-tungstenite): audio frames out,
+//! `Results` / `UtteranceEnd` / `SpeechStarted` in. `Authorization: Token <key>`.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::config::ProviderSettings;
+
+/// What the transcriber tells us.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SttEvent {
+    /// Words so far; will change.
+    Interim(String),
+    /// Words that will not change; `speech_final` when the speaker paused (endpointing).
+    Final { text: String, speech_final: bool },
+    /// A pause after the last word (the fallback end-of-turn signal).
+    UtteranceEnd,
+    SpeechStarted,
+    /// The socket ended (cleanly or not).
+    Closed(String),
+}
+
+/// What we send.
+#[derive(Debug)]
+pub enum Outgoing {
+    Audio(Vec<u8>),
+    KeepAlive,
+    Close,
+}
+
+/// A live connection: a bounded sender for audio (so a slow socket drops audio, never memory)
+/// and the events it produces.
+pub struct Connection {
+    pub outgoing: mpsc::Sender<Outgoing>,
+    pub events: mpsc::UnboundedReceiver<SttEvent>,
+}
+
+pub fn listen_url(settings: &ProviderSettings, sample_rate: u32, language: &str) -> String {
+    let language = if language.starts_with("hi") { "hi" } else { "en-IN" };
+    format!(
+        "{}?model={}&language={language}&encoding=linear16&sample_rate={sample_rate}&channels=1\
+         &interim_results=true&endpointing=300&utterance_end_ms=1000&vad_events=true&smart_format=true&punctuate=true",
+        settings.base_url, settings.model
+    )
+}
+
+pub async fn connect(settings: &ProviderSettings, sample_rate: u32, language: &str) -> Result<Connection, String> {
+    let mut request = listen_url(settings, sample_rate, language)
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    if let Some(key) = &settings.api_key {
+        let value = format!("Token {key}").parse().map_err(|_| "bad DEEPGRAM_API_KEY".to_string())?;
+        request.headers_mut().insert("Authorization", value);
+    }
+    let connecting = tokio_tungstenite::connect_async(request);
+    let (socket, _) = tokio::time::timeout(std::time::Duration::from_secs(5), connecting)
+        .await
+        .map_err(|_| "Deepgram did not answer within 5 s".to_string())?
+        .map_err(|e| format!("Deepgram connection failed: {e}"))?;
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(256);
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(item) = out_rx.recv().await {
+            let message = match item {
+                // Never an empty binary frame: Deepgram reads it as end of stream.
+                Outgoing::Audio(bytes) if bytes.is_empty() => continue,
+                Outgoing::Audio(bytes) => Message::Binary(bytes.into()),
+                Outgoing::KeepAlive => Message::Text(r#"{"type":"KeepAlive"}"#.into()),
+                Outgoing::Close => Message::Text(r#"{"type":"CloseStream"}"#.into()),
+            };
+            if sink.send(message).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    tokio::spawn(async move {
+        let reason = loop {
+            match stream.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(event) = parse_event(&text) {
+                        if ev_tx.send(event).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    break frame.map(|f| format!("closed {}: {}", f.code, f.reason)).unwrap_or_else(|| "closed".into())
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break e.to_string(),
+                None => break "connection ended".into(),
+            }
+        };
+        let _ = ev_tx.send(SttEvent::Closed(reason));
+    });
+    Ok(Connection { outgoing: out_tx, events: ev_rx })
+}
+
+/// One server message; `None` for the ones we do not use (Metadata, empty interims).
+pub fn parse_event(text: &str) -> Option<SttEvent> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    match value["type"].as_str()? {
+        "Results" => {
+            let transcript = value["channel"]["alternatives"][0]["transcript"].as_str().unwrap_or("").trim().to_string();
+            let is_final = value["is_final"].as_bool().unwrap_or(false);
+            let speech_final = value["speech_final"].as_bool().unwrap_or(false);
+            if is_final || speech_final {
+                Some(SttEvent::Final { text: transcript, speech_final })
+            } else if transcript.is_empty() {
+                None
+            } else {
+                Some(SttEvent::Interim(transcript))
+            }
+        }
+        "UtteranceEnd" => Some(SttEvent::UtteranceEnd),
+        "SpeechStarted" => Some(SttEvent::SpeechStarted),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_and_friends() {
+        let interim = r#"{"type":"Results","channel_index":[0,1],"is_final":false,"speech_final":false,"channel":{"alternatives":[{"transcript":"This is the","confidence":0.9,"words":[]}]}}"#;
+        assert_eq!(parse_event(interim), Some(SttEvent::Interim("This is the".into())));
+        let fin = r#"{"type":"Results","is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"This is it."}]}}"#;
+        assert_eq!(parse_event(fin), Some(SttEvent::Final { text: "This is it.".into(), speech_final: true }));
+        let empty = r#"{"type":"Results","is_final":false,"channel":{"alternatives":[{"transcript":""}]}}"#;
+        assert_eq!(parse_event(empty), None);
+        assert_eq!(parse_event(r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":2.3}"#), Some(SttEvent::UtteranceEnd));
+        assert_eq!(parse_event(r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":9.5}"#), Some(SttEvent::SpeechStarted));
+        assert_eq!(parse_event(r#"{"type":"Metadata"}"#), None);
+        assert_eq!(parse_event("nope"), None);
+    }
+}
