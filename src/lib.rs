@@ -6,6 +6,7 @@
 //! repository root is the map of the actor tree.
 
 pub mod actors;
+pub mod call;
 pub mod api;
 pub mod bench;
 pub mod clock;

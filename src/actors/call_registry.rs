@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use serde::Serialize;
 
+use crate::call::CallActor;
 use crate::domain::CallStatus;
 
 /// A call placed by this node and not yet ended.
@@ -23,6 +24,9 @@ pub struct LiveCall {
     pub phone: String,
     pub status: CallStatus,
     pub dialed_at: DateTime<Utc>,
+    /// The call's actor, once its media socket is up; the call's end is then its to decide.
+    #[serde(skip)]
+    pub actor: Option<Addr<CallActor>>,
 }
 
 /// The registry actor. It has no children and nothing to restart: its state is the map.
@@ -43,6 +47,20 @@ pub struct Register(pub LiveCall);
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Unregister(pub String);
+
+/// Attaches the call's actor when its media session starts.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Attach(pub String, pub Addr<CallActor>);
+
+impl Handler<Attach> for CallRegistry {
+    type Result = ();
+    fn handle(&mut self, msg: Attach, _: &mut Context<Self>) {
+        if let Some(mut call) = self.calls.get_mut(&msg.0) {
+            call.actor = Some(msg.1);
+        }
+    }
+}
 
 /// Updates a call's status (ringing, answered).
 #[derive(Message)]
@@ -97,6 +115,10 @@ impl CallRegistryHandle {
 
     pub fn unregister(&self, call_sid: &str) {
         self.addr.do_send(Unregister(call_sid.to_string()));
+    }
+
+    pub fn attach(&self, call_sid: &str, actor: Addr<CallActor>) {
+        self.addr.do_send(Attach(call_sid.to_string(), actor));
     }
 
     pub fn set_status(&self, call_sid: &str, status: CallStatus) {

@@ -152,6 +152,7 @@ async fn placed(
         phone: claim.phone.clone(),
         status: CallStatus::Initiated,
         dialed_at: now,
+        actor: None,
     });
     tracing::info!(campaign_id = ctx.campaign_id, lead_id = claim.lead_id, %call_sid, attempt = claim.attempt_number, "call placed");
     Ok(DialOutcome::Placed { call_sid })

@@ -118,6 +118,12 @@ impl Store {
         })
     }
 
+    pub async fn lead(&self, id: i64) -> Result<Lead, StoreError> {
+        const SQL: &str = "SELECT * FROM leads WHERE id = $1";
+        on_pool!(self, p => sqlx::query_as::<_, Lead>(SQL).bind(id).fetch_optional(p).await)?
+            .ok_or(StoreError::NotFound("lead"))
+    }
+
     /// Every phone already in a campaign, to report duplicates row by row before inserting.
     pub async fn campaign_phones(&self, campaign_id: i64) -> Result<HashSet<String>, StoreError> {
         const SQL: &str = "SELECT phone FROM leads WHERE campaign_id = $1";

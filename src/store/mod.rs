@@ -19,7 +19,7 @@ pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
-pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall};
+pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall, ConversationSummary};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -36,6 +36,15 @@ pub struct AttemptRow {
     pub lease_until: Option<DateTime<Utc>>,
 }
 
+/// What a finished conversation leaves behind (saved with the attempt's end).
+#[derive(Debug, Clone)]
+pub struct ConversationSummary {
+    pub transcript: serde_json::Value,
+    pub final_outcome: String,
+    pub lead_qualified: Option<bool>,
+    pub extracted_data: serde_json::Value,
+}
+
 /// How an attempt ended.
 #[derive(Debug, Clone)]
 pub struct AttemptEnd {
@@ -230,6 +239,69 @@ impl Store {
             }
         });
         Ok(closed)
+    }
+
+    /// The end of an answered call, from its media session: the conversation, the call
+    /// session's end and duration, the lead's verdict and what happens next (done, or the
+    /// callback the lead asked for), all in one transaction. If the terminal status callback
+    /// closed the attempt first, the conversation and verdict are still saved, and a callback
+    /// replaces the lead's end.
+    pub async fn finish_answered_call(
+        &self,
+        attempt: &AttemptRow,
+        end: &AttemptEnd,
+        conversation: &ConversationSummary,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const SESSION: &str = "UPDATE call_sessions SET status = 'COMPLETED', \
+            answered_at = COALESCE(answered_at, $2), ended_at = COALESCE(ended_at, $3), \
+            duration_seconds = COALESCE(duration_seconds, $4), updated_at = $3 WHERE call_sid = $1";
+        const CONVERSATION: &str = "INSERT INTO conversations (call_session_id, transcript_history, \
+            final_outcome, lead_qualified, extracted_data, created_at) \
+            SELECT id, $2, $3, $4, $5, $6 FROM call_sessions WHERE call_sid = $1 \
+            ON CONFLICT (call_session_id) DO NOTHING";
+        const QUALIFY: &str = "UPDATE leads SET qualified = COALESCE($2, qualified) WHERE id = $1";
+        const CALL: &str = "UPDATE scheduled_calls SET status = 'COMPLETED', lease_until = NULL, \
+            updated_at = $2 WHERE id = $1 AND status IN ('DIALING','IN_PROGRESS')";
+        let sid = attempt.current_call_sid.clone().unwrap_or_default();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(SESSION).bind(&sid).bind(end.answered_at).bind(now).bind(end.duration_seconds)
+                .execute(&mut *tx).await?;
+            sqlx::query(CONVERSATION).bind(&sid).bind(sqlx::types::Json(&conversation.transcript))
+                .bind(&conversation.final_outcome).bind(conversation.lead_qualified)
+                .bind(sqlx::types::Json(&conversation.extracted_data)).bind(now)
+                .execute(&mut *tx).await?;
+            sqlx::query(QUALIFY).bind(attempt.lead_id).bind(conversation.lead_qualified)
+                .execute(&mut *tx).await?;
+            let closed_now = sqlx::query(CALL).bind(attempt.scheduled_call_id).bind(now)
+                .execute(&mut *tx).await?.rows_affected() > 0;
+            match end.next {
+                NextStep::RetryAt(at) => {
+                    const RETRY: &str = "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, \
+                        status, attempt_number, max_attempts, created_at, updated_at) \
+                        SELECT campaign_id, lead_id, $2, 'PENDING', attempt_number + 1, \
+                        max_attempts + 1, $3, $3 FROM scheduled_calls WHERE id = $1";
+                    sqlx::query(RETRY).bind(attempt.scheduled_call_id).bind(at).bind(now).execute(&mut *tx).await?;
+                    set_lead_status(&mut tx, attempt.lead_id, LeadStatus::Scheduled).await?;
+                    if !closed_now {
+                        // The status callback had counted the lead as done.
+                        const UNDONE: &str = "UPDATE campaigns SET leads_completed = leads_completed - 1 \
+                            WHERE id = $1 AND leads_completed > 0";
+                        sqlx::query(UNDONE).bind(attempt.campaign_id).execute(&mut *tx).await?;
+                    }
+                }
+                _ if closed_now => {
+                    set_lead_status(&mut tx, attempt.lead_id, LeadStatus::Completed).await?;
+                    const DONE: &str = "UPDATE campaigns SET leads_completed = leads_completed + 1, \
+                        updated_at = $2 WHERE id = $1";
+                    sqlx::query(DONE).bind(attempt.campaign_id).bind(now).execute(&mut *tx).await?;
+                }
+                _ => {}
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Moves a live call's session forward (ringing, answered); earlier or equal stages and

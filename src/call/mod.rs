@@ -1,0 +1,15 @@
+//! The live call: `CallActor` (turn-taking, session state) supervising `SttActor`,
+//! `LlmActor` and `TtsActor`; clause splitting, the tools the LLM may call, the transcript.
+
+pub mod call_actor;
+pub mod clauses;
+pub mod messages;
+pub mod providers;
+pub mod stt_actor;
+pub mod tools;
+pub mod transcript;
+pub mod tts_actor;
+pub mod llm_actor;
+
+pub use call_actor::CallActor;
+pub use providers::CallProviders;

@@ -1,0 +1,34 @@
+//! One turn of the transcript, as saved in `conversations.transcript_history`.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Latency figures of an agent turn, in milliseconds from the end of the caller's speech.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TurnLatency {
+    /// End of caller speech → final transcript.
+    pub final_transcript_ms: Option<u64>,
+    /// → LLM request sent.
+    pub llm_request_ms: Option<u64>,
+    /// → LLM first token.
+    pub llm_first_token_ms: Option<u64>,
+    /// → first TTS audio byte.
+    pub tts_first_byte_ms: Option<u64>,
+    /// → first audio frame sent to the caller.
+    pub first_frame_ms: Option<u64>,
+    /// Our own time: final transcript → LLM request, in microseconds.
+    pub overhead_transcript_to_llm_us: Option<u64>,
+    /// Our own time: first TTS byte → first frame out, in microseconds.
+    pub overhead_tts_to_frame_us: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Turn {
+    /// "ai" or "user".
+    pub speaker: &'static str,
+    pub text: String,
+    pub timestamp: DateTime<Utc>,
+    pub interrupted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<TurnLatency>,
+}
