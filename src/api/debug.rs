@@ -6,10 +6,23 @@ use serde_json::json;
 
 use super::{ApiError, AppState};
 use crate::actors::campaign_supervisor::Snapshot;
+use crate::call::call_actor::GetCallState;
 
+/// Every live call, with its conversation state when its media session is up.
 pub async fn sessions(state: web::Data<AppState>) -> HttpResponse {
     let calls = state.engine.registry.list();
-    HttpResponse::Ok().json(json!({"count": calls.len(), "sessions": calls}))
+    let mut sessions = Vec::with_capacity(calls.len());
+    for call in calls {
+        let mut entry = serde_json::to_value(&call).unwrap_or_default();
+        if let Some(actor) = &call.actor {
+            let ask = actor.send(GetCallState);
+            if let Ok(Ok(live)) = tokio::time::timeout(std::time::Duration::from_millis(500), ask).await {
+                entry["conversation"] = live;
+            }
+        }
+        sessions.push(entry);
+    }
+    HttpResponse::Ok().json(json!({"count": sessions.len(), "sessions": sessions}))
 }
 
 pub async fn actors(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -10,6 +10,7 @@ pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod leads;
+pub mod media;
 pub mod state;
 pub mod webhooks;
 
@@ -49,6 +50,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/webhooks/exotel/call-status",
             web::post().to(webhooks::call_status),
         )
+        .route("/media", web::get().to(media::socket))
+        .route("/exotel/voicebot-url", web::get().to(media::voicebot_url))
+        .route("/exotel/voicebot-url", web::post().to(media::voicebot_url))
         .route("/debug/sessions", web::get().to(debug::sessions))
         .route("/debug/actors", web::get().to(debug::actors))
         .route(

@@ -3,5 +3,5 @@
 
 pub mod audio;
 pub mod protocol;
-// pub mod socket;
+pub mod socket;
 pub mod vad;

@@ -304,6 +304,21 @@ impl Store {
         Ok(())
     }
 
+    /// Duration and recording from Exotel for a call whose end the conversation records.
+    pub async fn record_call_details(
+        &self,
+        call_sid: &str,
+        duration_seconds: Option<i64>,
+        recording_url: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE call_sessions SET duration_seconds = COALESCE($2, duration_seconds), \
+            recording_url = COALESCE($3, recording_url), updated_at = $4 WHERE call_sid = $1";
+        on_pool!(self, p => sqlx::query(SQL).bind(call_sid).bind(duration_seconds).bind(recording_url)
+            .bind(now).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
     /// Moves a live call's session forward (ringing, answered); earlier or equal stages and
     /// anything after a terminal status are ignored. Returns whether it changed.
     pub async fn note_call_progress(

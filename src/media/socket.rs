@@ -1,0 +1,335 @@
+//! `MediaSocket`: the Exotel media WebSocket (`GET /media`), one per answered call — the call's
+//! edge. It decodes inbound frames and hands caller audio to the `CallActor` (`try_send`:
+//! dropped and counted under pressure), and plays the call's audio out as 20 ms frames paced in
+//! real time with a small lead, so a `clear` silences the agent within one frame or so.
+//! Malformed frames, bad base64, odd byte counts, events before `start` and a second `start`
+//! are logged, counted and ignored: the call goes on.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+
+use super::audio::{pcm_from_base64, pcm_to_base64};
+use super::protocol::{self, Inbound, StartInfo};
+use crate::api::AppState;
+use crate::call::call_actor::CallSetup;
+use crate::call::messages::{CallerDtmf, FirstFrameOut, InboundAudio, MarkPlayed, SocketClosed, SocketCommand};
+use crate::call::{CallActor, CallProviders};
+use crate::telephony::exotel::CallRef;
+
+/// How far ahead of real time we send audio: enough to ride out timer jitter, little enough
+/// that `clear` cuts the agent off at once.
+const LEAD_FRAMES: u64 = 5;
+const FRAME_MS: u64 = 20;
+
+/// One item of the playout queue.
+enum Outgoing {
+    Frame { turn: u64, pcm: Vec<i16> },
+    Mark(String),
+}
+
+/// Counters of what was refused or dropped on this socket.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SocketCounters {
+    pub malformed: u64,
+    pub bad_audio: u64,
+    pub out_of_order: u64,
+    pub dropped_inbound: u64,
+}
+
+pub struct MediaSocket {
+    state: AppState,
+    sample_rate: u32,
+    /// The call's ids from our own URL (`ref=`), when Exotel opened the URL we gave it.
+    url_ref: Option<CallRef>,
+    stream_sid: Option<String>,
+    call: Option<Addr<CallActor>>,
+    queue: VecDeque<Outgoing>,
+    /// Samples not yet making a whole frame.
+    partial: Vec<i16>,
+    partial_turn: u64,
+    /// When the current burst of playout started, and frames sent since.
+    clock: Option<(Instant, u64)>,
+    last_turn_reported: u64,
+    hanging_up: Option<Instant>,
+    /// When the playout queue emptied after a hang-up.
+    drained_at: Option<Instant>,
+    last_heard: Instant,
+    pub counters: SocketCounters,
+}
+
+impl MediaSocket {
+    pub fn new(state: AppState, sample_rate: u32, url_ref: Option<CallRef>) -> MediaSocket {
+        MediaSocket {
+            state,
+            sample_rate,
+            url_ref,
+            stream_sid: None,
+            call: None,
+            queue: VecDeque::new(),
+            partial: Vec::new(),
+            partial_turn: 0,
+            clock: None,
+            last_turn_reported: 0,
+            hanging_up: None,
+            drained_at: None,
+            last_heard: Instant::now(),
+            counters: SocketCounters::default(),
+        }
+    }
+
+    fn frame_samples(&self) -> usize {
+        self.sample_rate as usize * FRAME_MS as usize / 1000
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
+        let event = match protocol::parse(text) {
+            Ok(e) => e,
+            Err(e) => {
+                self.counters.malformed += 1;
+                tracing::debug!(error = %e, "malformed media frame ignored");
+                return;
+            }
+        };
+        match event {
+            Inbound::Connected | Inbound::Other(_) => {}
+            Inbound::Start(start) if self.stream_sid.is_none() => self.on_start(start, ctx),
+            Inbound::Start(_) => self.counters.out_of_order += 1,
+            _ if self.call.is_none() => self.counters.out_of_order += 1,
+            Inbound::Media { payload } => match pcm_from_base64(&payload) {
+                Ok(pcm) => {
+                    if let Some(call) = &self.call {
+                        if call.try_send(InboundAudio(pcm)).is_err() {
+                            self.counters.dropped_inbound += 1;
+                        }
+                    }
+                }
+                Err(_) => self.counters.bad_audio += 1,
+            },
+            Inbound::Dtmf { digit } => self.tell(CallerDtmf(digit)),
+            Inbound::Mark { name } if name == "hangup" => ctx.close(Some(ws::CloseCode::Normal.into())),
+            Inbound::Mark { name } => self.tell(MarkPlayed(name)),
+            Inbound::Stop { reason } => {
+                self.tell(SocketClosed { reason: reason.unwrap_or_else(|| "stop".into()) });
+                ctx.stop();
+            }
+        }
+    }
+
+    fn tell<M>(&self, msg: M)
+    where
+        M: Message<Result = ()> + Send + 'static,
+        CallActor: Handler<M>,
+    {
+        if let Some(call) = &self.call {
+            call.do_send(msg);
+        }
+    }
+
+    /// Finds the call this stream belongs to and starts its `CallActor`. Frames arriving
+    /// meanwhile wait (`ctx.wait`), so none is lost.
+    fn on_start(&mut self, start: StartInfo, ctx: &mut ws::WebsocketContext<Self>) {
+        self.stream_sid = Some(start.stream_sid.clone());
+        if let Some(rate) = start.sample_rate.filter(|r| [8000, 16000, 24000].contains(r)) {
+            self.sample_rate = rate;
+        }
+        let call_ref = self.url_ref.or_else(|| {
+            start.custom_parameters.get("ref").and_then(|v| v.as_str()).and_then(CallRef::decode)
+        });
+        let state = self.state.clone();
+        let lookup = find_call(state, start.call_sid.clone(), call_ref);
+        ctx.wait(lookup.into_actor(self).map(move |found, act, ctx| match found {
+            Ok(found) => {
+                let me = ctx.address().recipient();
+                let setup = CallSetup {
+                    call_sid: start.call_sid.clone(),
+                    stream_sid: start.stream_sid.clone(),
+                    attempt: found.0,
+                    lead: found.1,
+                    campaign: found.2,
+                    playbook: found.3,
+                    sample_rate: act.sample_rate,
+                    socket: me,
+                    engine: act.state.engine.clone(),
+                    providers: CallProviders::new(&act.state.settings),
+                    campaigns: act.state.campaigns.clone().recipient(),
+                };
+                act.call = Some(CallActor::new(setup).start());
+                tracing::info!(call_sid = %start.call_sid, rate = act.sample_rate, "media stream started");
+            }
+            Err(why) => {
+                tracing::warn!(call_sid = %start.call_sid, %why, "media stream for an unknown call; closing");
+                ctx.close(Some(ws::CloseReason { code: ws::CloseCode::Policy, description: Some(why) }));
+                ctx.stop();
+            }
+        }));
+    }
+
+    fn enqueue_audio(&mut self, turn: u64, pcm: Vec<i16>) {
+        if turn != self.partial_turn {
+            self.flush_partial();
+            self.partial_turn = turn;
+        }
+        self.partial.extend(pcm);
+        let n = self.frame_samples();
+        while self.partial.len() >= n {
+            let frame: Vec<i16> = self.partial.drain(..n).collect();
+            self.queue.push_back(Outgoing::Frame { turn, pcm: frame });
+        }
+    }
+
+    /// Pads the last partial frame with silence: Exotel wants whole 20 ms frames.
+    fn flush_partial(&mut self) {
+        if self.partial.is_empty() {
+            return;
+        }
+        let mut frame = std::mem::take(&mut self.partial);
+        frame.resize(self.frame_samples(), 0);
+        self.queue.push_back(Outgoing::Frame { turn: self.partial_turn, pcm: frame });
+    }
+
+    /// Sends what is due: frames up to real time plus the lead, and marks as they come up.
+    fn pump(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
+        let Some(stream_sid) = self.stream_sid.clone() else { return };
+        let (started, sent) = *self.clock.get_or_insert((Instant::now(), 0));
+        let due = started.elapsed().as_millis() as u64 / FRAME_MS + LEAD_FRAMES;
+        let mut sent_now = 0;
+        while let Some(item) = self.queue.front() {
+            match item {
+                Outgoing::Mark(_) => {
+                    if let Some(Outgoing::Mark(name)) = self.queue.pop_front() {
+                        ctx.text(protocol::mark_frame(&stream_sid, &name));
+                    }
+                }
+                Outgoing::Frame { .. } if sent + sent_now >= due => break,
+                Outgoing::Frame { .. } => {
+                    if let Some(Outgoing::Frame { turn, pcm }) = self.queue.pop_front() {
+                        ctx.text(protocol::media_frame(&stream_sid, &pcm_to_base64(&pcm)));
+                        sent_now += 1;
+                        if turn != self.last_turn_reported && turn != u64::MAX {
+                            self.last_turn_reported = turn;
+                            if let Some(call) = &self.call {
+                                call.do_send(FirstFrameOut { turn, at: Instant::now() });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if self.queue.is_empty() && self.partial.is_empty() {
+            // Idle: the next audio starts a fresh burst with its own lead.
+            self.clock = None;
+        } else {
+            self.clock = Some((started, sent + sent_now));
+        }
+        if self.hanging_up.is_some() && self.queue.is_empty() {
+            // Exotel echoes the hang-up mark when the goodbye has played; if it does not
+            // within a few seconds of the last frame, close anyway.
+            let drained = *self.hanging_up.get_or_insert_with(Instant::now);
+            if self.drained_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(3) || drained.elapsed() > Duration::from_secs(60) {
+                ctx.close(Some(ws::CloseCode::Normal.into()));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+type Found = (crate::store::AttemptRow, crate::store::Lead, crate::store::Campaign, crate::conversation::playbook::Playbook);
+
+/// The attempt, lead, campaign and playbook of a call, by our ids or by Exotel's call sid
+/// (waiting a moment: the socket can arrive before our record of the dial commits).
+async fn find_call(state: AppState, call_sid: String, call_ref: Option<CallRef>) -> Result<Found, String> {
+    let store = &state.store;
+    let mut attempt = None;
+    for _ in 0..40 {
+        attempt = store.attempt_by_call_sid(&call_sid).await.map_err(|e| e.to_string())?;
+        if attempt.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let attempt = match (attempt, call_ref) {
+        (Some(a), _) => a,
+        (None, Some(r)) => store
+            .attempt(r.scheduled_call_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .filter(|a| a.current_call_sid.as_deref() == Some(call_sid.as_str()))
+            .ok_or_else(|| format!("no attempt {} for call {call_sid}", r.scheduled_call_id))?,
+        (None, None) => return Err(format!("no call {call_sid}")),
+    };
+    let lead = store.lead(attempt.lead_id).await.map_err(|e| e.to_string())?;
+    let campaign = store.campaign(attempt.campaign_id).await.map_err(|e| e.to_string())?;
+    let playbook = state.playbooks.load(&campaign.playbook).map_err(|e| e.to_string())?;
+    Ok((attempt, lead, campaign, playbook))
+}
+
+impl Actor for MediaSocket {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(Duration::from_millis(FRAME_MS), |act, ctx| act.pump(ctx));
+        // A socket that hears nothing for 30 s is dead (Exotel streams audio continuously).
+        ctx.run_interval(Duration::from_secs(5), |act, ctx| {
+            if act.last_heard.elapsed() > Duration::from_secs(30) {
+                ctx.stop();
+            }
+        });
+    }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.tell(SocketClosed { reason: "socket closed".into() });
+        if self.counters.malformed + self.counters.bad_audio + self.counters.out_of_order + self.counters.dropped_inbound > 0 {
+            tracing::info!(counters = ?self.counters, "media socket closed with refused frames");
+        }
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for MediaSocket {
+    fn handle(&mut self, msg: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_heard = Instant::now();
+        match msg {
+            Ok(ws::Message::Text(text)) => self.on_text(&text, ctx),
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Ok(ws::Message::Binary(_)) => self.counters.malformed += 1,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "media socket protocol error");
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl Handler<SocketCommand> for MediaSocket {
+    type Result = ();
+    fn handle(&mut self, msg: SocketCommand, ctx: &mut Self::Context) {
+        match msg {
+            SocketCommand::Play { turn, pcm } => self.enqueue_audio(turn, pcm),
+            SocketCommand::Mark(name) => {
+                self.flush_partial();
+                self.queue.push_back(Outgoing::Mark(name));
+            }
+            SocketCommand::Clear => {
+                self.queue.clear();
+                self.partial.clear();
+                self.clock = None;
+                if let Some(sid) = &self.stream_sid {
+                    ctx.text(protocol::clear_frame(sid));
+                }
+            }
+            SocketCommand::HangUp => {
+                self.flush_partial();
+                self.queue.push_back(Outgoing::Mark("hangup".into()));
+                self.hanging_up = Some(Instant::now());
+            }
+        }
+        self.pump(ctx);
+    }
+}
