@@ -141,6 +141,8 @@ pub struct CallActor {
     user_text: String,
     user_interim: String,
     speech_ended_at: Option<Instant>,
+    /// When the caller's current stretch of speech began (VAD).
+    speech_started_at: Option<Instant>,
     agent: Option<AgentTurn>,
     generation: u64,
     next_clause: u64,
@@ -179,6 +181,7 @@ impl CallActor {
             user_text: String::new(),
             user_interim: String::new(),
             speech_ended_at: None,
+            speech_started_at: None,
             agent: None,
             generation: 0,
             next_clause: 0,
@@ -273,7 +276,13 @@ impl CallActor {
         self.transcript.push(Turn { speaker, text, timestamp: self.s.engine.clock.now(), interrupted, latency });
     }
 
+    /// The caller can hear the agent: its current turn has started playing.
     fn agent_speaking(&self) -> bool {
+        self.agent.as_ref().is_some_and(|t| t.tts_first_at.is_some())
+    }
+
+    /// The agent is busy with a turn (thinking or speaking): caller turns wait.
+    fn agent_busy(&self) -> bool {
         self.agent.is_some()
     }
 
@@ -338,7 +347,7 @@ impl CallActor {
         }
         self.reprompts = 0;
         let final_at = Instant::now();
-        let speech_end = self.speech_ended_at.take().filter(|t| *t <= final_at);
+        let speech_end = if self.vad.is_speaking() { None } else { self.speech_ended_at.take() };
         self.push_turn("user", text.clone(), false, None);
         self.history.push(ChatMessage::text("user", text));
         let user_turns = self.transcript.iter().filter(|t| t.speaker == "user").count() as u32;
@@ -436,7 +445,6 @@ impl CallActor {
             turn.llm_done = false;
             self.generation += 1;
             turn.generation = self.generation;
-            turn.llm_request_at = None;
             self.generate();
             return;
         }
@@ -721,7 +729,12 @@ impl Actor for CallActor {
 
 impl CallActor {
     fn silence_tick(&mut self, ctx: &mut Context<Self>) {
-        if self.finished || self.giving_up || self.agent.is_some() || !self.user_text.is_empty() || self.vad.is_speaking() {
+        if self.finished || self.giving_up || self.agent_busy() || self.vad.is_speaking() {
+            return;
+        }
+        if !self.user_text.is_empty() {
+            // The caller spoke while the agent was busy; answer now that it is free.
+            self.end_of_user_turn();
             return;
         }
         let wait = Duration::from_secs(u64::from(self.s.playbook.silence.reprompt_after_seconds));
@@ -758,10 +771,14 @@ impl CallActor {
 impl Handler<InboundAudio> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: InboundAudio, ctx: &mut Context<Self>) {
-        if let Some(event) = self.vad.push(&msg.0) {
-            if event == VadEvent::SpeechEnded {
-                self.speech_ended_at = Some(Instant::now());
+        match self.vad.push(&msg.0) {
+            Some(VadEvent::SpeechStarted) => {
+                self.speech_started_at = Some(Instant::now());
+                self.speech_ended_at = None;
             }
+            // The VAD decides after its hang-over; the speech ended that much earlier.
+            Some(VadEvent::SpeechEnded) => self.speech_ended_at = Instant::now().checked_sub(Duration::from_millis(200)),
+            None => {}
         }
         if let Some(stt) = &self.stt {
             if stt.try_send(SttAudio(msg.0)).is_err() {
@@ -770,7 +787,12 @@ impl Handler<InboundAudio> for CallActor {
         }
         let long_enough = self.vad.speech_ms() >= self.s.playbook.barge_in.min_speech_ms;
         let only_backchannel = !self.user_interim.is_empty() && self.is_backchannel(&self.user_interim);
-        if self.agent_speaking() && long_enough && !only_backchannel {
+        // Only speech that began while the agent was audible interrupts it.
+        let over_the_agent = match (self.speech_started_at, self.agent.as_ref().and_then(|t| t.tts_first_at)) {
+            (Some(speech), Some(audio)) => speech >= audio,
+            _ => false,
+        };
+        if over_the_agent && long_enough && !only_backchannel {
             self.barge_in(ctx);
         }
     }
@@ -800,11 +822,11 @@ impl Handler<FromStt> for CallActor {
                     }
                     self.user_text.push_str(&text);
                 }
-                if speech_final && !self.agent_speaking() {
+                if speech_final && !self.agent_busy() {
                     self.end_of_user_turn();
                 }
             }
-            SttEvent::UtteranceEnd if !self.agent_speaking() => self.end_of_user_turn(),
+            SttEvent::UtteranceEnd if !self.agent_busy() => self.end_of_user_turn(),
             _ => {}
         }
     }
@@ -934,7 +956,7 @@ impl Handler<CallerDtmf> for CallActor {
             self.user_text.push(' ');
         }
         self.user_text.push_str(&note);
-        if !self.agent_speaking() {
+        if !self.agent_busy() {
             self.end_of_user_turn();
         }
     }

@@ -32,9 +32,10 @@ pub fn definitions(playbook: &Playbook) -> Value {
     let mut properties = Map::new();
     for fact in &playbook.facts {
         let kind = if fact.kind == "number" { "number" } else { "string" };
+        let need = if fact.required { "required" } else { "optional" };
         properties.insert(
             fact.name.clone(),
-            json!({"type": kind, "description": fact.question}),
+            json!({"type": kind, "description": format!("{} ({need})", fact.question)}),
         );
     }
     json!([

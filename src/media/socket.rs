@@ -218,11 +218,13 @@ impl MediaSocket {
                 }
             }
         }
-        if self.queue.is_empty() && self.partial.is_empty() {
-            // Idle: the next audio starts a fresh burst with its own lead.
+        let sent = sent + sent_now;
+        let played_out = Instant::now() >= started + Duration::from_millis(sent * FRAME_MS);
+        if self.queue.is_empty() && self.partial.is_empty() && played_out {
+            // Idle and heard: the next audio starts a fresh burst with its own lead.
             self.clock = None;
         } else {
-            self.clock = Some((started, sent + sent_now));
+            self.clock = Some((started, sent));
         }
         if self.hanging_up.is_some() && self.queue.is_empty() {
             // Exotel echoes the hang-up mark when the goodbye has played; if it does not

@@ -2,4 +2,6 @@
 //! product runs whole with no credentials and tests exercise the real clients.
 
 pub mod exotel;
+pub mod fakes;
+pub mod persona;
 pub mod voice_codec;

@@ -11,4 +11,6 @@ mod engine_support;
 mod exports;
 mod health;
 mod leads;
+mod live_call;
+mod live_support;
 mod upload;

@@ -3,9 +3,10 @@
 //! answered or busy / no-answer / failed) with the status callbacks Exotel sends.
 
 mod calls;
+pub mod media_client;
 mod rest;
 mod scenario;
 
 pub use calls::DialRecord;
-pub use rest::{ExotelSimulator, SimulatorConfig};
+pub use rest::{ExotelSimulator, SimulatorConfig, VoiceSetup};
 pub use scenario::Outcome;

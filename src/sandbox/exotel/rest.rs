@@ -11,6 +11,8 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::calls::{CallBook, DialRecord};
+use super::media_client::{run_call, write_wav, CallReport, MediaCall};
+use crate::sandbox::persona::Persona;
 use super::scenario::{Outcome, Scenario};
 use crate::domain::CallStatus;
 use crate::telephony::exotel::status::exotel_word;
@@ -26,6 +28,23 @@ pub struct SimulatorConfig {
     pub scenario: Scenario,
     /// Status callbacks that fail are retried this many times (Exotel: twice).
     pub callback_retries: u32,
+    /// When set, answered calls open our media socket and a persona talks.
+    pub voice: Option<VoiceSetup>,
+}
+
+/// How answered calls reach the voice bot and who talks on them.
+#[derive(Debug, Clone)]
+pub struct VoiceSetup {
+    /// The flow's dynamic URL endpoint (`…/exotel/voicebot-url?token=…`), used when a dial
+    /// carries a flow `Url`; a dial with a `StreamUrl` (direct mode) connects there instead.
+    pub voicebot_url: String,
+    /// Persona per number (E.164); others get `default_persona`.
+    pub personas: HashMap<String, Persona>,
+    pub default_persona: Persona,
+    pub sample_rate: u32,
+    /// Where WAV recordings go (both directions); `None` records nothing.
+    pub recordings_dir: Option<std::path::PathBuf>,
+    pub time_limit: Duration,
 }
 
 impl SimulatorConfig {
@@ -42,6 +61,7 @@ impl SimulatorConfig {
                 talk_time: Duration::from_secs(20),
             },
             callback_retries: 2,
+            voice: None,
         }
     }
 }
@@ -53,6 +73,8 @@ struct Shared {
     faults: Mutex<VecDeque<u16>>,
     /// Acceptance times within the last minute, for the rate limit.
     recent: Mutex<VecDeque<std::time::Instant>>,
+    /// What each answered call's phone saw, by call sid.
+    reports: Mutex<HashMap<String, CallReport>>,
     /// When set, status callbacks are not sent (a lost webhook, for reconciliation tests).
     mute_callbacks: std::sync::atomic::AtomicBool,
     http: reqwest::Client,
@@ -80,6 +102,7 @@ impl ExotelSimulator {
             book: CallBook::default(),
             faults: Mutex::new(VecDeque::new()),
             recent: Mutex::new(VecDeque::new()),
+            reports: Mutex::new(HashMap::new()),
             mute_callbacks: std::sync::atomic::AtomicBool::new(false),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
@@ -108,6 +131,11 @@ impl ExotelSimulator {
         })
     }
 
+    /// Answered calls open our media socket and a persona talks (set once our URL is known).
+    pub fn set_voice(&self, voice: VoiceSetup) {
+        lock(&self.shared.config).voice = Some(voice);
+    }
+
     /// The n-th dial of `number` (E.164) takes the n-th outcome; the last one repeats.
     pub fn script(&self, number: &str, outcomes: Vec<Outcome>) {
         lock(&self.shared.config)
@@ -134,6 +162,15 @@ impl ExotelSimulator {
 
     pub fn dials(&self) -> Vec<DialRecord> {
         self.shared.book.dials()
+    }
+
+    /// The phone's view of an answered call (voice mode).
+    pub fn report(&self, call_sid: &str) -> Option<CallReport> {
+        lock(&self.shared.reports).get(call_sid).cloned()
+    }
+
+    pub fn reports(&self) -> HashMap<String, CallReport> {
+        lock(&self.shared.reports).clone()
     }
 
     pub fn live_calls(&self) -> usize {
@@ -214,6 +251,7 @@ async fn connect(
         outcome,
         scenario: config.scenario.clone(),
         retries: config.callback_retries,
+        voice: config.voice.clone(),
         fields,
     };
     tokio::spawn(life.run());
@@ -278,10 +316,70 @@ struct CallLife {
     outcome: Outcome,
     scenario: Scenario,
     retries: u32,
+    voice: Option<VoiceSetup>,
     fields: HashMap<String, String>,
 }
 
 impl CallLife {
+    /// An answered call with a voice: connect to the bot and let the persona talk until
+    /// someone hangs up. Returns the call's length in seconds and its recording.
+    async fn converse(&self, voice: &VoiceSetup) -> (Option<i64>, Option<String>) {
+        let custom = self.fields.get("CustomField").cloned().unwrap_or_default();
+        let url = match self.fields.get("StreamUrl") {
+            Some(url) => Some(url.clone()),
+            None => self.ask_voicebot_url(voice, &custom).await,
+        };
+        let Some(url) = url else {
+            tracing::warn!(target: "exotel_simulator", call_sid = %self.sid, "no voicebot URL; the call ends");
+            return (None, None);
+        };
+        let from = self.fields.get("From").cloned().unwrap_or_default();
+        let persona = voice.personas.get(&from).cloned().unwrap_or_else(|| voice.default_persona.clone());
+        let call = MediaCall {
+            url,
+            call_sid: self.sid.clone(),
+            stream_sid: format!("stream-{}", self.sid),
+            sample_rate: voice.sample_rate,
+            custom_parameters: json!({}),
+            persona,
+            time_limit: voice.time_limit,
+        };
+        match run_call(call).await {
+            Ok(report) => {
+                let seconds = report.duration.as_secs().max(1) as i64;
+                let recording = voice.recordings_dir.as_ref().and_then(|dir| {
+                    let path = dir.join(format!("{}.wav", self.sid));
+                    write_wav(&path, voice.sample_rate, &report.caller_audio, &report.agent_audio).ok()?;
+                    Some(format!("file://{}", path.display()))
+                });
+                let mut slim = report;
+                slim.caller_audio = Vec::new();
+                slim.agent_audio = Vec::new();
+                lock(&self.shared.reports).insert(self.sid.clone(), slim);
+                (Some(seconds), recording)
+            }
+            Err(e) => {
+                tracing::warn!(target: "exotel_simulator", call_sid = %self.sid, error = %e, "media stream failed");
+                (None, None)
+            }
+        }
+    }
+
+    /// The flow's Voicebot applet asking our dynamic URL endpoint where to stream.
+    async fn ask_voicebot_url(&self, voice: &VoiceSetup, custom: &str) -> Option<String> {
+        let from = self.fields.get("From").cloned().unwrap_or_default();
+        let response = self
+            .shared
+            .http
+            .get(&voice.voicebot_url)
+            .query(&[("CallSid", self.sid.as_str()), ("From", from.as_str()), ("CustomField", custom)])
+            .send()
+            .await
+            .ok()?;
+        let body: serde_json::Value = response.json().await.ok()?;
+        body["url"].as_str().map(String::from)
+    }
+
     async fn run(self) {
         self.shared
             .book
@@ -300,6 +398,11 @@ impl CallLife {
                     .await;
                 if self.outcome == Outcome::Hold {
                     self.shared.book.held().await;
+                } else if let Some(voice) = &self.voice {
+                    let (seconds, recording) = self.converse(voice).await;
+                    self.shared.book.set_status(&self.sid, CallStatus::Completed, seconds);
+                    self.callback_with(CallStatus::Completed, "terminal", seconds, recording).await;
+                    return;
                 } else {
                     tokio::time::sleep(self.scenario.talk_time).await;
                 }
@@ -318,6 +421,10 @@ impl CallLife {
     /// Posts a status callback as Exotel does: JSON when asked for, form otherwise, retried
     /// on failure.
     async fn callback(&self, status: CallStatus, event: &str, duration: Option<i64>) {
+        self.callback_with(status, event, duration, None).await;
+    }
+
+    async fn callback_with(&self, status: CallStatus, event: &str, duration: Option<i64>, recording: Option<String>) {
         if self
             .shared
             .mute_callbacks
@@ -333,7 +440,7 @@ impl CallLife {
             "DateUpdated": Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
             "From": self.fields.get("From"), "To": self.fields.get("CallerId"),
             "Direction": "outbound-api", "ConversationDuration": duration.unwrap_or(0),
-            "CustomField": self.fields.get("CustomField"), "RecordingUrl": null,
+            "CustomField": self.fields.get("CustomField"), "RecordingUrl": recording,
             "Legs": [{"OnCallDuration": duration.unwrap_or(0), "Status": exotel_word(status)}],
         });
         let json_wanted = self

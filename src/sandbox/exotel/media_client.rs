@@ -1,0 +1,339 @@
+//! The simulated Exotel side of a media stream: opens our `/media` socket as Exotel does
+//! (`connected`, `start`, then 100 ms `media` frames in real time), plays what we send in real
+//! time, echoes `mark`s when playout reaches them, drops queued audio on `clear`, presses keys,
+//! and speaks for a persona who listens to the agent. It records both directions and warns, in
+//! its log, about anything a real Exotel would reject or choke on.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::media::audio::{pcm_from_base64, pcm_to_base64};
+use crate::sandbox::persona::{Persona, Reply};
+use crate::sandbox::voice_codec::{self, Decoder, Heard};
+
+/// One simulated answered call.
+#[derive(Debug, Clone)]
+pub struct MediaCall {
+    /// Our media socket URL (with its token).
+    pub url: String,
+    pub call_sid: String,
+    pub stream_sid: String,
+    pub sample_rate: u32,
+    pub custom_parameters: Value,
+    pub persona: Persona,
+    /// The call is cut after this long (Exotel's `TimeLimit`).
+    pub time_limit: Duration,
+}
+
+/// What happened on the call, as the simulated phone saw it.
+#[derive(Debug, Clone, Default)]
+pub struct CallReport {
+    /// The agent's turns as the caller heard them.
+    pub agent_turns: Vec<String>,
+    /// What the caller said.
+    pub caller_said: Vec<String>,
+    pub clears: u32,
+    pub marks_echoed: u32,
+    pub caller_hung_up: bool,
+    pub duration: Duration,
+    /// Things a real Exotel would reject or choke on.
+    pub warnings: Vec<String>,
+    /// Caller and agent audio, for the WAV recording.
+    pub caller_audio: Vec<i16>,
+    pub agent_audio: Vec<i16>,
+}
+
+struct Phone {
+    call: MediaCall,
+    report: CallReport,
+    /// What the caller is about to say (played out 100 ms per tick).
+    mouth: VecDeque<i16>,
+    /// What we received and have not played yet, and the marks waiting in it.
+    ear: VecDeque<i16>,
+    received: u64,
+    played: u64,
+    marks: VecDeque<(u64, String)>,
+    decoder: Decoder,
+    turn_text: String,
+    turn_started: Option<Instant>,
+    last_agent_audio: Instant,
+    turn_index: usize,
+    replies: VecDeque<Reply>,
+    pending_reply: Option<(Instant, Reply)>,
+    barged: bool,
+    backchanneled: bool,
+    chunk: u64,
+    warned_burst: bool,
+}
+
+fn warn(report: &mut CallReport, what: String) {
+    tracing::warn!(target: "exotel_simulator", "{what}");
+    report.warnings.push(what);
+}
+
+impl Phone {
+    fn samples_per_tick(&self) -> usize {
+        self.call.sample_rate as usize / 10
+    }
+
+    fn on_server_text(&mut self, text: &str) -> Option<String> {
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            warn(&mut self.report, format!("not JSON from the server: {text:.80}"));
+            return None;
+        };
+        if v.get("streamSid").is_some() {
+            warn(&mut self.report, "camelCase streamSid: Exotel expects stream_sid".into());
+        }
+        match v["event"].as_str().unwrap_or("") {
+            "media" => {
+                let payload = v["media"]["payload"].as_str().unwrap_or("");
+                let bytes = payload.len() / 4 * 3;
+                let frame_bytes = self.call.sample_rate as usize / 50 * 2;
+                match pcm_from_base64(payload) {
+                    Ok(pcm) => {
+                        if (pcm.len() * 2) % frame_bytes != 0 {
+                            warn(&mut self.report, format!("media chunk of {} bytes is not a multiple of {frame_bytes}", pcm.len() * 2));
+                        }
+                        self.received += pcm.len() as u64;
+                        self.ear.extend(pcm);
+                    }
+                    Err(e) => warn(&mut self.report, format!("bad media payload ({bytes} bytes): {e}")),
+                }
+                if !self.warned_burst && self.ear.len() > self.call.sample_rate as usize * 2 {
+                    self.warned_burst = true;
+                    warn(&mut self.report, "audio sent more than 2 s ahead of real time".into());
+                }
+            }
+            "mark" => {
+                let name = v["mark"]["name"].as_str().unwrap_or("").to_string();
+                self.marks.push_back((self.received, name));
+            }
+            "clear" => {
+                self.report.clears += 1;
+                self.received -= self.ear.len() as u64;
+                self.ear.clear();
+                // Marks behind the cleared audio come back at once, as played.
+                let due: Vec<String> = self.marks.drain(..).map(|(_, n)| n).collect();
+                return (!due.is_empty()).then(|| due.join("\n"));
+            }
+            other => warn(&mut self.report, format!("unexpected event {other:?} from the server")),
+        }
+        None
+    }
+
+    /// One 100 ms tick: play what is due, note turns, decide what the caller does.
+    fn tick(&mut self) -> (Vec<i16>, Vec<String>, Vec<Reply>) {
+        let n = self.samples_per_tick();
+        let heard: Vec<i16> = (0..n).map(|_| self.ear.pop_front().unwrap_or(0)).collect();
+        let real = n.min(heard.len());
+        self.played = (self.played + real as u64).min(self.received);
+        if heard.iter().any(|s| *s != 0) {
+            self.last_agent_audio = Instant::now();
+            self.turn_started.get_or_insert_with(Instant::now);
+        }
+        self.report.agent_audio.extend(&heard);
+        for event in self.decoder.push(&heard) {
+            if let Heard::Utterance { text, .. } = event {
+                if !self.turn_text.is_empty() {
+                    self.turn_text.push(' ');
+                }
+                self.turn_text.push_str(text.trim());
+            }
+        }
+        let mut echoes = Vec::new();
+        while self.marks.front().is_some_and(|(pos, _)| *pos <= self.played) {
+            if let Some((_, name)) = self.marks.pop_front() {
+                echoes.push(name);
+            }
+        }
+        let mut actions = self.during_turn();
+        if self.ear.is_empty() && !self.turn_text.is_empty() && self.last_agent_audio.elapsed() > Duration::from_millis(700) {
+            let said = std::mem::take(&mut self.turn_text);
+            self.report.agent_turns.push(said.clone());
+            self.turn_index += 1;
+            self.turn_started = None;
+            if let Some(reply) = self.next_reply(&said) {
+                self.pending_reply = Some((Instant::now() + self.call.persona.think, reply));
+            }
+        }
+        if self.pending_reply.as_ref().is_some_and(|(at, _)| Instant::now() >= *at) {
+            if let Some((_, reply)) = self.pending_reply.take() {
+                actions.push(reply);
+            }
+        }
+        let m = n.min(self.mouth.len());
+        let mut spoken: Vec<i16> = self.mouth.drain(..m).collect();
+        spoken.resize(n, 0);
+        self.report.caller_audio.extend(&spoken);
+        (spoken, echoes, actions)
+    }
+
+    fn next_reply(&mut self, heard: &str) -> Option<Reply> {
+        let reply = self.replies.pop_front()?;
+        if let Reply::SayIfHeard { heard: cue, say } = &reply {
+            if heard.to_lowercase().contains(&cue.to_lowercase()) {
+                return Some(Reply::Say(say.clone()));
+            }
+            self.replies.push_front(reply);
+            return None;
+        }
+        Some(reply)
+    }
+
+    /// Things a persona does while the agent is still talking.
+    fn during_turn(&mut self) -> Vec<Reply> {
+        let Some(started) = self.turn_started else { return Vec::new() };
+        let into = started.elapsed();
+        let p = &self.call.persona;
+        let mut out = Vec::new();
+        if let Some((turn, after, text)) = &p.barge_in {
+            if !self.barged && self.turn_index == *turn && into >= *after {
+                self.barged = true;
+                out.push(Reply::Say(text.clone()));
+            }
+        }
+        if let Some((text, after)) = &p.backchannel {
+            if !self.backchanneled && into >= *after && !self.ear.is_empty() {
+                self.backchanneled = true;
+                out.push(Reply::Say(text.clone()));
+            }
+        }
+        if let Some((turn, after)) = p.hang_up_during {
+            if self.turn_index == turn && into >= after {
+                out.push(Reply::HangUp);
+            }
+        }
+        out
+    }
+}
+
+/// Runs one call to its end: the server closing the socket, the persona hanging up, or the
+/// time limit.
+pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
+    let started = Instant::now();
+    let (socket, _) = tokio_tungstenite::connect_async(call.url.as_str())
+        .await
+        .map_err(|e| format!("media socket refused: {e}"))?;
+    let (mut sink, mut source) = socket.split();
+    let sid = call.stream_sid.clone();
+    let rate = call.sample_rate;
+    let start = json!({"event": "start", "sequence_number": "1", "stream_sid": sid, "start": {
+        "stream_sid": sid, "call_sid": call.call_sid, "account_sid": "sandbox", "from": "", "to": "",
+        "custom_parameters": call.custom_parameters,
+        "media_format": {"encoding": "raw/slin", "sample_rate": rate.to_string(), "bit_rate": "128kbps"}}});
+    let send = |m: Value| Message::Text(m.to_string().into());
+    sink.send(send(json!({"event": "connected"}))).await.map_err(|e| e.to_string())?;
+    sink.send(send(start)).await.map_err(|e| e.to_string())?;
+    let mut phone = Phone {
+        replies: call.persona.replies.iter().cloned().collect(),
+        decoder: Decoder::new(rate),
+        call: call.clone(),
+        report: CallReport::default(),
+        mouth: VecDeque::new(),
+        ear: VecDeque::new(),
+        received: 0,
+        played: 0,
+        marks: VecDeque::new(),
+        turn_text: String::new(),
+        turn_started: None,
+        last_agent_audio: Instant::now(),
+        turn_index: 0,
+        pending_reply: None,
+        barged: false,
+        backchanneled: false,
+        chunk: 0,
+        warned_burst: false,
+    };
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let ended_by_server = loop {
+        tokio::select! {
+            message = source.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(marks) = phone.on_server_text(&text) {
+                        for name in marks.lines() {
+                            phone.report.marks_echoed += 1;
+                            let _ = sink.send(send(json!({"event": "mark", "stream_sid": sid, "mark": {"name": name}}))).await;
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break true,
+                Some(Ok(_)) => {}
+            },
+            _ = ticker.tick() => {
+                if started.elapsed() >= call.time_limit {
+                    break false;
+                }
+                let (spoken, echoes, actions) = phone.tick();
+                phone.chunk += 1;
+                let media = json!({"event": "media", "stream_sid": sid, "media": {
+                    "chunk": phone.chunk, "timestamp": (phone.chunk * 100).to_string(), "payload": pcm_to_base64(&spoken)}});
+                if sink.send(send(media)).await.is_err() {
+                    break true;
+                }
+                for name in echoes {
+                    phone.report.marks_echoed += 1;
+                    let _ = sink.send(send(json!({"event": "mark", "stream_sid": sid, "mark": {"name": name}}))).await;
+                }
+                let mut hang_up = false;
+                for action in actions {
+                    match action {
+                        Reply::Say(text) => {
+                            phone.report.caller_said.push(text.clone());
+                            phone.mouth.extend(voice_codec::encode(&text, rate));
+                        }
+                        Reply::Dtmf(d) => {
+                            phone.report.caller_said.push(format!("[{d}]"));
+                            let _ = sink.send(send(json!({"event": "dtmf", "stream_sid": sid, "dtmf": {"digit": d.to_string(), "duration": "200"}}))).await;
+                        }
+                        Reply::HangUp => hang_up = true,
+                        Reply::Silence | Reply::SayIfHeard { .. } => {}
+                    }
+                }
+                if hang_up {
+                    phone.report.caller_hung_up = true;
+                    break false;
+                }
+            }
+        }
+    };
+    if !ended_by_server {
+        let stop = json!({"event": "stop", "stream_sid": sid, "stop": {"call_sid": call.call_sid, "account_sid": "sandbox", "reason": "callended"}});
+        let _ = sink.send(send(stop)).await;
+        let _ = sink.close().await;
+    }
+    if !phone.turn_text.is_empty() {
+        let said = std::mem::take(&mut phone.turn_text);
+        phone.report.agent_turns.push(said);
+    }
+    phone.report.duration = started.elapsed();
+    Ok(phone.report)
+}
+
+/// Writes a two-channel WAV (left: caller, right: agent), PCM16.
+pub fn write_wav(path: &std::path::Path, rate: u32, left: &[i16], right: &[i16]) -> std::io::Result<()> {
+    let frames = left.len().max(right.len());
+    let data_len = (frames * 4) as u32;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 4).to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        out.extend_from_slice(&left.get(i).copied().unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&right.get(i).copied().unwrap_or(0).to_le_bytes());
+    }
+    std::fs::write(path, out)
+}

@@ -1,0 +1,83 @@
+//! A fake ElevenLabs streaming TTS: `POST /v1/text-to-speech/{voice}/stream?output_format=…`
+//! answers headerless PCM16 in the sandbox voice, streamed in chunks faster than real time.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::Knobs;
+use crate::media::audio::pcm_to_bytes;
+use crate::sandbox::voice_codec;
+
+#[derive(Clone)]
+pub struct FakeElevenLabs {
+    pub base_url: String,
+    pub knobs: Knobs,
+}
+
+impl FakeElevenLabs {
+    pub fn start(port: u16) -> std::io::Result<FakeElevenLabs> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let port = listener.local_addr()?.port();
+        let knobs = Knobs::default();
+        let data = web::Data::new(knobs.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .route("/v1/text-to-speech/{voice}/stream", web::post().to(stream))
+        })
+        .workers(1)
+        .listen(listener)?
+        .run();
+        actix_web::rt::spawn(server);
+        Ok(FakeElevenLabs { base_url: format!("http://127.0.0.1:{port}"), knobs })
+    }
+}
+
+fn detail(status: u16, code: &str, message: &str) -> HttpResponse {
+    let s = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    HttpResponse::build(s).json(json!({"detail": {"status": code, "message": message}}))
+}
+
+async fn stream(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+    if req.headers().get("xi-api-key").is_none() {
+        return detail(401, "invalid_api_key", "Invalid API key");
+    }
+    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .map(|q| q.into_inner())
+        .unwrap_or_default();
+    let rate = match query.get("output_format").map(String::as_str).unwrap_or("mp3_44100_128") {
+        "pcm_8000" => 8000,
+        "pcm_16000" => 16000,
+        "pcm_24000" => 24000,
+        other => return detail(400, "unsupported_format", &format!("the fake speaks pcm_8000/16000/24000, not {other}")),
+    };
+    let Some(text) = body["text"].as_str().filter(|t| !t.trim().is_empty()) else {
+        return detail(422, "invalid_text", "text is required");
+    };
+    if knobs.should_fail() {
+        return detail(500, "system_busy", "The system is busy");
+    }
+    let hang = knobs.should_hang();
+    let delay = knobs.first_delay();
+    let bytes = pcm_to_bytes(&voice_codec::encode(text, rate));
+    // 100 ms of audio per chunk, several times faster than real time, as the real service.
+    let chunk = (rate as usize / 10) * 2;
+    let pieces: Vec<Vec<u8>> = bytes.chunks(chunk).map(<[u8]>::to_vec).collect();
+    let stream = futures::stream::unfold((pieces.into_iter(), true), move |(mut it, first)| async move {
+        if first {
+            if hang {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            tokio::time::sleep(delay).await;
+        } else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let next = it.next()?;
+        Some((Ok::<Bytes, actix_web::Error>(Bytes::from(next)), (it, false)))
+    });
+    HttpResponse::Ok().content_type("audio/pcm").streaming(stream)
+}

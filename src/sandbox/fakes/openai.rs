@@ -1,0 +1,114 @@
+//! A fake OpenAI-compatible chat completions server: SSE streaming exactly as OpenAI frames it
+//! (role chunk, content fragments, tool-call fragments keyed by index, finish chunk, `[DONE]`),
+//! JSON errors, and `response_format` extraction answered without streaming.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::brain;
+use super::Knobs;
+
+/// A running fake.
+#[derive(Clone)]
+pub struct FakeOpenAi {
+    /// The `OPENAI_BASE_URL` to use (ends in `/v1`).
+    pub base_url: String,
+    pub knobs: Knobs,
+}
+
+impl FakeOpenAi {
+    pub fn start(port: u16) -> std::io::Result<FakeOpenAi> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        let port = listener.local_addr()?.port();
+        let knobs = Knobs::default();
+        let data = web::Data::new(knobs.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(4 << 20))
+                .route("/v1/chat/completions", web::post().to(completions))
+                .route("/chat/completions", web::post().to(completions))
+        })
+        .workers(1)
+        .listen(listener)?
+        .run();
+        actix_web::rt::spawn(server);
+        Ok(FakeOpenAi { base_url: format!("http://127.0.0.1:{port}/v1"), knobs })
+    }
+}
+
+fn error(status: u16, message: &str, kind: &str) -> HttpResponse {
+    let code = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(code).json(json!({"error": {"message": message, "type": kind, "param": null, "code": kind}}))
+}
+
+async fn completions(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+    let authorised = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7);
+    if !authorised {
+        return error(401, "Incorrect API key provided.", "invalid_api_key");
+    }
+    tokio::time::sleep(knobs.first_delay()).await;
+    if knobs.should_hang() {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+    if knobs.should_fail() {
+        return error(500, "The server had an error while processing your request. Sorry about that!", "server_error");
+    }
+    let request = body.into_inner();
+    if request.get("response_format").is_some() {
+        let facts = brain::extract_from_request(&request);
+        return HttpResponse::Ok().json(json!({
+            "id": "chatcmpl-fake", "object": "chat.completion", "model": request["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": facts.to_string()}, "finish_reason": "stop"}]
+        }));
+    }
+    let reply = brain::decide(&request);
+    let chunks = sse_chunks(&reply, request["model"].as_str().unwrap_or("fake"));
+    let stream = futures::stream::unfold(chunks.into_iter(), |mut it| async move {
+        let next = it.next()?;
+        // Tokens trickle out as from a real model.
+        tokio::time::sleep(Duration::from_millis(8)).await;
+        Some((Ok::<Bytes, actix_web::Error>(Bytes::from(next)), it))
+    });
+    HttpResponse::Ok().content_type("text/event-stream").streaming(stream)
+}
+
+/// The SSE events of a reply: text split into word tokens, each tool call in three fragments.
+pub fn sse_chunks(reply: &brain::Reply, model: &str) -> Vec<String> {
+    let chunk = |delta: Value, finish: Value| {
+        let c = json!({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
+        format!("data: {c}\n\n")
+    };
+    let mut out = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+    if let Some(text) = &reply.text {
+        for (i, word) in text.split(' ').enumerate() {
+            let token = if i == 0 { word.to_string() } else { format!(" {word}") };
+            out.push(chunk(json!({"content": token}), Value::Null));
+        }
+    }
+    for (index, (name, args)) in reply.tool_calls.iter().enumerate() {
+        let args = args.to_string();
+        let third = args.len().div_ceil(3).max(1);
+        let pieces: Vec<String> = args.as_bytes().chunks(third).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        out.push(chunk(
+            json!({"tool_calls": [{"index": index, "id": format!("call_{index}_{name}"), "type": "function", "function": {"name": name, "arguments": ""}}]}),
+            Value::Null,
+        ));
+        for piece in pieces {
+            out.push(chunk(json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}), Value::Null));
+        }
+    }
+    let finish = if reply.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+    out.push(chunk(json!({}), json!(finish)));
+    out.push("data: [DONE]\n\n".to_string());
+    out
+}

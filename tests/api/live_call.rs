@@ -1,0 +1,159 @@
+//! The live call end to end: the simulated Exotel dials, answers, opens our media socket and a
+//! persona talks; the fakes transcribe, think and speak through the real clients.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use voice_runtime::sandbox::persona::{Persona, Reply};
+
+use crate::both_backends;
+use crate::helpers::Backend;
+use crate::live_support::*;
+
+fn turns(conversation: &Value) -> Vec<Value> {
+    conversation["transcript"].as_array().cloned().unwrap_or_default()
+}
+
+async fn a_full_qualification_conversation(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let id = live.call(interested()).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+    assert_eq!(c["lead_qualified"], true);
+    assert_eq!(c["extracted_data"]["property_type"], "2bhk");
+    assert_eq!(c["extracted_data"]["location"], "Pune");
+    assert_eq!(c["extracted_data"]["budget"], "80 lakh");
+    let t = turns(&c);
+    assert!(t[0]["text"].as_str().unwrap().starts_with("Hi Lead 0"), "{c}");
+    assert!(t.iter().any(|x| x["speaker"] == "user" && x["text"] == "a 2bhk in pune"), "{c}");
+    assert!(t.iter().all(|x| x["interrupted"] == false), "{c}");
+    let answered = t.iter().find(|x| x["speaker"] == "ai" && x["latency"].is_object()).expect("a turn with latency");
+    for key in ["final_transcript_ms", "llm_first_token_ms", "tts_first_byte_ms", "first_frame_ms", "overhead_tts_to_frame_us"] {
+        assert!(answered["latency"][key].is_u64(), "{key} missing in {answered}");
+    }
+    let report = live.phone_report();
+    assert_eq!(report.clears, 0, "{c}\n{:?}", report.agent_turns);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    assert!(report.agent_turns.last().unwrap().contains("bye"), "{:?}", report.agent_turns);
+    crate::engine_support::eventually(10, "completion", || async {
+        crate::engine_support::campaign(&live.e, id).await["status"] == "COMPLETED"
+    })
+    .await;
+}
+
+async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let mut p = interested();
+    // Talks over the agent's first question.
+    p.replies = vec![say("yes"), Reply::Silence, say("80 lakh")];
+    p.barge_in = Some((1, Duration::from_millis(400), "a 2bhk in pune please".into()));
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    let report = live.phone_report();
+    assert!(report.clears >= 1, "no clear was sent");
+    let cut = turns(&c).into_iter().find(|t| t["interrupted"] == true).expect("an interrupted turn");
+    assert_eq!(cut["speaker"], "ai");
+    assert!(cut["text"].as_str().unwrap().len() < "Which property type?".len(), "{cut}");
+    assert_eq!(c["extracted_data"]["location"], "Pune", "{c}");
+}
+
+async fn a_backchannel_does_not_interrupt(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let mut p = interested();
+    p.backchannel = Some(("hmm".into(), Duration::from_millis(600)));
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(live.phone_report().clears, 0);
+    assert!(turns(&c).iter().all(|t| t["interrupted"] == false), "{c}");
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+}
+
+async fn stt_socket_dropped_and_restored(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.deepgram.knobs.drop_after(3500);
+    let id = live.call(interested()).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+}
+
+async fn llm_500_then_success(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.openai.knobs.fail_next(1);
+    let id = live.call(interested()).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+}
+
+async fn tts_timeouts_end_with_an_apology(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let mut p = interested();
+    p.replies = vec![say("yes")];
+    let knobs = live.elevenlabs.knobs.clone();
+    let caller = async {
+        // Once the greeting and the cached apology are synthesised, TTS stops answering.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        knobs.hang_next(50);
+    };
+    let (id, _) = futures::join!(live.call(p), caller);
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "error", "{c}");
+    assert!(live.phone_report().agent_turns.iter().any(|t| t.contains("sorry")), "{:?}", live.phone_report().agent_turns);
+}
+
+async fn silence_reprompts_then_hangs_up(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let id = live.call(Persona::new("silent", vec![Reply::Silence, Reply::Silence, Reply::Silence])).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "no_response", "{c}");
+    assert_eq!(c["lead_qualified"], Value::Null);
+    assert!(turns(&c).iter().any(|t| t["text"] == "Still there?"), "{c}");
+    assert!(!live.phone_report().caller_hung_up);
+}
+
+async fn caller_hangs_up_mid_sentence(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let mut p = Persona::new("hang_up", vec![say("yes")]);
+    p.hang_up_during = Some((1, Duration::from_millis(500)));
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    let last = turns(&c).last().cloned().unwrap();
+    assert_eq!(last["speaker"], "ai");
+    assert_eq!(last["interrupted"], true, "{c}");
+    assert_eq!(c["final_outcome"], "hung_up");
+    assert!(live.phone_report().caller_hung_up);
+}
+
+async fn a_16_khz_socket(backend: Backend) {
+    let live = live_app(backend, 16000).await;
+    let id = live.call(interested()).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+}
+
+async fn callback_and_keypad(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let p = Persona::new("callback", vec![Reply::Dtmf('1'), say("call me tomorrow at 6")]);
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "callback_requested", "{c}");
+    assert!(turns(&c).iter().any(|t| t["text"].as_str().unwrap_or("").contains("pressed 1")), "{c}");
+    let leads = crate::engine_support::leads(&live.e, id).await;
+    assert_eq!(leads[0]["status"], "SCHEDULED");
+    // Tomorrow (Friday 2026-11-27) 18:00 IST.
+    let store = &live.e.app.state.store;
+    let (next, _) = store.pending_summary(id, voice_runtime::clock::Clock::now(live.e.clock.as_ref())).await.unwrap();
+    assert_eq!(next.unwrap().to_rfc3339(), "2026-11-27T12:30:00+00:00");
+}
+
+both_backends!(
+    a_full_qualification_conversation,
+    barge_in_stops_the_agent_and_is_recorded,
+    a_backchannel_does_not_interrupt,
+    stt_socket_dropped_and_restored,
+    llm_500_then_success,
+    tts_timeouts_end_with_an_apology,
+    silence_reprompts_then_hangs_up,
+    caller_hangs_up_mid_sentence,
+    a_16_khz_socket,
+    callback_and_keypad,
+);

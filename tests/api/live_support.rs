@@ -1,0 +1,85 @@
+//! Set-up for live-call tests: the provider fakes, the Exotel simulator in voice mode (it
+//! answers, opens our media socket and lets a persona talk), and the app wired to all of them.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use voice_runtime::sandbox::exotel::{Outcome, VoiceSetup};
+use voice_runtime::sandbox::fakes::deepgram::FakeDeepgram;
+use voice_runtime::sandbox::fakes::elevenlabs::FakeElevenLabs;
+use voice_runtime::sandbox::fakes::openai::FakeOpenAi;
+use voice_runtime::sandbox::persona::{Persona, Reply};
+
+use crate::engine_support::{campaign_with_leads, engine_app, simulator, start, EngineApp};
+use crate::helpers::Backend;
+
+pub struct LiveApp {
+    pub e: EngineApp,
+    pub deepgram: FakeDeepgram,
+    pub openai: FakeOpenAi,
+    pub elevenlabs: FakeElevenLabs,
+    pub sample_rate: u32,
+}
+
+pub async fn live_app(backend: Backend, sample_rate: u32) -> LiveApp {
+    let deepgram = FakeDeepgram::start(0).await.unwrap();
+    let openai = FakeOpenAi::start(0).unwrap();
+    let elevenlabs = FakeElevenLabs::start(0).unwrap();
+    let vars = [
+        ("DEEPGRAM_URL", deepgram.url.clone()),
+        ("DEEPGRAM_API_KEY", "dg-test".into()),
+        ("OPENAI_BASE_URL", openai.base_url.clone()),
+        ("OPENAI_API_KEY", "sk-test".into()),
+        ("ELEVENLABS_BASE_URL", elevenlabs.base_url.clone()),
+        ("ELEVENLABS_API_KEY", "xi-test".into()),
+        ("PLAYBOOKS_DIR", "tests/fixtures/playbooks".into()),
+    ];
+    let borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let e = engine_app(backend, simulator(10, 10), &borrowed).await;
+    LiveApp { e, deepgram, openai, elevenlabs, sample_rate }
+}
+
+impl LiveApp {
+    /// One lead talked to by `persona`; returns the campaign id once the call is over.
+    pub async fn call(&self, persona: Persona) -> i64 {
+        self.e.sim.set_voice(VoiceSetup {
+            voicebot_url: self.e.app.url("/exotel/voicebot-url?token=test-secret"),
+            personas: HashMap::new(),
+            default_persona: persona,
+            sample_rate: self.sample_rate,
+            recordings_dir: None,
+            time_limit: Duration::from_secs(90),
+        });
+        let id = campaign_with_leads(&self.e, 1, json!({"playbook": "test_short", "max_attempts": 1}), |_| vec![Outcome::Answer]).await;
+        start(&self.e, id).await;
+        crate::engine_support::eventually(120, "the call is saved", || async {
+            self.conversation(id).await.is_some()
+        })
+        .await;
+        id
+    }
+
+    /// The exported call with its conversation, once saved.
+    pub async fn conversation(&self, campaign_id: i64) -> Option<Value> {
+        let calls: Vec<Value> = self.e.app.get(&format!("/exports/calls/{campaign_id}")).send().await.ok()?.json().await.ok()?;
+        calls.into_iter().find(|c| c["final_outcome"].is_string())
+    }
+
+    /// The simulated phone's view of the campaign's only call.
+    pub fn phone_report(&self) -> voice_runtime::sandbox::exotel::media_client::CallReport {
+        let sid = self.e.sim.dials()[0].call_sid.clone();
+        self.e.sim.report(&sid).expect("the phone reported the call")
+    }
+}
+
+pub fn say(text: &str) -> Reply {
+    Reply::Say(text.into())
+}
+
+/// The qualifying lead of the short test playbook.
+pub fn interested() -> Persona {
+    let mut p = Persona::new("interested", vec![say("yes"), say("a 2bhk in pune"), say("80 lakh")]);
+    p.think = Duration::from_millis(300);
+    p
+}
