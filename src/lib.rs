@@ -6,9 +6,9 @@
 //! repository root is the map of the actor tree.
 
 pub mod actors;
-pub mod call;
 pub mod api;
 pub mod bench;
+pub mod call;
 pub mod clock;
 pub mod config;
 pub mod conversation;

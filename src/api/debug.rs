@@ -16,7 +16,9 @@ pub async fn sessions(state: web::Data<AppState>) -> HttpResponse {
         let mut entry = serde_json::to_value(&call).unwrap_or_default();
         if let Some(actor) = &call.actor {
             let ask = actor.send(GetCallState);
-            if let Ok(Ok(live)) = tokio::time::timeout(std::time::Duration::from_millis(500), ask).await {
+            if let Ok(Ok(live)) =
+                tokio::time::timeout(std::time::Duration::from_millis(500), ask).await
+            {
                 entry["conversation"] = live;
             }
         }

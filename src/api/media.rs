@@ -29,10 +29,20 @@ pub async fn socket(
         return Err(ApiError::Unauthorized("missing or wrong media token").into());
     }
     let q = query(&req);
-    let rate = match q.get("sample-rate").or_else(|| q.get("sample_rate")).map(|r| r.parse::<u32>()) {
+    let rate = match q
+        .get("sample-rate")
+        .or_else(|| q.get("sample_rate"))
+        .map(|r| r.parse::<u32>())
+    {
         None => 8000,
         Some(Ok(r)) if [8000, 16000, 24000].contains(&r) => r,
-        Some(_) => return Err(ApiError::invalid("sample-rate", "sample-rate must be 8000, 16000 or 24000").into()),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sample-rate",
+                "sample-rate must be 8000, 16000 or 24000",
+            )
+            .into())
+        }
     };
     let url_ref = q.get("ref").and_then(|r| CallRef::decode(r));
     let actor = MediaSocket::new(state.get_ref().clone(), rate, url_ref);
@@ -58,7 +68,11 @@ fn basic_auth_ok(req: &HttpRequest, state: &AppState) -> bool {
     let text = String::from_utf8_lossy(&decoded);
     let password = text.split_once(':').map(|(_, p)| p).unwrap_or("");
     use subtle::ConstantTimeEq;
-    bool::from(password.as_bytes().ct_eq(state.settings.webhook_secret.as_bytes()))
+    bool::from(
+        password
+            .as_bytes()
+            .ct_eq(state.settings.webhook_secret.as_bytes()),
+    )
 }
 
 /// `GET|POST /exotel/voicebot-url?CallSid=…&CustomField=…`: where the flow should stream the

@@ -112,7 +112,9 @@ impl AgentTurn {
     fn latency(&self) -> TurnLatency {
         let from = self.speech_end.or(self.final_at);
         let ms = |t: Option<Instant>| Some(t?.saturating_duration_since(from?).as_millis() as u64);
-        let us = |a: Option<Instant>, b: Option<Instant>| Some(b?.saturating_duration_since(a?).as_micros() as u64);
+        let us = |a: Option<Instant>, b: Option<Instant>| {
+            Some(b?.saturating_duration_since(a?).as_micros() as u64)
+        };
         TurnLatency {
             final_transcript_ms: ms(self.final_at),
             llm_request_ms: ms(self.llm_request_at),
@@ -201,7 +203,12 @@ impl CallActor {
 
     fn system_prompt(&self) -> String {
         let p = &self.s.playbook;
-        let tz: chrono_tz::Tz = self.s.campaign.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+        let tz: chrono_tz::Tz = self
+            .s
+            .campaign
+            .timezone
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Kolkata);
         let local = self.s.engine.clock.now().with_timezone(&tz);
         let mut prompt = render(&p.system_prompt, &self.vars);
         prompt.push_str("\n\nFacts to collect, in order:\n");
@@ -245,10 +252,18 @@ impl CallActor {
     }
 
     fn queue_clause(&mut self, text: String) {
-        let Some(turn) = self.agent.as_mut() else { return };
+        let Some(turn) = self.agent.as_mut() else {
+            return;
+        };
         self.next_clause += 1;
         let id = self.next_clause;
-        turn.clauses.push(Clause { id, text: text.clone(), samples: 0, tts_done: false, played: false });
+        turn.clauses.push(Clause {
+            id,
+            text: text.clone(),
+            samples: 0,
+            tts_done: false,
+            played: false,
+        });
         if let Some(tts) = &self.tts {
             tts.do_send(Speak { clause: id, text });
         }
@@ -259,8 +274,15 @@ impl CallActor {
         if !done {
             return;
         }
-        let Some(turn) = self.agent.take() else { return };
-        let text = turn.clauses.iter().map(|c| c.text.as_str()).collect::<Vec<_>>().join(" ");
+        let Some(turn) = self.agent.take() else {
+            return;
+        };
+        let text = turn
+            .clauses
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         if !text.is_empty() {
             let latency = turn.final_at.map(|_| turn.latency());
             self.last_latency = latency.clone().or(self.last_latency.take());
@@ -272,13 +294,27 @@ impl CallActor {
         }
     }
 
-    fn push_turn(&mut self, speaker: &'static str, text: String, interrupted: bool, latency: Option<TurnLatency>) {
-        self.transcript.push(Turn { speaker, text, timestamp: self.s.engine.clock.now(), interrupted, latency });
+    fn push_turn(
+        &mut self,
+        speaker: &'static str,
+        text: String,
+        interrupted: bool,
+        latency: Option<TurnLatency>,
+    ) {
+        self.transcript.push(Turn {
+            speaker,
+            text,
+            timestamp: self.s.engine.clock.now(),
+            interrupted,
+            latency,
+        });
     }
 
     /// The caller can hear the agent: its current turn has started playing.
     fn agent_speaking(&self) -> bool {
-        self.agent.as_ref().is_some_and(|t| t.tts_first_at.is_some())
+        self.agent
+            .as_ref()
+            .is_some_and(|t| t.tts_first_at.is_some())
     }
 
     /// The agent is busy with a turn (thinking or speaking): caller turns wait.
@@ -307,7 +343,8 @@ impl CallActor {
             .collect();
         !words.is_empty()
             && words.iter().enumerate().all(|(i, w)| {
-                known.contains(&w.as_str()) || (i + 1 == words.len() && known.iter().any(|k| k.starts_with(w.as_str())))
+                known.contains(&w.as_str())
+                    || (i + 1 == words.len() && known.iter().any(|k| k.starts_with(w.as_str())))
             })
     }
 
@@ -316,14 +353,17 @@ impl CallActor {
         if closing || self.finished {
             return;
         }
-        let Some(turn) = self.agent.take() else { return };
+        let Some(turn) = self.agent.take() else {
+            return;
+        };
         self.s.socket.do_send(SocketCommand::Clear);
         self.cancel_children();
         self.generation += 1;
         let spoken = spoken_so_far(&turn, self.s.sample_rate);
         tracing::info!(call_sid = %self.s.call_sid, %spoken, "barge-in");
         if !spoken.is_empty() {
-            self.history.push(ChatMessage::text("assistant", spoken.clone()));
+            self.history
+                .push(ChatMessage::text("assistant", spoken.clone()));
             self.push_turn("ai", spoken, true, Some(turn.latency()));
         }
         self.last_agent_end = Instant::now();
@@ -347,10 +387,18 @@ impl CallActor {
         }
         self.reprompts = 0;
         let final_at = Instant::now();
-        let speech_end = if self.vad.is_speaking() { None } else { self.speech_ended_at.take() };
+        let speech_end = if self.vad.is_speaking() {
+            None
+        } else {
+            self.speech_ended_at.take()
+        };
         self.push_turn("user", text.clone(), false, None);
         self.history.push(ChatMessage::text("user", text));
-        let user_turns = self.transcript.iter().filter(|t| t.speaker == "user").count() as u32;
+        let user_turns = self
+            .transcript
+            .iter()
+            .filter(|t| t.speaker == "user")
+            .count() as u32;
         if user_turns >= self.s.playbook.max_turns {
             let line = render(&self.s.playbook.closing.not_qualified, &self.vars);
             self.say(line, true);
@@ -366,11 +414,17 @@ impl CallActor {
     fn generate(&mut self) {
         let mut messages = vec![ChatMessage::text("system", self.system_prompt())];
         messages.extend(self.history.iter().cloned());
-        let Some(turn) = self.agent.as_mut() else { return };
+        let Some(turn) = self.agent.as_mut() else {
+            return;
+        };
         turn.llm_request_at.get_or_insert_with(Instant::now);
         let generation = turn.generation;
         if let Some(llm) = &self.llm {
-            llm.do_send(Generate { generation, messages, tools: self.tools.clone() });
+            llm.do_send(Generate {
+                generation,
+                messages,
+                tools: self.tools.clone(),
+            });
         }
     }
 
@@ -390,14 +444,22 @@ impl CallActor {
                 "the call will end after your goodbye".into()
             }
             ToolAction::ScheduleCallback { when } => {
-                let tz = self.s.campaign.timezone.parse().unwrap_or(chrono_tz::Asia::Kolkata);
+                let tz = self
+                    .s
+                    .campaign
+                    .timezone
+                    .parse()
+                    .unwrap_or(chrono_tz::Asia::Kolkata);
                 match tools::callback_time(&when, tz) {
                     Some(at) => {
                         let at = calling_window(&self.s.campaign).next_allowed(at);
                         self.callback_at = Some(at);
                         self.outcome = Some("callback_requested".into());
                         self.mark_closing();
-                        format!("callback scheduled for {}", at.with_timezone(&tz).format("%Y-%m-%d %H:%M"))
+                        format!(
+                            "callback scheduled for {}",
+                            at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+                        )
                     }
                     None => format!("could not read the time {when:?}; ask again"),
                 }
@@ -418,7 +480,9 @@ impl CallActor {
     }
 
     fn llm_done(&mut self) {
-        let Some(turn) = self.agent.as_mut() else { return };
+        let Some(turn) = self.agent.as_mut() else {
+            return;
+        };
         turn.llm_done = true;
         let rest = turn.splitter.finish();
         let calls = std::mem::take(&mut turn.tool_calls);
@@ -435,9 +499,12 @@ impl CallActor {
         });
         for call in &calls {
             let result = self.apply_tool(call);
-            self.history.push(ChatMessage::tool_result(&call.id, result));
+            self.history
+                .push(ChatMessage::tool_result(&call.id, result));
         }
-        let Some(turn) = self.agent.as_mut() else { return };
+        let Some(turn) = self.agent.as_mut() else {
+            return;
+        };
         let closing = turn.close_after;
         if !calls.is_empty() && !had_text && !closing && turn.tool_rounds < MAX_TOOL_ROUNDS {
             // Tools only: ask again with their results so the agent says something.
@@ -486,7 +553,10 @@ impl CallActor {
         self.s.socket.do_send(SocketCommand::Clear);
         let apology = render(&self.s.playbook.closing.apology, &self.vars);
         if let Some(pcm) = self.apology.clone() {
-            self.s.socket.do_send(SocketCommand::Play { turn: u64::MAX, pcm });
+            self.s.socket.do_send(SocketCommand::Play {
+                turn: u64::MAX,
+                pcm,
+            });
             self.push_turn("ai", apology, false, None);
         }
         self.s.socket.do_send(SocketCommand::HangUp);
@@ -556,7 +626,8 @@ impl CallActor {
             if spoke && !playbook.is_qualified(&facts) && outcome != "error" {
                 fill_missing_facts(&openai, &playbook, &history, &mut facts).await;
             }
-            let refused = ["not_interested", "do_not_call", "wrong_number"].contains(&outcome.as_str());
+            let refused =
+                ["not_interested", "do_not_call", "wrong_number"].contains(&outcome.as_str());
             let qualified = spoke.then(|| !refused && playbook.is_qualified(&facts));
             let summary = ConversationSummary {
                 transcript,
@@ -573,7 +644,11 @@ impl CallActor {
                 next,
             };
             let now = engine.clock.now();
-            if let Err(e) = engine.store.finish_answered_call(&attempt, &end, &summary, now).await {
+            if let Err(e) = engine
+                .store
+                .finish_answered_call(&attempt, &end, &summary, now)
+                .await
+            {
                 tracing::error!(error = %e, "could not save the conversation");
             }
         }
@@ -626,7 +701,9 @@ fn spoken_so_far(turn: &AgentTurn, sample_rate: u32) -> String {
             words.push(clause.text.clone());
             continue;
         }
-        let (Some(start), true) = (since.take(), clause.samples > 0) else { break };
+        let (Some(start), true) = (since.take(), clause.samples > 0) else {
+            break;
+        };
         let length = Duration::from_secs_f64(clause.samples as f64 / sample_rate as f64);
         let fraction = (start.elapsed().as_secs_f64() / length.as_secs_f64()).clamp(0.0, 1.0);
         let cut = (clause.text.chars().count() as f64 * fraction) as usize;
@@ -648,11 +725,23 @@ fn template_vars(lead: &Lead) -> HashMap<String, String> {
         .attributes
         .0
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string())))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| v.to_string()),
+            )
+        })
         .collect();
     vars.insert("lead_name".into(), lead.name.clone());
     vars.insert("name".into(), lead.name.clone());
-    for (k, v) in [("property_type", &lead.property_type), ("location", &lead.location), ("budget", &lead.budget), ("email", &lead.email)] {
+    for (k, v) in [
+        ("property_type", &lead.property_type),
+        ("location", &lead.location),
+        ("budget", &lead.budget),
+        ("email", &lead.email),
+    ] {
         vars.insert(k.into(), v.clone().unwrap_or_default());
     }
     vars
@@ -669,7 +758,12 @@ async fn fill_missing_facts(
     let properties: Map<String, Value> = playbook
         .facts
         .iter()
-        .map(|f| (f.name.clone(), json!({"type": ["string", "null"], "description": f.question})))
+        .map(|f| {
+            (
+                f.name.clone(),
+                json!({"type": ["string", "null"], "description": f.question}),
+            )
+        })
         .collect();
     let schema = json!({"type": "object", "properties": properties});
     let transcript: String = history
@@ -678,10 +772,15 @@ async fn fill_missing_facts(
         .filter_map(|m| m.content.as_ref().map(|c| format!("{}: {c}\n", m.role)))
         .collect();
     let messages = vec![
-        ChatMessage::text("system", "Extract the lead's facts from this call transcript. Use null for facts not said."),
+        ChatMessage::text(
+            "system",
+            "Extract the lead's facts from this call transcript. Use null for facts not said.",
+        ),
         ChatMessage::text("user", transcript),
     ];
-    let Ok(Ok(found)) = tokio::time::timeout(Duration::from_secs(5), openai.extract(&messages, &schema)).await else {
+    let Ok(Ok(found)) =
+        tokio::time::timeout(Duration::from_secs(5), openai.extract(&messages, &schema)).await
+    else {
         return;
     };
     for (k, v) in found.as_object().into_iter().flatten() {
@@ -698,27 +797,49 @@ impl Actor for CallActor {
         // Caller audio arrives 5–50 times a second; room for a second of it.
         ctx.set_mailbox_capacity(64);
         let me = ctx.address();
-        let (p, rate, lang) = (self.s.providers.clone(), self.s.sample_rate, self.s.playbook.language.clone());
-        let (stt_to, llm_to, tts_to, fail_to) = (me.clone().recipient(), me.clone().recipient(), me.clone().recipient(), me.clone().recipient::<ChildFailed>());
+        let (p, rate, lang) = (
+            self.s.providers.clone(),
+            self.s.sample_rate,
+            self.s.playbook.language.clone(),
+        );
+        let (stt_to, llm_to, tts_to, fail_to) = (
+            me.clone().recipient(),
+            me.clone().recipient(),
+            me.clone().recipient(),
+            me.clone().recipient::<ChildFailed>(),
+        );
         let (f1, f2) = (fail_to.clone(), fail_to.clone());
         let deepgram = p.deepgram.clone();
         let lang2 = lang.clone();
-        self.stt = Some(Supervisor::start(move |_| SttActor::new(deepgram, rate, lang2, stt_to, fail_to)));
+        self.stt = Some(Supervisor::start(move |_| {
+            SttActor::new(deepgram, rate, lang2, stt_to, fail_to)
+        }));
         let openai = p.openai.clone();
-        self.llm = Some(Supervisor::start(move |_| LlmActor::new(openai, llm_to, f1)));
-        let (eleven, voice) = (p.elevenlabs.clone(), self.s.playbook.persona.voice_id.clone());
-        self.tts = Some(Supervisor::start(move |_| TtsActor::new(eleven, voice, rate, lang, tts_to, f2)));
+        self.llm = Some(Supervisor::start(move |_| {
+            LlmActor::new(openai, llm_to, f1)
+        }));
+        let (eleven, voice) = (
+            p.elevenlabs.clone(),
+            self.s.playbook.persona.voice_id.clone(),
+        );
+        self.tts = Some(Supervisor::start(move |_| {
+            TtsActor::new(eleven, voice, rate, lang, tts_to, f2)
+        }));
         self.s.engine.registry.attach(&self.s.call_sid, me);
 
         let apology = render(&self.s.playbook.closing.apology, &self.vars);
         if let Some(tts) = &self.tts {
-            tts.do_send(Prefetch { key: "apology", text: apology });
+            tts.do_send(Prefetch {
+                key: "apology",
+                text: apology,
+            });
         }
         let greeting = render(&self.s.playbook.greeting, &self.vars);
         self.say(greeting, false);
 
         ctx.run_interval(Duration::from_millis(250), |act, ctx| act.silence_tick(ctx));
-        let limit = Duration::from_secs(u64::from(self.s.engine.settings.max_call_duration_minutes) * 60);
+        let limit =
+            Duration::from_secs(u64::from(self.s.engine.settings.max_call_duration_minutes) * 60);
         ctx.run_later(limit, |act, ctx| act.time_up(ctx));
     }
 
@@ -777,7 +898,9 @@ impl Handler<InboundAudio> for CallActor {
                 self.speech_ended_at = None;
             }
             // The VAD decides after its hang-over; the speech ended that much earlier.
-            Some(VadEvent::SpeechEnded) => self.speech_ended_at = Instant::now().checked_sub(Duration::from_millis(200)),
+            Some(VadEvent::SpeechEnded) => {
+                self.speech_ended_at = Instant::now().checked_sub(Duration::from_millis(200))
+            }
             None => {}
         }
         if let Some(stt) = &self.stt {
@@ -786,9 +909,13 @@ impl Handler<InboundAudio> for CallActor {
             }
         }
         let long_enough = self.vad.speech_ms() >= self.s.playbook.barge_in.min_speech_ms;
-        let only_backchannel = !self.user_interim.is_empty() && self.is_backchannel(&self.user_interim);
+        let only_backchannel =
+            !self.user_interim.is_empty() && self.is_backchannel(&self.user_interim);
         // Only speech that began while the agent was audible interrupts it.
-        let over_the_agent = match (self.speech_started_at, self.agent.as_ref().and_then(|t| t.tts_first_at)) {
+        let over_the_agent = match (
+            self.speech_started_at,
+            self.agent.as_ref().and_then(|t| t.tts_first_at),
+        ) {
             (Some(speech), Some(audio)) => speech >= audio,
             _ => false,
         };
@@ -839,7 +966,9 @@ impl Handler<FromLlm> for CallActor {
         match msg {
             FromLlm::Delta { generation, delta } if Some(generation) == current => match delta {
                 LlmDelta::Text(text) => {
-                    let Some(turn) = self.agent.as_mut() else { return };
+                    let Some(turn) = self.agent.as_mut() else {
+                        return;
+                    };
                     turn.first_token_at.get_or_insert_with(Instant::now);
                     turn.llm_text.push_str(&text);
                     let pieces = turn.splitter.push(&text);
@@ -858,7 +987,9 @@ impl Handler<FromLlm> for CallActor {
             FromLlm::Failed { generation, error } if Some(generation) == current => {
                 tracing::warn!(call_sid = %self.s.call_sid, %error, "LLM failed; retrying after the restart");
                 ctx.run_later(Duration::from_millis(300), move |act, _| {
-                    if act.agent.as_ref().map(|t| t.generation) == Some(generation) && !act.giving_up {
+                    if act.agent.as_ref().map(|t| t.generation) == Some(generation)
+                        && !act.giving_up
+                    {
                         act.generate();
                     }
                 });
@@ -873,20 +1004,30 @@ impl Handler<FromTts> for CallActor {
     fn handle(&mut self, msg: FromTts, ctx: &mut Context<Self>) {
         match msg {
             FromTts::Audio { clause, pcm } => {
-                let Some(turn) = self.agent.as_mut() else { return };
-                let Some(c) = turn.clauses.iter_mut().find(|c| c.id == clause) else { return };
+                let Some(turn) = self.agent.as_mut() else {
+                    return;
+                };
+                let Some(c) = turn.clauses.iter_mut().find(|c| c.id == clause) else {
+                    return;
+                };
                 c.samples += pcm.len();
                 turn.tts_first_at.get_or_insert_with(Instant::now);
-                self.s.socket.do_send(SocketCommand::Play { turn: turn.id, pcm });
+                self.s
+                    .socket
+                    .do_send(SocketCommand::Play { turn: turn.id, pcm });
             }
             FromTts::Done { clause } => {
-                let Some(turn) = self.agent.as_mut() else { return };
+                let Some(turn) = self.agent.as_mut() else {
+                    return;
+                };
                 if let Some(c) = turn.clauses.iter_mut().find(|c| c.id == clause) {
                     c.tts_done = true;
                     if c.samples == 0 {
                         c.played = true;
                     } else {
-                        self.s.socket.do_send(SocketCommand::Mark(format!("c{clause}")));
+                        self.s
+                            .socket
+                            .do_send(SocketCommand::Mark(format!("c{clause}")));
                     }
                 }
                 self.check_turn_done();
@@ -898,8 +1039,15 @@ impl Handler<FromTts> for CallActor {
                     if act.giving_up {
                         return;
                     }
-                    let Some(turn) = act.agent.as_ref() else { return };
-                    let again: Vec<(u64, String)> = turn.clauses.iter().filter(|c| !c.tts_done).map(|c| (c.id, c.text.clone())).collect();
+                    let Some(turn) = act.agent.as_ref() else {
+                        return;
+                    };
+                    let again: Vec<(u64, String)> = turn
+                        .clauses
+                        .iter()
+                        .filter(|c| !c.tts_done)
+                        .map(|c| (c.id, c.text.clone()))
+                        .collect();
                     if let Some(tts) = &act.tts {
                         for (id, text) in again {
                             tts.do_send(Speak { clause: id, text });
@@ -907,7 +1055,10 @@ impl Handler<FromTts> for CallActor {
                     }
                 });
             }
-            FromTts::Cached { key: "apology", pcm } => self.apology = Some(pcm),
+            FromTts::Cached {
+                key: "apology",
+                pcm,
+            } => self.apology = Some(pcm),
             FromTts::Cached { .. } => {}
         }
     }
@@ -929,8 +1080,12 @@ impl Handler<ChildFailed> for CallActor {
 impl Handler<MarkPlayed> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: MarkPlayed, _: &mut Context<Self>) {
-        let Some(id) = msg.0.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) else { return };
-        let Some(turn) = self.agent.as_mut() else { return };
+        let Some(id) = msg.0.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) else {
+            return;
+        };
+        let Some(turn) = self.agent.as_mut() else {
+            return;
+        };
         if let Some(c) = turn.clauses.iter_mut().find(|c| c.id == id) {
             c.played = true;
             turn.last_played_at = Some(Instant::now());
@@ -980,4 +1135,3 @@ impl Handler<GetCallState> for CallActor {
         MessageResult(self.state())
     }
 }
-

@@ -36,13 +36,15 @@ impl ClauseSplitter {
     }
 
     fn cut_point(&self) -> Option<usize> {
-        let min_comma = if self.emitted == 0 { MIN_FIRST_COMMA_CLAUSE } else { MIN_COMMA_CLAUSE };
+        let min_comma = if self.emitted == 0 {
+            MIN_FIRST_COMMA_CLAUSE
+        } else {
+            MIN_COMMA_CLAUSE
+        };
         let chars: Vec<(usize, char)> = self.buffer.char_indices().collect();
         for (i, &(pos, c)) in chars.iter().enumerate() {
             // A boundary needs the next character, to tell "3.5" and "Mr." from a sentence end.
-            let Some(&(_, next)) = chars.get(i + 1) else {
-                return None;
-            };
+            let &(_, next) = chars.get(i + 1)?;
             if !next.is_whitespace() {
                 continue;
             }
@@ -65,20 +67,38 @@ mod tests {
     fn sentences_and_long_commas_cut() {
         let mut s = ClauseSplitter::default();
         let mut out = Vec::new();
-        for token in ["Great", ", thank", " you so much", ". What", " budget do", " you have", " in mind", "?", " It costs 3.5 crore", ", more or less"] {
+        for token in [
+            "Great",
+            ", thank",
+            " you so much",
+            ". What",
+            " budget do",
+            " you have",
+            " in mind",
+            "?",
+            " It costs 3.5 crore",
+            ", more or less",
+        ] {
             out.extend(s.push(token));
         }
         out.extend(s.finish());
         assert_eq!(
             out,
-            vec!["Great, thank you so much.", "What budget do you have in mind?", "It costs 3.5 crore, more or less"]
+            vec![
+                "Great, thank you so much.",
+                "What budget do you have in mind?",
+                "It costs 3.5 crore, more or less"
+            ]
         );
     }
 
     #[test]
     fn first_clause_cuts_early_at_a_comma() {
         let mut s = ClauseSplitter::default();
-        assert_eq!(s.push("Okay Ravi ji, let me note that down "), vec!["Okay Ravi ji,"]);
+        assert_eq!(
+            s.push("Okay Ravi ji, let me note that down "),
+            vec!["Okay Ravi ji,"]
+        );
         assert_eq!(s.finish().as_deref(), Some("let me note that down"));
     }
 }

@@ -19,8 +19,17 @@ pub struct LlmActor {
 }
 
 impl LlmActor {
-    pub fn new(client: OpenAiClient, call: Recipient<FromLlm>, failures: Recipient<ChildFailed>) -> LlmActor {
-        LlmActor { client, call, failures, current: None }
+    pub fn new(
+        client: OpenAiClient,
+        call: Recipient<FromLlm>,
+        failures: Recipient<ChildFailed>,
+    ) -> LlmActor {
+        LlmActor {
+            client,
+            call,
+            failures,
+            current: None,
+        }
     }
 }
 
@@ -53,14 +62,20 @@ impl Handler<Generate> for LlmActor {
             let mut stream = loop {
                 match client.stream(&msg.messages, &msg.tools).await {
                     Ok(stream) => break Box::pin(stream),
-                    Err(LlmError { retryable: true, message }) if tries < 2 => {
+                    Err(LlmError {
+                        retryable: true,
+                        message,
+                    }) if tries < 2 => {
                         tracing::warn!(%message, "LLM request failed; retrying");
                         tries += 1;
                         tokio::time::sleep(backoff).await;
                         backoff *= 3;
                     }
                     Err(e) => {
-                        call.do_send(FromLlm::Failed { generation, error: e.message.clone() });
+                        call.do_send(FromLlm::Failed {
+                            generation,
+                            error: e.message.clone(),
+                        });
                         me.do_send(StreamFailed(e.message));
                         return;
                     }
@@ -70,7 +85,10 @@ impl Handler<Generate> for LlmActor {
                 match item {
                     Ok(delta) => call.do_send(FromLlm::Delta { generation, delta }),
                     Err(e) => {
-                        call.do_send(FromLlm::Failed { generation, error: e.message.clone() });
+                        call.do_send(FromLlm::Failed {
+                            generation,
+                            error: e.message.clone(),
+                        });
                         me.do_send(StreamFailed(e.message));
                         return;
                     }
@@ -94,7 +112,10 @@ impl Handler<CancelGeneration> for LlmActor {
 impl Handler<StreamFailed> for LlmActor {
     type Result = ();
     fn handle(&mut self, msg: StreamFailed, ctx: &mut Context<Self>) {
-        self.failures.do_send(ChildFailed { child: Child::Llm, reason: msg.0 });
+        self.failures.do_send(ChildFailed {
+            child: Child::Llm,
+            reason: msg.0,
+        });
         ctx.stop();
     }
 }

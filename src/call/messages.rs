@@ -69,11 +69,22 @@ pub enum FromLlm {
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub enum FromTts {
-    Audio { clause: u64, pcm: Vec<i16> },
-    Done { clause: u64 },
-    Failed { clause: u64, error: String },
+    Audio {
+        clause: u64,
+        pcm: Vec<i16>,
+    },
+    Done {
+        clause: u64,
+    },
+    Failed {
+        clause: u64,
+        error: String,
+    },
     /// A phrase synthesised ahead of time (the apology), kept by the call.
-    Cached { key: &'static str, pcm: Vec<i16> },
+    Cached {
+        key: &'static str,
+        pcm: Vec<i16>,
+    },
 }
 
 /// Which child.

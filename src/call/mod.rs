@@ -3,13 +3,13 @@
 
 pub mod call_actor;
 pub mod clauses;
+pub mod llm_actor;
 pub mod messages;
 pub mod providers;
 pub mod stt_actor;
 pub mod tools;
 pub mod transcript;
 pub mod tts_actor;
-pub mod llm_actor;
 
 pub use call_actor::CallActor;
 pub use providers::CallProviders;

@@ -73,7 +73,11 @@ impl SttActor {
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
-        let (settings, rate, language) = (self.settings.clone(), self.sample_rate, self.language.clone());
+        let (settings, rate, language) = (
+            self.settings.clone(),
+            self.sample_rate,
+            self.language.clone(),
+        );
         let call = self.call.clone();
         let me = ctx.address();
         let fut = async move {
@@ -109,7 +113,10 @@ impl SttActor {
             return;
         }
         self.failures_in_a_row += 1;
-        self.failures.do_send(ChildFailed { child: Child::Stt, reason });
+        self.failures.do_send(ChildFailed {
+            child: Child::Stt,
+            reason,
+        });
         // Stopping hands us to the Supervisor, which restarts this same struct.
         ctx.stop();
     }

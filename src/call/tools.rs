@@ -19,9 +19,13 @@ pub const OUTCOMES: [&str; 6] = [
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolAction {
     RecordDetails(Map<String, Value>),
-    EndCall { outcome: String },
+    EndCall {
+        outcome: String,
+    },
     /// A local time as the LLM wrote it (ISO 8601, no zone = the campaign's zone).
-    ScheduleCallback { when: String },
+    ScheduleCallback {
+        when: String,
+    },
     DoNotCall,
     /// A tool we do not know or arguments we cannot read; the LLM is told so.
     Invalid(String),
@@ -31,8 +35,16 @@ pub enum ToolAction {
 pub fn definitions(playbook: &Playbook) -> Value {
     let mut properties = Map::new();
     for fact in &playbook.facts {
-        let kind = if fact.kind == "number" { "number" } else { "string" };
-        let need = if fact.required { "required" } else { "optional" };
+        let kind = if fact.kind == "number" {
+            "number"
+        } else {
+            "string"
+        };
+        let need = if fact.required {
+            "required"
+        } else {
+            "optional"
+        };
         properties.insert(
             fact.name.clone(),
             json!({"type": kind, "description": format!("{} ({need})", fact.question)}),
@@ -69,27 +81,37 @@ pub fn definitions(playbook: &Playbook) -> Value {
 
 /// Reads one assembled tool call.
 pub fn parse(name: &str, arguments: &str) -> ToolAction {
-    let args: Value = match serde_json::from_str(if arguments.trim().is_empty() { "{}" } else { arguments }) {
+    let args: Value = match serde_json::from_str(if arguments.trim().is_empty() {
+        "{}"
+    } else {
+        arguments
+    }) {
         Ok(v) => v,
         Err(e) => return ToolAction::Invalid(format!("arguments of {name} are not JSON: {e}")),
     };
     match name {
         "record_lead_details" => match args {
             Value::Object(map) => ToolAction::RecordDetails(
-                map.into_iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some("")).collect(),
+                map.into_iter()
+                    .filter(|(_, v)| !v.is_null() && v.as_str() != Some(""))
+                    .collect(),
             ),
             _ => ToolAction::Invalid("record_lead_details takes an object".into()),
         },
         "end_call" => {
             let outcome = args["outcome"].as_str().unwrap_or("not_interested");
             if OUTCOMES.contains(&outcome) {
-                ToolAction::EndCall { outcome: outcome.to_string() }
+                ToolAction::EndCall {
+                    outcome: outcome.to_string(),
+                }
             } else {
                 ToolAction::Invalid(format!("unknown outcome {outcome:?}"))
             }
         }
         "schedule_callback" => match args["when"].as_str() {
-            Some(when) => ToolAction::ScheduleCallback { when: when.to_string() },
+            Some(when) => ToolAction::ScheduleCallback {
+                when: when.to_string(),
+            },
             None => ToolAction::Invalid("schedule_callback needs when".into()),
         },
         "mark_do_not_call" => ToolAction::DoNotCall,
@@ -107,7 +129,9 @@ pub fn callback_time(when: &str, tz: chrono_tz::Tz) -> Option<chrono::DateTime<c
     let local = formats
         .iter()
         .find_map(|f| chrono::NaiveDateTime::parse_from_str(when.trim(), f).ok())?;
-    tz.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&chrono::Utc))
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
 }
 
 #[cfg(test)]
@@ -117,13 +141,27 @@ mod tests {
     #[test]
     fn tools_read_their_arguments() {
         assert_eq!(
-            parse("record_lead_details", r#"{"budget":"80 lakh","location":null}"#),
+            parse(
+                "record_lead_details",
+                r#"{"budget":"80 lakh","location":null}"#
+            ),
             ToolAction::RecordDetails(json!({"budget": "80 lakh"}).as_object().unwrap().clone())
         );
-        assert_eq!(parse("end_call", r#"{"outcome":"qualified"}"#), ToolAction::EndCall { outcome: "qualified".into() });
-        assert!(matches!(parse("end_call", r#"{"outcome":"bored"}"#), ToolAction::Invalid(_)));
+        assert_eq!(
+            parse("end_call", r#"{"outcome":"qualified"}"#),
+            ToolAction::EndCall {
+                outcome: "qualified".into()
+            }
+        );
+        assert!(matches!(
+            parse("end_call", r#"{"outcome":"bored"}"#),
+            ToolAction::Invalid(_)
+        ));
         assert_eq!(parse("mark_do_not_call", ""), ToolAction::DoNotCall);
-        assert!(matches!(parse("record_lead_details", "{broken"), ToolAction::Invalid(_)));
+        assert!(matches!(
+            parse("record_lead_details", "{broken"),
+            ToolAction::Invalid(_)
+        ));
         assert!(matches!(parse("launch", "{}"), ToolAction::Invalid(_)));
     }
 

@@ -35,7 +35,16 @@ impl TtsActor {
         call: Recipient<FromTts>,
         failures: Recipient<ChildFailed>,
     ) -> TtsActor {
-        TtsActor { client, voice_id, sample_rate, language, call, failures, queue: VecDeque::new(), current: None }
+        TtsActor {
+            client,
+            voice_id,
+            sample_rate,
+            language,
+            call,
+            failures,
+            queue: VecDeque::new(),
+            current: None,
+        }
     }
 
     fn pump(&mut self, ctx: &mut Context<Self>) {
@@ -45,7 +54,13 @@ impl TtsActor {
         let Some(next) = self.queue.pop_front() else {
             return;
         };
-        let fut = synthesise(self.client.clone(), self.voice_id.clone(), self.sample_rate, self.language.clone(), next.text);
+        let fut = synthesise(
+            self.client.clone(),
+            self.voice_id.clone(),
+            self.sample_rate,
+            self.language.clone(),
+            next.text,
+        );
         let (call, clause) = (self.call.clone(), next.clause);
         let fut = async move {
             let mut stream = match fut.await {
@@ -81,8 +96,14 @@ impl TtsActor {
                 }
                 Err(error) => {
                     act.queue.clear();
-                    act.call.do_send(FromTts::Failed { clause, error: error.clone() });
-                    act.failures.do_send(ChildFailed { child: Child::Tts, reason: error });
+                    act.call.do_send(FromTts::Failed {
+                        clause,
+                        error: error.clone(),
+                    });
+                    act.failures.do_send(ChildFailed {
+                        child: Child::Tts,
+                        reason: error,
+                    });
                     ctx.stop();
                 }
             }
@@ -138,7 +159,13 @@ impl Handler<CancelSpeech> for TtsActor {
 impl Handler<Prefetch> for TtsActor {
     type Result = ();
     fn handle(&mut self, msg: Prefetch, ctx: &mut Context<Self>) {
-        let fut = synthesise(self.client.clone(), self.voice_id.clone(), self.sample_rate, self.language.clone(), msg.text);
+        let fut = synthesise(
+            self.client.clone(),
+            self.voice_id.clone(),
+            self.sample_rate,
+            self.language.clone(),
+            msg.text,
+        );
         let (call, key) = (self.call.clone(), msg.key);
         ctx.spawn(
             async move {

@@ -92,9 +92,12 @@ fn default_min_speech_ms() -> u32 {
     400
 }
 fn default_backchannels() -> Vec<String> {
-    ["haan", "han", "hmm", "hm", "okay", "ok", "achha", "accha", "ji", "right", "yes", "uh huh", "mm"]
-        .map(String::from)
-        .to_vec()
+    [
+        "haan", "han", "hmm", "hm", "okay", "ok", "achha", "accha", "ji", "right", "yes", "uh huh",
+        "mm",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 impl Default for BargeIn {
@@ -154,16 +157,19 @@ impl Playbook {
 
     pub fn parse(text: &str, file: &str) -> Result<Playbook, PlaybookError> {
         let de = yaml_serde::Deserializer::from_str(text);
-        let playbook: Playbook = serde_path_to_error::deserialize(de).map_err(|e| PlaybookError {
-            file: file.to_string(),
-            field: e.path().to_string(),
-            reason: e.inner().to_string(),
-        })?;
-        playbook.validate().map_err(|(field, reason)| PlaybookError {
-            file: file.to_string(),
-            field: field.to_string(),
-            reason,
-        })?;
+        let playbook: Playbook =
+            serde_path_to_error::deserialize(de).map_err(|e| PlaybookError {
+                file: file.to_string(),
+                field: e.path().to_string(),
+                reason: e.inner().to_string(),
+            })?;
+        playbook
+            .validate()
+            .map_err(|(field, reason)| PlaybookError {
+                file: file.to_string(),
+                field: field.to_string(),
+                reason,
+            })?;
         Ok(playbook)
     }
 
@@ -174,7 +180,10 @@ impl Playbook {
         let mut names = std::collections::HashSet::new();
         for fact in &self.facts {
             let valid = !fact.name.is_empty()
-                && fact.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                && fact
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
             if !valid {
                 return Err(("facts.name", format!("{:?} must be snake_case", fact.name)));
             }
@@ -182,16 +191,25 @@ impl Playbook {
                 return Err(("facts.name", format!("{:?} appears twice", fact.name)));
             }
             if !matches!(fact.kind.as_str(), "string" | "number" | "date") {
-                return Err(("facts.type", format!("{:?} is not string, number or date", fact.kind)));
+                return Err((
+                    "facts.type",
+                    format!("{:?} is not string, number or date", fact.kind),
+                ));
             }
         }
         if self.silence.reprompt_after_seconds == 0 {
-            return Err(("silence.reprompt_after_seconds", "must be at least 1".into()));
+            return Err((
+                "silence.reprompt_after_seconds",
+                "must be at least 1".into(),
+            ));
         }
         if self.max_turns == 0 {
             return Err(("max_turns", "must be at least 1".into()));
         }
-        for (field, text) in [("greeting", &self.greeting), ("system_prompt", &self.system_prompt)] {
+        for (field, text) in [
+            ("greeting", &self.greeting),
+            ("system_prompt", &self.system_prompt),
+        ] {
             if text.trim().is_empty() {
                 return Err((field, "must not be empty".into()));
             }
@@ -248,9 +266,15 @@ mod tests {
         assert_eq!(err.file, "x.yaml");
         assert_eq!(err.field, "silence.reprompt_after_seconds");
         let missing = text.replace("max_turns: 20", "");
-        assert!(Playbook::parse(&missing, "x.yaml").unwrap_err().reason.contains("max_turns"));
+        assert!(Playbook::parse(&missing, "x.yaml")
+            .unwrap_err()
+            .reason
+            .contains("max_turns"));
         let zero = text.replace("max_turns: 20", "max_turns: 0");
-        assert_eq!(Playbook::parse(&zero, "x.yaml").unwrap_err().field, "max_turns");
+        assert_eq!(
+            Playbook::parse(&zero, "x.yaml").unwrap_err().field,
+            "max_turns"
+        );
     }
 
     #[test]
@@ -259,7 +283,10 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        assert_eq!(render("Hi {{lead_name}}, a {{ property_type }}{{nope}}!", &vars), "Hi Ravi, a 2BHK!");
+        assert_eq!(
+            render("Hi {{lead_name}}, a {{ property_type }}{{nope}}!", &vars),
+            "Hi Ravi, a 2BHK!"
+        );
         assert_eq!(render("broken {{lead_name", &vars), "broken {{lead_name");
     }
 }

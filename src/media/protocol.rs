@@ -11,11 +11,19 @@ pub enum Inbound {
     Connected,
     Start(StartInfo),
     /// Base64 PCM16 payload, decoded later so a bad payload is counted, not fatal.
-    Media { payload: String },
-    Dtmf { digit: String },
+    Media {
+        payload: String,
+    },
+    Dtmf {
+        digit: String,
+    },
     /// A mark we sent has been played.
-    Mark { name: String },
-    Stop { reason: Option<String> },
+    Mark {
+        name: String,
+    },
+    Stop {
+        reason: Option<String>,
+    },
     /// Anything else, by its `event` name.
     Other(String),
 }
@@ -53,19 +61,27 @@ fn text(obj: &Value, snake: &str, camel: &str) -> Option<String> {
 }
 
 pub fn parse(frame: &str) -> Result<Inbound, ProtocolError> {
-    let value: Value = serde_json::from_str(frame).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
-    let event = value.get("event").and_then(Value::as_str).ok_or(ProtocolError::NoEvent)?;
+    let value: Value =
+        serde_json::from_str(frame).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+    let event = value
+        .get("event")
+        .and_then(Value::as_str)
+        .ok_or(ProtocolError::NoEvent)?;
     let inbound = match event {
         "connected" => Inbound::Connected,
         "start" => Inbound::Start(parse_start(&value)?),
         "media" => {
-            let media = value.get("media").ok_or(ProtocolError::Missing("media", "media"))?;
-            let payload = text(media, "payload", "payload").ok_or(ProtocolError::Missing("media", "payload"))?;
+            let media = value
+                .get("media")
+                .ok_or(ProtocolError::Missing("media", "media"))?;
+            let payload = text(media, "payload", "payload")
+                .ok_or(ProtocolError::Missing("media", "payload"))?;
             Inbound::Media { payload }
         }
         "dtmf" => {
             let dtmf = value.get("dtmf").unwrap_or(&value);
-            let digit = text(dtmf, "digit", "digit").ok_or(ProtocolError::Missing("dtmf", "digit"))?;
+            let digit =
+                text(dtmf, "digit", "digit").ok_or(ProtocolError::Missing("dtmf", "digit"))?;
             Inbound::Dtmf { digit }
         }
         "mark" => {
@@ -95,7 +111,8 @@ fn parse_start(value: &Value) -> Result<StartInfo, ProtocolError> {
     let stream_sid = text(start, "stream_sid", "streamSid")
         .or_else(|| text(value, "stream_sid", "streamSid"))
         .ok_or(ProtocolError::Missing("start", "stream_sid"))?;
-    let call_sid = text(start, "call_sid", "callSid").ok_or(ProtocolError::Missing("start", "call_sid"))?;
+    let call_sid =
+        text(start, "call_sid", "callSid").ok_or(ProtocolError::Missing("start", "call_sid"))?;
     let format: MediaFormat = start
         .get("media_format")
         .or_else(|| start.get("mediaFormat"))
@@ -123,7 +140,8 @@ fn parse_start(value: &Value) -> Result<StartInfo, ProtocolError> {
 
 /// Outbound frames.
 pub fn media_frame(stream_sid: &str, payload_b64: &str) -> String {
-    json!({"event": "media", "stream_sid": stream_sid, "media": {"payload": payload_b64}}).to_string()
+    json!({"event": "media", "stream_sid": stream_sid, "media": {"payload": payload_b64}})
+        .to_string()
 }
 
 pub fn mark_frame(stream_sid: &str, name: &str) -> String {
@@ -141,24 +159,54 @@ mod tests {
     #[test]
     fn start_in_either_case() {
         let snake = r#"{"event":"start","sequence_number":"1","stream_sid":"S1","start":{"stream_sid":"S1","call_sid":"C1","account_sid":"A","from":"0987","to":"080","custom_parameters":{"ref":"c=1;l=2;s=3;a=1"},"media_format":{"encoding":"raw/slin","sample_rate":"16000","bit_rate":"128kbps"}}}"#;
-        let Inbound::Start(s) = parse(snake).unwrap() else { panic!() };
-        assert_eq!((s.stream_sid.as_str(), s.call_sid.as_str(), s.sample_rate), ("S1", "C1", Some(16000)));
+        let Inbound::Start(s) = parse(snake).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (s.stream_sid.as_str(), s.call_sid.as_str(), s.sample_rate),
+            ("S1", "C1", Some(16000))
+        );
         assert_eq!(s.custom_parameters["ref"], "c=1;l=2;s=3;a=1");
         let camel = r#"{"event":"start","start":{"streamSid":"S2","callSid":"C2","mediaFormat":{"sampleRate":8000}}}"#;
-        let Inbound::Start(s) = parse(camel).unwrap() else { panic!() };
+        let Inbound::Start(s) = parse(camel).unwrap() else {
+            panic!()
+        };
         assert_eq!((s.stream_sid.as_str(), s.call_sid.as_str()), ("S2", "C2"));
     }
 
     #[test]
     fn other_events_and_errors() {
-        assert_eq!(parse(r#"{"event":"media","media":{"chunk":2,"timestamp":"40","payload":"AAAA"}}"#).unwrap(), Inbound::Media { payload: "AAAA".into() });
-        assert_eq!(parse(r#"{"event":"dtmf","dtmf":{"digit":"5","duration":"200"}}"#).unwrap(), Inbound::Dtmf { digit: "5".into() });
-        assert_eq!(parse(r#"{"event":"mark","mark":{"name":"c3"}}"#).unwrap(), Inbound::Mark { name: "c3".into() });
-        assert_eq!(parse(r#"{"event":"stop","stop":{"reason":"callended"}}"#).unwrap(), Inbound::Stop { reason: Some("callended".into()) });
-        assert_eq!(parse(r#"{"event":"weird"}"#).unwrap(), Inbound::Other("weird".into()));
+        assert_eq!(
+            parse(r#"{"event":"media","media":{"chunk":2,"timestamp":"40","payload":"AAAA"}}"#)
+                .unwrap(),
+            Inbound::Media {
+                payload: "AAAA".into()
+            }
+        );
+        assert_eq!(
+            parse(r#"{"event":"dtmf","dtmf":{"digit":"5","duration":"200"}}"#).unwrap(),
+            Inbound::Dtmf { digit: "5".into() }
+        );
+        assert_eq!(
+            parse(r#"{"event":"mark","mark":{"name":"c3"}}"#).unwrap(),
+            Inbound::Mark { name: "c3".into() }
+        );
+        assert_eq!(
+            parse(r#"{"event":"stop","stop":{"reason":"callended"}}"#).unwrap(),
+            Inbound::Stop {
+                reason: Some("callended".into())
+            }
+        );
+        assert_eq!(
+            parse(r#"{"event":"weird"}"#).unwrap(),
+            Inbound::Other("weird".into())
+        );
         assert!(matches!(parse("{nope"), Err(ProtocolError::NotJson(_))));
         assert_eq!(parse(r#"{"media":{}}"#), Err(ProtocolError::NoEvent));
-        assert_eq!(parse(r#"{"event":"media","media":{}}"#), Err(ProtocolError::Missing("media", "payload")));
+        assert_eq!(
+            parse(r#"{"event":"media","media":{}}"#),
+            Err(ProtocolError::Missing("media", "payload"))
+        );
         assert!(media_frame("S1", "AA").contains("\"stream_sid\":\"S1\""));
     }
 }

@@ -15,7 +15,9 @@ use super::audio::{pcm_from_base64, pcm_to_base64};
 use super::protocol::{self, Inbound, StartInfo};
 use crate::api::AppState;
 use crate::call::call_actor::CallSetup;
-use crate::call::messages::{CallerDtmf, FirstFrameOut, InboundAudio, MarkPlayed, SocketClosed, SocketCommand};
+use crate::call::messages::{
+    CallerDtmf, FirstFrameOut, InboundAudio, MarkPlayed, SocketClosed, SocketCommand,
+};
 use crate::call::{CallActor, CallProviders};
 use crate::telephony::exotel::CallRef;
 
@@ -109,10 +111,14 @@ impl MediaSocket {
                 Err(_) => self.counters.bad_audio += 1,
             },
             Inbound::Dtmf { digit } => self.tell(CallerDtmf(digit)),
-            Inbound::Mark { name } if name == "hangup" => ctx.close(Some(ws::CloseCode::Normal.into())),
+            Inbound::Mark { name } if name == "hangup" => {
+                ctx.close(Some(ws::CloseCode::Normal.into()))
+            }
             Inbound::Mark { name } => self.tell(MarkPlayed(name)),
             Inbound::Stop { reason } => {
-                self.tell(SocketClosed { reason: reason.unwrap_or_else(|| "stop".into()) });
+                self.tell(SocketClosed {
+                    reason: reason.unwrap_or_else(|| "stop".into()),
+                });
                 ctx.stop();
             }
         }
@@ -132,11 +138,18 @@ impl MediaSocket {
     /// meanwhile wait (`ctx.wait`), so none is lost.
     fn on_start(&mut self, start: StartInfo, ctx: &mut ws::WebsocketContext<Self>) {
         self.stream_sid = Some(start.stream_sid.clone());
-        if let Some(rate) = start.sample_rate.filter(|r| [8000, 16000, 24000].contains(r)) {
+        if let Some(rate) = start
+            .sample_rate
+            .filter(|r| [8000, 16000, 24000].contains(r))
+        {
             self.sample_rate = rate;
         }
         let call_ref = self.url_ref.or_else(|| {
-            start.custom_parameters.get("ref").and_then(|v| v.as_str()).and_then(CallRef::decode)
+            start
+                .custom_parameters
+                .get("ref")
+                .and_then(|v| v.as_str())
+                .and_then(CallRef::decode)
         });
         let state = self.state.clone();
         let lookup = find_call(state, start.call_sid.clone(), call_ref);
@@ -187,12 +200,17 @@ impl MediaSocket {
         }
         let mut frame = std::mem::take(&mut self.partial);
         frame.resize(self.frame_samples(), 0);
-        self.queue.push_back(Outgoing::Frame { turn: self.partial_turn, pcm: frame });
+        self.queue.push_back(Outgoing::Frame {
+            turn: self.partial_turn,
+            pcm: frame,
+        });
     }
 
     /// Sends what is due: frames up to real time plus the lead, and marks as they come up.
     fn pump(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
-        let Some(stream_sid) = self.stream_sid.clone() else { return };
+        let Some(stream_sid) = self.stream_sid.clone() else {
+            return;
+        };
         let (started, sent) = *self.clock.get_or_insert((Instant::now(), 0));
         let due = started.elapsed().as_millis() as u64 / FRAME_MS + LEAD_FRAMES;
         let mut sent_now = 0;
@@ -211,7 +229,10 @@ impl MediaSocket {
                         if turn != self.last_turn_reported && turn != u64::MAX {
                             self.last_turn_reported = turn;
                             if let Some(call) = &self.call {
-                                call.do_send(FirstFrameOut { turn, at: Instant::now() });
+                                call.do_send(FirstFrameOut {
+                                    turn,
+                                    at: Instant::now(),
+                                });
                             }
                         }
                     }
@@ -230,7 +251,9 @@ impl MediaSocket {
             // Exotel echoes the hang-up mark when the goodbye has played; if it does not
             // within a few seconds of the last frame, close anyway.
             let drained = *self.hanging_up.get_or_insert_with(Instant::now);
-            if self.drained_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(3) || drained.elapsed() > Duration::from_secs(60) {
+            if self.drained_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(3)
+                || drained.elapsed() > Duration::from_secs(60)
+            {
                 ctx.close(Some(ws::CloseCode::Normal.into()));
                 ctx.stop();
             }
@@ -238,15 +261,27 @@ impl MediaSocket {
     }
 }
 
-type Found = (crate::store::AttemptRow, crate::store::Lead, crate::store::Campaign, crate::conversation::playbook::Playbook);
+type Found = (
+    crate::store::AttemptRow,
+    crate::store::Lead,
+    crate::store::Campaign,
+    crate::conversation::playbook::Playbook,
+);
 
 /// The attempt, lead, campaign and playbook of a call, by our ids or by Exotel's call sid
 /// (waiting a moment: the socket can arrive before our record of the dial commits).
-async fn find_call(state: AppState, call_sid: String, call_ref: Option<CallRef>) -> Result<Found, String> {
+async fn find_call(
+    state: AppState,
+    call_sid: String,
+    call_ref: Option<CallRef>,
+) -> Result<Found, String> {
     let store = &state.store;
     let mut attempt = None;
     for _ in 0..40 {
-        attempt = store.attempt_by_call_sid(&call_sid).await.map_err(|e| e.to_string())?;
+        attempt = store
+            .attempt_by_call_sid(&call_sid)
+            .await
+            .map_err(|e| e.to_string())?;
         if attempt.is_some() {
             break;
         }
@@ -262,9 +297,18 @@ async fn find_call(state: AppState, call_sid: String, call_ref: Option<CallRef>)
             .ok_or_else(|| format!("no attempt {} for call {call_sid}", r.scheduled_call_id))?,
         (None, None) => return Err(format!("no call {call_sid}")),
     };
-    let lead = store.lead(attempt.lead_id).await.map_err(|e| e.to_string())?;
-    let campaign = store.campaign(attempt.campaign_id).await.map_err(|e| e.to_string())?;
-    let playbook = state.playbooks.load(&campaign.playbook).map_err(|e| e.to_string())?;
+    let lead = store
+        .lead(attempt.lead_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let campaign = store
+        .campaign(attempt.campaign_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let playbook = state
+        .playbooks
+        .load(&campaign.playbook)
+        .map_err(|e| e.to_string())?;
     Ok((attempt, lead, campaign, playbook))
 }
 
@@ -282,8 +326,15 @@ impl Actor for MediaSocket {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
-        self.tell(SocketClosed { reason: "socket closed".into() });
-        if self.counters.malformed + self.counters.bad_audio + self.counters.out_of_order + self.counters.dropped_inbound > 0 {
+        self.tell(SocketClosed {
+            reason: "socket closed".into(),
+        });
+        if self.counters.malformed
+            + self.counters.bad_audio
+            + self.counters.out_of_order
+            + self.counters.dropped_inbound
+            > 0
+        {
             tracing::info!(counters = ?self.counters, "media socket closed with refused frames");
         }
     }

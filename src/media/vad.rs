@@ -88,7 +88,9 @@ mod tests {
         let mut vad = Vad::new(8000);
         assert_eq!(vad.push(&[0; 800]), None);
         assert_eq!(vad.silence_ms(), 100);
-        let tone: Vec<i16> = (0..4000).map(|i| if i % 2 == 0 { 3000 } else { -3000 }).collect();
+        let tone: Vec<i16> = (0..4000)
+            .map(|i| if i % 2 == 0 { 3000 } else { -3000 })
+            .collect();
         assert_eq!(vad.push(&tone[..80]), Some(VadEvent::SpeechStarted));
         vad.push(&tone[80..]);
         assert!(vad.speech_ms() >= 490);

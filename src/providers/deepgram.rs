@@ -15,7 +15,10 @@ pub enum SttEvent {
     /// Words so far; will change.
     Interim(String),
     /// Words that will not change; `speech_final` when the speaker paused (endpointing).
-    Final { text: String, speech_final: bool },
+    Final {
+        text: String,
+        speech_final: bool,
+    },
     /// A pause after the last word (the fallback end-of-turn signal).
     UtteranceEnd,
     SpeechStarted,
@@ -39,7 +42,11 @@ pub struct Connection {
 }
 
 pub fn listen_url(settings: &ProviderSettings, sample_rate: u32, language: &str) -> String {
-    let language = if language.starts_with("hi") { "hi" } else { "en-IN" };
+    let language = if language.starts_with("hi") {
+        "hi"
+    } else {
+        "en-IN"
+    };
     format!(
         "{}?model={}&language={language}&encoding=linear16&sample_rate={sample_rate}&channels=1\
          &interim_results=true&endpointing=300&utterance_end_ms=1000&vad_events=true&smart_format=true&punctuate=true",
@@ -47,12 +54,18 @@ pub fn listen_url(settings: &ProviderSettings, sample_rate: u32, language: &str)
     )
 }
 
-pub async fn connect(settings: &ProviderSettings, sample_rate: u32, language: &str) -> Result<Connection, String> {
+pub async fn connect(
+    settings: &ProviderSettings,
+    sample_rate: u32,
+    language: &str,
+) -> Result<Connection, String> {
     let mut request = listen_url(settings, sample_rate, language)
         .into_client_request()
         .map_err(|e| e.to_string())?;
     if let Some(key) = &settings.api_key {
-        let value = format!("Token {key}").parse().map_err(|_| "bad DEEPGRAM_API_KEY".to_string())?;
+        let value = format!("Token {key}")
+            .parse()
+            .map_err(|_| "bad DEEPGRAM_API_KEY".to_string())?;
         request.headers_mut().insert("Authorization", value);
     }
     let connecting = tokio_tungstenite::connect_async(request);
@@ -89,7 +102,9 @@ pub async fn connect(settings: &ProviderSettings, sample_rate: u32, language: &s
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    break frame.map(|f| format!("closed {}: {}", f.code, f.reason)).unwrap_or_else(|| "closed".into())
+                    break frame
+                        .map(|f| format!("closed {}: {}", f.code, f.reason))
+                        .unwrap_or_else(|| "closed".into())
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break e.to_string(),
@@ -98,7 +113,10 @@ pub async fn connect(settings: &ProviderSettings, sample_rate: u32, language: &s
         };
         let _ = ev_tx.send(SttEvent::Closed(reason));
     });
-    Ok(Connection { outgoing: out_tx, events: ev_rx })
+    Ok(Connection {
+        outgoing: out_tx,
+        events: ev_rx,
+    })
 }
 
 /// One server message; `None` for the ones we do not use (Metadata, empty interims).
@@ -106,11 +124,18 @@ pub fn parse_event(text: &str) -> Option<SttEvent> {
     let value: Value = serde_json::from_str(text).ok()?;
     match value["type"].as_str()? {
         "Results" => {
-            let transcript = value["channel"]["alternatives"][0]["transcript"].as_str().unwrap_or("").trim().to_string();
+            let transcript = value["channel"]["alternatives"][0]["transcript"]
+                .as_str()
+                .unwrap_or("")
+                .trim()
+                .to_string();
             let is_final = value["is_final"].as_bool().unwrap_or(false);
             let speech_final = value["speech_final"].as_bool().unwrap_or(false);
             if is_final || speech_final {
-                Some(SttEvent::Final { text: transcript, speech_final })
+                Some(SttEvent::Final {
+                    text: transcript,
+                    speech_final,
+                })
             } else if transcript.is_empty() {
                 None
             } else {
@@ -130,13 +155,29 @@ mod tests {
     #[test]
     fn results_and_friends() {
         let interim = r#"{"type":"Results","channel_index":[0,1],"is_final":false,"speech_final":false,"channel":{"alternatives":[{"transcript":"This is the","confidence":0.9,"words":[]}]}}"#;
-        assert_eq!(parse_event(interim), Some(SttEvent::Interim("This is the".into())));
+        assert_eq!(
+            parse_event(interim),
+            Some(SttEvent::Interim("This is the".into()))
+        );
         let fin = r#"{"type":"Results","is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"This is it."}]}}"#;
-        assert_eq!(parse_event(fin), Some(SttEvent::Final { text: "This is it.".into(), speech_final: true }));
-        let empty = r#"{"type":"Results","is_final":false,"channel":{"alternatives":[{"transcript":""}]}}"#;
+        assert_eq!(
+            parse_event(fin),
+            Some(SttEvent::Final {
+                text: "This is it.".into(),
+                speech_final: true
+            })
+        );
+        let empty =
+            r#"{"type":"Results","is_final":false,"channel":{"alternatives":[{"transcript":""}]}}"#;
         assert_eq!(parse_event(empty), None);
-        assert_eq!(parse_event(r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":2.3}"#), Some(SttEvent::UtteranceEnd));
-        assert_eq!(parse_event(r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":9.5}"#), Some(SttEvent::SpeechStarted));
+        assert_eq!(
+            parse_event(r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":2.3}"#),
+            Some(SttEvent::UtteranceEnd)
+        );
+        assert_eq!(
+            parse_event(r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":9.5}"#),
+            Some(SttEvent::SpeechStarted)
+        );
         assert_eq!(parse_event(r#"{"type":"Metadata"}"#), None);
         assert_eq!(parse_event("nope"), None);
     }

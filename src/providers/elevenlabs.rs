@@ -63,11 +63,17 @@ impl ElevenLabsClient {
         if let Some(key) = &self.settings.api_key {
             request = request.header("xi-api-key", key);
         }
-        let response = request.send().await.map_err(|e| e.without_url().to_string())?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
         if !response.status().is_success() {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
-            return Err(format!("ElevenLabs {status}: {}", body.chars().take(200).collect::<String>()));
+            return Err(format!(
+                "ElevenLabs {status}: {}",
+                body.chars().take(200).collect::<String>()
+            ));
         }
         let mut assembler = PcmAssembler::default();
         Ok(response.bytes_stream().map(move |chunk| match chunk {

@@ -174,8 +174,14 @@ impl OpenAiClient {
         });
         let response = tokio::time::timeout(Duration::from_secs(10), self.request(&body).send())
             .await
-            .map_err(|_| LlmError { message: "no answer within 10 s".into(), retryable: true })?
-            .map_err(|e| LlmError { message: e.without_url().to_string(), retryable: true })?;
+            .map_err(|_| LlmError {
+                message: "no answer within 10 s".into(),
+                retryable: true,
+            })?
+            .map_err(|e| LlmError {
+                message: e.without_url().to_string(),
+                retryable: true,
+            })?;
         let status = response.status();
         if !status.is_success() {
             let text = response.text().await.unwrap_or_default();
@@ -193,7 +199,11 @@ impl OpenAiClient {
     }
 
     /// One non-streamed completion whose answer must follow `schema` (final fact extraction).
-    pub async fn extract(&self, messages: &[ChatMessage], schema: &Value) -> Result<Value, LlmError> {
+    pub async fn extract(
+        &self,
+        messages: &[ChatMessage],
+        schema: &Value,
+    ) -> Result<Value, LlmError> {
         let body = json!({
             "model": self.settings.model,
             "messages": messages,
@@ -205,13 +215,21 @@ impl OpenAiClient {
             .timeout(Duration::from_secs(8))
             .send()
             .await
-            .map_err(|e| LlmError { message: e.without_url().to_string(), retryable: true })?;
-        let value: Value = response
-            .json()
-            .await
-            .map_err(|e| LlmError { message: e.to_string(), retryable: false })?;
-        let content = value["choices"][0]["message"]["content"].as_str().unwrap_or("{}");
-        serde_json::from_str(content).map_err(|e| LlmError { message: e.to_string(), retryable: false })
+            .map_err(|e| LlmError {
+                message: e.without_url().to_string(),
+                retryable: true,
+            })?;
+        let value: Value = response.json().await.map_err(|e| LlmError {
+            message: e.to_string(),
+            retryable: false,
+        })?;
+        let content = value["choices"][0]["message"]["content"]
+            .as_str()
+            .unwrap_or("{}");
+        serde_json::from_str(content).map_err(|e| LlmError {
+            message: e.to_string(),
+            retryable: false,
+        })
     }
 }
 
@@ -251,12 +269,16 @@ where
                 }
                 Some(Err(e)) => {
                     st.done = true;
-                    st.queue.push_back(Err(LlmError { message: e.to_string(), retryable: true }));
+                    st.queue.push_back(Err(LlmError {
+                        message: e.to_string(),
+                        retryable: true,
+                    }));
                 }
                 None => {
                     st.done = true;
                     let calls = std::mem::take(&mut st.tools).finish();
-                    st.queue.extend(calls.into_iter().map(|c| Ok(LlmDelta::ToolCall(c))));
+                    st.queue
+                        .extend(calls.into_iter().map(|c| Ok(LlmDelta::ToolCall(c))));
                 }
             }
         }
@@ -271,7 +293,12 @@ fn handle_event(
 ) {
     if event.trim() == "[DONE]" {
         *done = true;
-        queue.extend(std::mem::take(tools).finish().into_iter().map(|c| Ok(LlmDelta::ToolCall(c))));
+        queue.extend(
+            std::mem::take(tools)
+                .finish()
+                .into_iter()
+                .map(|c| Ok(LlmDelta::ToolCall(c))),
+        );
         return;
     }
     let Ok(chunk) = serde_json::from_str::<Value>(event) else {
@@ -279,8 +306,14 @@ fn handle_event(
     };
     if let Some(error) = chunk.get("error") {
         *done = true;
-        let message = error["message"].as_str().unwrap_or("stream error").to_string();
-        queue.push_back(Err(LlmError { message, retryable: true }));
+        let message = error["message"]
+            .as_str()
+            .unwrap_or("stream error")
+            .to_string();
+        queue.push_back(Err(LlmError {
+            message,
+            retryable: true,
+        }));
         return;
     }
     let Some(choice) = chunk["choices"].as_array().and_then(|c| c.first()) else {
@@ -325,10 +358,20 @@ mod tests {
         );
         let deltas = run(sse);
         assert_eq!(deltas[0], LlmDelta::Text("Great, ".into()));
-        let LlmDelta::ToolCall(a) = &deltas[1] else { panic!() };
-        assert_eq!((a.id.as_str(), a.function.name.as_str()), ("call_a", "record_lead_details"));
-        assert_eq!(serde_json::from_str::<Value>(&a.function.arguments).unwrap()["budget"], "80L");
-        let LlmDelta::ToolCall(b) = &deltas[2] else { panic!() };
+        let LlmDelta::ToolCall(a) = &deltas[1] else {
+            panic!()
+        };
+        assert_eq!(
+            (a.id.as_str(), a.function.name.as_str()),
+            ("call_a", "record_lead_details")
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&a.function.arguments).unwrap()["budget"],
+            "80L"
+        );
+        let LlmDelta::ToolCall(b) = &deltas[2] else {
+            panic!()
+        };
         assert_eq!(b.function.arguments, "{\"outcome\":\"qualified\"}");
     }
 
@@ -338,9 +381,12 @@ mod tests {
         a.push(&json!({"id": "x", "function": {"name": "end_call", "arguments": "{}"}}));
         a.push(&json!({"id": "y", "function": {"name": "mark_do_not_call", "arguments": "{}"}}));
         assert_eq!(a.finish().len(), 2);
-        let chunks: Vec<Result<bytes::Bytes, std::io::Error>> =
-            vec![Ok(bytes::Bytes::from_static(b"data: {\"error\":{\"message\":\"boom\"}}\n\n"))];
-        let items: Vec<_> = futures::executor::block_on(decode_stream(futures::stream::iter(chunks)).collect::<Vec<_>>());
+        let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(
+            bytes::Bytes::from_static(b"data: {\"error\":{\"message\":\"boom\"}}\n\n"),
+        )];
+        let items: Vec<_> = futures::executor::block_on(
+            decode_stream(futures::stream::iter(chunks)).collect::<Vec<_>>(),
+        );
         assert!(items[0].as_ref().is_err());
     }
 }

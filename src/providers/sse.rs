@@ -37,7 +37,10 @@ mod tests {
     fn events_across_chunks() {
         let mut p = SseParser::default();
         assert!(p.push(b"data: {\"a\"").is_empty());
-        assert_eq!(p.push(b":1}\r\n\r\n: keep-alive\n\ndata: [DONE]\n\n"), vec!["{\"a\":1}", "[DONE]"]);
+        assert_eq!(
+            p.push(b":1}\r\n\r\n: keep-alive\n\ndata: [DONE]\n\n"),
+            vec!["{\"a\":1}", "[DONE]"]
+        );
         assert_eq!(p.push(b"data: x\ndata: y\n\n"), vec!["x\ny"]);
     }
 }

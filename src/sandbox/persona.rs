@@ -11,7 +11,10 @@ pub enum Reply {
     Say(String),
     /// Answer only if the agent's turn contains this text (case-insensitive); else the next
     /// `Say` that matches; used by personas that react to what they heard.
-    SayIfHeard { heard: String, say: String },
+    SayIfHeard {
+        heard: String,
+        say: String,
+    },
     Silence,
     HangUp,
     Dtmf(char),
@@ -62,26 +65,43 @@ impl Persona {
                     say("thank you, bye"),
                 ],
             ),
-            "not_interested" => Persona::new("not_interested", vec![say("sorry, I am not interested")]),
-            "callback" => Persona::new("callback", vec![say("I am busy right now, call me tomorrow at 6")]),
+            "not_interested" => {
+                Persona::new("not_interested", vec![say("sorry, I am not interested")])
+            }
+            "callback" => Persona::new(
+                "callback",
+                vec![say("I am busy right now, call me tomorrow at 6")],
+            ),
             "barge_in" => {
                 let mut p = Persona::new(
                     "barge_in",
                     vec![say("a villa in Goa"), say("2 crore"), say("thanks")],
                 );
-                p.barge_in = Some((0, Duration::from_millis(1500), "yes yes I know, I want a villa in Goa".into()));
+                p.barge_in = Some((
+                    0,
+                    Duration::from_millis(1500),
+                    "yes yes I know, I want a villa in Goa".into(),
+                ));
                 p.replies.insert(0, Reply::Silence);
                 p
             }
             "backchannel" => {
                 let mut p = Persona::new(
                     "backchannel",
-                    vec![say("yes please"), say("a 3bhk in Mumbai"), say("1.5 crore"), say("bye")],
+                    vec![
+                        say("yes please"),
+                        say("a 3bhk in Mumbai"),
+                        say("1.5 crore"),
+                        say("bye"),
+                    ],
                 );
                 p.backchannel = Some(("hmm".into(), Duration::from_millis(1200)));
                 p
             }
-            "silent" => Persona::new("silent", vec![Reply::Silence, Reply::Silence, Reply::Silence]),
+            "silent" => Persona::new(
+                "silent",
+                vec![Reply::Silence, Reply::Silence, Reply::Silence],
+            ),
             "hang_up" => {
                 let mut p = Persona::new("hang_up", vec![say("yes")]);
                 p.hang_up_during = Some((1, Duration::from_millis(800)));
@@ -91,7 +111,12 @@ impl Persona {
             "wrong_number" => Persona::new("wrong_number", vec![say("sorry, wrong number")]),
             "dtmf" => Persona::new(
                 "dtmf",
-                vec![Reply::Dtmf('1'), say("a plot in Nagpur"), say("40 lakh"), say("ok bye")],
+                vec![
+                    Reply::Dtmf('1'),
+                    say("a plot in Nagpur"),
+                    say("40 lakh"),
+                    say("ok bye"),
+                ],
             ),
             _ => return None,
         };

@@ -19,7 +19,9 @@ const SYNC: usize = 62;
 const END: usize = 63;
 
 const LOW: [f32; 8] = [450.0, 550.0, 650.0, 750.0, 850.0, 950.0, 1050.0, 1150.0];
-const HIGH: [f32; 8] = [1400.0, 1600.0, 1800.0, 2000.0, 2200.0, 2400.0, 2600.0, 2800.0];
+const HIGH: [f32; 8] = [
+    1400.0, 1600.0, 1800.0, 2000.0, 2200.0, 2400.0, 2600.0, 2800.0,
+];
 
 const TONE_MS: usize = 60;
 const GAP_MS: usize = 10;
@@ -33,7 +35,10 @@ pub fn duration_ms(chars: usize) -> usize {
 
 fn symbol_of(c: char) -> usize {
     let c = c.to_ascii_lowercase();
-    ALPHABET.chars().position(|a| a == c).unwrap_or(ALPHABET.find('?').unwrap_or(0))
+    ALPHABET
+        .chars()
+        .position(|a| a == c)
+        .unwrap_or(ALPHABET.find('?').unwrap_or(0))
 }
 
 /// Speaks `text` as PCM16 mono at `sample_rate`. Characters outside the alphabet become '?'.
@@ -241,7 +246,10 @@ mod tests {
                     vec![(SENTENCE.to_string(), true), ("yes".to_string(), true)],
                     "rate {rate} chunk {chunk}"
                 );
-                assert_eq!(heard.iter().filter(|h| **h == Heard::SpeechStarted).count(), 2);
+                assert_eq!(
+                    heard.iter().filter(|h| **h == Heard::SpeechStarted).count(),
+                    2
+                );
             }
         }
     }
@@ -275,8 +283,13 @@ mod tests {
         }
         let bytes: Vec<u8> = audio.iter().flat_map(|s| s.to_le_bytes()).collect();
         let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        let back = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
-        let samples: Vec<i16> = back.chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+        let back = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let samples: Vec<i16> = back
+            .chunks(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
         let heard = decode_all(&samples, 8000, 800);
         assert_eq!(utterances(&heard), vec![(SENTENCE.to_string(), true)]);
     }

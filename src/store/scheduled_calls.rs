@@ -256,7 +256,8 @@ impl Store {
         const SESSION: &str = "UPDATE call_sessions SET status = 'COMPLETED', \
             answered_at = COALESCE(answered_at, $2), ended_at = COALESCE(ended_at, $3), \
             duration_seconds = COALESCE(duration_seconds, $4), updated_at = $3 WHERE call_sid = $1";
-        const CONVERSATION: &str = "INSERT INTO conversations (call_session_id, transcript_history, \
+        const CONVERSATION: &str =
+            "INSERT INTO conversations (call_session_id, transcript_history, \
             final_outcome, lead_qualified, extracted_data, created_at) \
             SELECT id, $2, $3, $4, $5, $6 FROM call_sessions WHERE call_sid = $1 \
             ON CONFLICT (call_session_id) DO NOTHING";
@@ -312,7 +313,8 @@ impl Store {
         recording_url: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE call_sessions SET duration_seconds = COALESCE($2, duration_seconds), \
+        const SQL: &str =
+            "UPDATE call_sessions SET duration_seconds = COALESCE($2, duration_seconds), \
             recording_url = COALESCE($3, recording_url), updated_at = $4 WHERE call_sid = $1";
         on_pool!(self, p => sqlx::query(SQL).bind(call_sid).bind(duration_seconds).bind(recording_url)
             .bind(now).execute(p).await.map(|_| ()))?;

@@ -58,12 +58,20 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
         }
         return Ok(Applied::Ignored);
     }
-    let media_live = engine.registry.lookup(&update.call_sid).is_some_and(|c| c.actor.is_some());
+    let media_live = engine
+        .registry
+        .lookup(&update.call_sid)
+        .is_some_and(|c| c.actor.is_some());
     if media_live && update.status == CallStatus::Completed {
         // The conversation decides the lead's next step; its actor closes the attempt.
         engine
             .store
-            .record_call_details(&update.call_sid, update.duration_seconds, update.recording_url.as_deref(), now)
+            .record_call_details(
+                &update.call_sid,
+                update.duration_seconds,
+                update.recording_url.as_deref(),
+                now,
+            )
             .await?;
         return Ok(Applied::Progressed);
     }

@@ -11,7 +11,10 @@ use crate::helpers::Backend;
 use crate::live_support::*;
 
 fn turns(conversation: &Value) -> Vec<Value> {
-    conversation["transcript"].as_array().cloned().unwrap_or_default()
+    conversation["transcript"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 async fn a_full_qualification_conversation(backend: Backend) {
@@ -24,17 +27,40 @@ async fn a_full_qualification_conversation(backend: Backend) {
     assert_eq!(c["extracted_data"]["location"], "Pune");
     assert_eq!(c["extracted_data"]["budget"], "80 lakh");
     let t = turns(&c);
-    assert!(t[0]["text"].as_str().unwrap().starts_with("Hi Lead 0"), "{c}");
-    assert!(t.iter().any(|x| x["speaker"] == "user" && x["text"] == "a 2bhk in pune"), "{c}");
+    assert!(
+        t[0]["text"].as_str().unwrap().starts_with("Hi Lead 0"),
+        "{c}"
+    );
+    assert!(
+        t.iter()
+            .any(|x| x["speaker"] == "user" && x["text"] == "a 2bhk in pune"),
+        "{c}"
+    );
     assert!(t.iter().all(|x| x["interrupted"] == false), "{c}");
-    let answered = t.iter().find(|x| x["speaker"] == "ai" && x["latency"].is_object()).expect("a turn with latency");
-    for key in ["final_transcript_ms", "llm_first_token_ms", "tts_first_byte_ms", "first_frame_ms", "overhead_tts_to_frame_us"] {
-        assert!(answered["latency"][key].is_u64(), "{key} missing in {answered}");
+    let answered = t
+        .iter()
+        .find(|x| x["speaker"] == "ai" && x["latency"].is_object())
+        .expect("a turn with latency");
+    for key in [
+        "final_transcript_ms",
+        "llm_first_token_ms",
+        "tts_first_byte_ms",
+        "first_frame_ms",
+        "overhead_tts_to_frame_us",
+    ] {
+        assert!(
+            answered["latency"][key].is_u64(),
+            "{key} missing in {answered}"
+        );
     }
     let report = live.phone_report();
     assert_eq!(report.clears, 0, "{c}\n{:?}", report.agent_turns);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
-    assert!(report.agent_turns.last().unwrap().contains("bye"), "{:?}", report.agent_turns);
+    assert!(
+        report.agent_turns.last().unwrap().contains("bye"),
+        "{:?}",
+        report.agent_turns
+    );
     crate::engine_support::eventually(10, "completion", || async {
         crate::engine_support::campaign(&live.e, id).await["status"] == "COMPLETED"
     })
@@ -46,14 +72,24 @@ async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {
     let mut p = interested();
     // Talks over the agent's first question.
     p.replies = vec![say("yes"), Reply::Silence, say("80 lakh")];
-    p.barge_in = Some((1, Duration::from_millis(400), "a 2bhk in pune please".into()));
+    p.barge_in = Some((
+        1,
+        Duration::from_millis(400),
+        "a 2bhk in pune please".into(),
+    ));
     let id = live.call(p).await;
     let c = live.conversation(id).await.unwrap();
     let report = live.phone_report();
     assert!(report.clears >= 1, "no clear was sent");
-    let cut = turns(&c).into_iter().find(|t| t["interrupted"] == true).expect("an interrupted turn");
+    let cut = turns(&c)
+        .into_iter()
+        .find(|t| t["interrupted"] == true)
+        .expect("an interrupted turn");
     assert_eq!(cut["speaker"], "ai");
-    assert!(cut["text"].as_str().unwrap().len() < "Which property type?".len(), "{cut}");
+    assert!(
+        cut["text"].as_str().unwrap().len() < "Which property type?".len(),
+        "{cut}"
+    );
     assert_eq!(c["extracted_data"]["location"], "Pune", "{c}");
 }
 
@@ -97,12 +133,24 @@ async fn tts_timeouts_end_with_an_apology(backend: Backend) {
     let (id, _) = futures::join!(live.call(p), caller);
     let c = live.conversation(id).await.unwrap();
     assert_eq!(c["final_outcome"], "error", "{c}");
-    assert!(live.phone_report().agent_turns.iter().any(|t| t.contains("sorry")), "{:?}", live.phone_report().agent_turns);
+    assert!(
+        live.phone_report()
+            .agent_turns
+            .iter()
+            .any(|t| t.contains("sorry")),
+        "{:?}",
+        live.phone_report().agent_turns
+    );
 }
 
 async fn silence_reprompts_then_hangs_up(backend: Backend) {
     let live = live_app(backend, 8000).await;
-    let id = live.call(Persona::new("silent", vec![Reply::Silence, Reply::Silence, Reply::Silence])).await;
+    let id = live
+        .call(Persona::new(
+            "silent",
+            vec![Reply::Silence, Reply::Silence, Reply::Silence],
+        ))
+        .await;
     let c = live.conversation(id).await.unwrap();
     assert_eq!(c["final_outcome"], "no_response", "{c}");
     assert_eq!(c["lead_qualified"], Value::Null);
@@ -132,16 +180,27 @@ async fn a_16_khz_socket(backend: Backend) {
 
 async fn callback_and_keypad(backend: Backend) {
     let live = live_app(backend, 8000).await;
-    let p = Persona::new("callback", vec![Reply::Dtmf('1'), say("call me tomorrow at 6")]);
+    let p = Persona::new(
+        "callback",
+        vec![Reply::Dtmf('1'), say("call me tomorrow at 6")],
+    );
     let id = live.call(p).await;
     let c = live.conversation(id).await.unwrap();
     assert_eq!(c["final_outcome"], "callback_requested", "{c}");
-    assert!(turns(&c).iter().any(|t| t["text"].as_str().unwrap_or("").contains("pressed 1")), "{c}");
+    assert!(
+        turns(&c)
+            .iter()
+            .any(|t| t["text"].as_str().unwrap_or("").contains("pressed 1")),
+        "{c}"
+    );
     let leads = crate::engine_support::leads(&live.e, id).await;
     assert_eq!(leads[0]["status"], "SCHEDULED");
     // Tomorrow (Friday 2026-11-27) 18:00 IST.
     let store = &live.e.app.state.store;
-    let (next, _) = store.pending_summary(id, voice_runtime::clock::Clock::now(live.e.clock.as_ref())).await.unwrap();
+    let (next, _) = store
+        .pending_summary(id, voice_runtime::clock::Clock::now(live.e.clock.as_ref()))
+        .await
+        .unwrap();
     assert_eq!(next.unwrap().to_rfc3339(), "2026-11-27T12:30:00+00:00");
 }
 

@@ -37,7 +37,13 @@ pub async fn live_app(backend: Backend, sample_rate: u32) -> LiveApp {
     ];
     let borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let e = engine_app(backend, simulator(10, 10), &borrowed).await;
-    LiveApp { e, deepgram, openai, elevenlabs, sample_rate }
+    LiveApp {
+        e,
+        deepgram,
+        openai,
+        elevenlabs,
+        sample_rate,
+    }
 }
 
 impl LiveApp {
@@ -51,7 +57,13 @@ impl LiveApp {
             recordings_dir: None,
             time_limit: Duration::from_secs(90),
         });
-        let id = campaign_with_leads(&self.e, 1, json!({"playbook": "test_short", "max_attempts": 1}), |_| vec![Outcome::Answer]).await;
+        let id = campaign_with_leads(
+            &self.e,
+            1,
+            json!({"playbook": "test_short", "max_attempts": 1}),
+            |_| vec![Outcome::Answer],
+        )
+        .await;
         start(&self.e, id).await;
         crate::engine_support::eventually(120, "the call is saved", || async {
             self.conversation(id).await.is_some()
@@ -62,14 +74,26 @@ impl LiveApp {
 
     /// The exported call with its conversation, once saved.
     pub async fn conversation(&self, campaign_id: i64) -> Option<Value> {
-        let calls: Vec<Value> = self.e.app.get(&format!("/exports/calls/{campaign_id}")).send().await.ok()?.json().await.ok()?;
+        let calls: Vec<Value> = self
+            .e
+            .app
+            .get(&format!("/exports/calls/{campaign_id}"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
         calls.into_iter().find(|c| c["final_outcome"].is_string())
     }
 
     /// The simulated phone's view of the campaign's only call.
     pub fn phone_report(&self) -> voice_runtime::sandbox::exotel::media_client::CallReport {
         let sid = self.e.sim.dials()[0].call_sid.clone();
-        self.e.sim.report(&sid).expect("the phone reported the call")
+        self.e
+            .sim
+            .report(&sid)
+            .expect("the phone reported the call")
     }
 }
 
@@ -79,7 +103,10 @@ pub fn say(text: &str) -> Reply {
 
 /// The qualifying lead of the short test playbook.
 pub fn interested() -> Persona {
-    let mut p = Persona::new("interested", vec![say("yes"), say("a 2bhk in pune"), say("80 lakh")]);
+    let mut p = Persona::new(
+        "interested",
+        vec![say("yes"), say("a 2bhk in pune"), say("80 lakh")],
+    );
     p.think = Duration::from_millis(300);
     p
 }

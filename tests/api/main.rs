@@ -13,4 +13,5 @@ mod health;
 mod leads;
 mod live_call;
 mod live_support;
+mod media_socket;
 mod upload;

@@ -82,11 +82,17 @@ impl Phone {
 
     fn on_server_text(&mut self, text: &str) -> Option<String> {
         let Ok(v) = serde_json::from_str::<Value>(text) else {
-            warn(&mut self.report, format!("not JSON from the server: {text:.80}"));
+            warn(
+                &mut self.report,
+                format!("not JSON from the server: {text:.80}"),
+            );
             return None;
         };
         if v.get("streamSid").is_some() {
-            warn(&mut self.report, "camelCase streamSid: Exotel expects stream_sid".into());
+            warn(
+                &mut self.report,
+                "camelCase streamSid: Exotel expects stream_sid".into(),
+            );
         }
         match v["event"].as_str().unwrap_or("") {
             "media" => {
@@ -96,16 +102,28 @@ impl Phone {
                 match pcm_from_base64(payload) {
                     Ok(pcm) => {
                         if (pcm.len() * 2) % frame_bytes != 0 {
-                            warn(&mut self.report, format!("media chunk of {} bytes is not a multiple of {frame_bytes}", pcm.len() * 2));
+                            warn(
+                                &mut self.report,
+                                format!(
+                                    "media chunk of {} bytes is not a multiple of {frame_bytes}",
+                                    pcm.len() * 2
+                                ),
+                            );
                         }
                         self.received += pcm.len() as u64;
                         self.ear.extend(pcm);
                     }
-                    Err(e) => warn(&mut self.report, format!("bad media payload ({bytes} bytes): {e}")),
+                    Err(e) => warn(
+                        &mut self.report,
+                        format!("bad media payload ({bytes} bytes): {e}"),
+                    ),
                 }
                 if !self.warned_burst && self.ear.len() > self.call.sample_rate as usize * 2 {
                     self.warned_burst = true;
-                    warn(&mut self.report, "audio sent more than 2 s ahead of real time".into());
+                    warn(
+                        &mut self.report,
+                        "audio sent more than 2 s ahead of real time".into(),
+                    );
                 }
             }
             "mark" => {
@@ -120,7 +138,10 @@ impl Phone {
                 let due: Vec<String> = self.marks.drain(..).map(|(_, n)| n).collect();
                 return (!due.is_empty()).then(|| due.join("\n"));
             }
-            other => warn(&mut self.report, format!("unexpected event {other:?} from the server")),
+            other => warn(
+                &mut self.report,
+                format!("unexpected event {other:?} from the server"),
+            ),
         }
         None
     }
@@ -145,13 +166,20 @@ impl Phone {
             }
         }
         let mut echoes = Vec::new();
-        while self.marks.front().is_some_and(|(pos, _)| *pos <= self.played) {
+        while self
+            .marks
+            .front()
+            .is_some_and(|(pos, _)| *pos <= self.played)
+        {
             if let Some((_, name)) = self.marks.pop_front() {
                 echoes.push(name);
             }
         }
         let mut actions = self.during_turn();
-        if self.ear.is_empty() && !self.turn_text.is_empty() && self.last_agent_audio.elapsed() > Duration::from_millis(700) {
+        if self.ear.is_empty()
+            && !self.turn_text.is_empty()
+            && self.last_agent_audio.elapsed() > Duration::from_millis(700)
+        {
             let said = std::mem::take(&mut self.turn_text);
             self.report.agent_turns.push(said.clone());
             self.turn_index += 1;
@@ -160,7 +188,11 @@ impl Phone {
                 self.pending_reply = Some((Instant::now() + self.call.persona.think, reply));
             }
         }
-        if self.pending_reply.as_ref().is_some_and(|(at, _)| Instant::now() >= *at) {
+        if self
+            .pending_reply
+            .as_ref()
+            .is_some_and(|(at, _)| Instant::now() >= *at)
+        {
             if let Some((_, reply)) = self.pending_reply.take() {
                 actions.push(reply);
             }
@@ -186,7 +218,9 @@ impl Phone {
 
     /// Things a persona does while the agent is still talking.
     fn during_turn(&mut self) -> Vec<Reply> {
-        let Some(started) = self.turn_started else { return Vec::new() };
+        let Some(started) = self.turn_started else {
+            return Vec::new();
+        };
         let into = started.elapsed();
         let p = &self.call.persona;
         let mut out = Vec::new();
@@ -226,7 +260,9 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         "custom_parameters": call.custom_parameters,
         "media_format": {"encoding": "raw/slin", "sample_rate": rate.to_string(), "bit_rate": "128kbps"}}});
     let send = |m: Value| Message::Text(m.to_string().into());
-    sink.send(send(json!({"event": "connected"}))).await.map_err(|e| e.to_string())?;
+    sink.send(send(json!({"event": "connected"})))
+        .await
+        .map_err(|e| e.to_string())?;
     sink.send(send(start)).await.map_err(|e| e.to_string())?;
     let mut phone = Phone {
         replies: call.persona.replies.iter().cloned().collect(),
@@ -315,7 +351,12 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
 }
 
 /// Writes a two-channel WAV (left: caller, right: agent), PCM16.
-pub fn write_wav(path: &std::path::Path, rate: u32, left: &[i16], right: &[i16]) -> std::io::Result<()> {
+pub fn write_wav(
+    path: &std::path::Path,
+    rate: u32,
+    left: &[i16],
+    right: &[i16],
+) -> std::io::Result<()> {
     let frames = left.len().max(right.len());
     let data_len = (frames * 4) as u32;
     let mut out = Vec::with_capacity(44 + data_len as usize);

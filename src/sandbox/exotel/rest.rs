@@ -12,9 +12,9 @@ use serde_json::json;
 
 use super::calls::{CallBook, DialRecord};
 use super::media_client::{run_call, write_wav, CallReport, MediaCall};
-use crate::sandbox::persona::Persona;
 use super::scenario::{Outcome, Scenario};
 use crate::domain::CallStatus;
+use crate::sandbox::persona::Persona;
 use crate::telephony::exotel::status::exotel_word;
 
 /// How the simulated account behaves.
@@ -334,7 +334,11 @@ impl CallLife {
             return (None, None);
         };
         let from = self.fields.get("From").cloned().unwrap_or_default();
-        let persona = voice.personas.get(&from).cloned().unwrap_or_else(|| voice.default_persona.clone());
+        let persona = voice
+            .personas
+            .get(&from)
+            .cloned()
+            .unwrap_or_else(|| voice.default_persona.clone());
         let call = MediaCall {
             url,
             call_sid: self.sid.clone(),
@@ -349,7 +353,13 @@ impl CallLife {
                 let seconds = report.duration.as_secs().max(1) as i64;
                 let recording = voice.recordings_dir.as_ref().and_then(|dir| {
                     let path = dir.join(format!("{}.wav", self.sid));
-                    write_wav(&path, voice.sample_rate, &report.caller_audio, &report.agent_audio).ok()?;
+                    write_wav(
+                        &path,
+                        voice.sample_rate,
+                        &report.caller_audio,
+                        &report.agent_audio,
+                    )
+                    .ok()?;
                     Some(format!("file://{}", path.display()))
                 });
                 let mut slim = report;
@@ -372,7 +382,11 @@ impl CallLife {
             .shared
             .http
             .get(&voice.voicebot_url)
-            .query(&[("CallSid", self.sid.as_str()), ("From", from.as_str()), ("CustomField", custom)])
+            .query(&[
+                ("CallSid", self.sid.as_str()),
+                ("From", from.as_str()),
+                ("CustomField", custom),
+            ])
             .send()
             .await
             .ok()?;
@@ -400,8 +414,11 @@ impl CallLife {
                     self.shared.book.held().await;
                 } else if let Some(voice) = &self.voice {
                     let (seconds, recording) = self.converse(voice).await;
-                    self.shared.book.set_status(&self.sid, CallStatus::Completed, seconds);
-                    self.callback_with(CallStatus::Completed, "terminal", seconds, recording).await;
+                    self.shared
+                        .book
+                        .set_status(&self.sid, CallStatus::Completed, seconds);
+                    self.callback_with(CallStatus::Completed, "terminal", seconds, recording)
+                        .await;
                     return;
                 } else {
                     tokio::time::sleep(self.scenario.talk_time).await;
@@ -424,7 +441,13 @@ impl CallLife {
         self.callback_with(status, event, duration, None).await;
     }
 
-    async fn callback_with(&self, status: CallStatus, event: &str, duration: Option<i64>, recording: Option<String>) {
+    async fn callback_with(
+        &self,
+        status: CallStatus,
+        event: &str,
+        duration: Option<i64>,
+        recording: Option<String>,
+    ) {
         if self
             .shared
             .mute_callbacks

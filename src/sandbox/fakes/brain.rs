@@ -16,7 +16,10 @@ pub struct Reply {
 
 impl Reply {
     fn say(text: impl Into<String>) -> Reply {
-        Reply { text: Some(text.into()), tool_calls: Vec::new() }
+        Reply {
+            text: Some(text.into()),
+            tool_calls: Vec::new(),
+        }
     }
 
     fn with_tool(mut self, name: &str, args: Value) -> Reply {
@@ -33,8 +36,14 @@ struct FactSpec {
 
 fn fact_specs(request: &Value) -> Vec<FactSpec> {
     let tools = request["tools"].as_array().cloned().unwrap_or_default();
-    let record = tools.iter().find(|t| t["function"]["name"] == "record_lead_details");
-    let properties = record.and_then(|t| t["function"]["parameters"]["properties"].as_object().cloned());
+    let record = tools
+        .iter()
+        .find(|t| t["function"]["name"] == "record_lead_details");
+    let properties = record.and_then(|t| {
+        t["function"]["parameters"]["properties"]
+            .as_object()
+            .cloned()
+    });
     properties
         .into_iter()
         .flatten()
@@ -42,7 +51,9 @@ fn fact_specs(request: &Value) -> Vec<FactSpec> {
             let description = p["description"].as_str().unwrap_or("").to_string();
             FactSpec {
                 required: description.contains("(required)"),
-                question: description.replace(" (required)", "").replace(" (optional)", ""),
+                question: description
+                    .replace(" (required)", "")
+                    .replace(" (optional)", ""),
                 name,
             }
         })
@@ -84,16 +95,28 @@ pub fn decide(request: &Value) -> Reply {
         .filter(|(k, v)| specs.iter().any(|s| &s.name == k) && known.get(k) != Some(v))
         .collect();
     if !new.is_empty() {
-        return Reply { text: None, tool_calls: vec![("record_lead_details".into(), Value::Object(new))] };
+        return Reply {
+            text: None,
+            tool_calls: vec![("record_lead_details".into(), Value::Object(new))],
+        };
     }
     next_question(&specs, &known)
 }
 
 fn next_question(specs: &[FactSpec], known: &Map<String, Value>) -> Reply {
-    if let Some(missing) = specs.iter().find(|s| s.required && !known.contains_key(&s.name)) {
+    if let Some(missing) = specs
+        .iter()
+        .find(|s| s.required && !known.contains_key(&s.name))
+    {
         return Reply::say(missing.question.clone());
     }
-    let get = |k: &str| known.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let get = |k: &str| {
+        known
+            .get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     Reply::say(format!(
         "Thanks! A {} in {}, budget {}. Our expert will call you. Bye!",
         get("property_type"),
@@ -105,24 +128,51 @@ fn next_question(specs: &[FactSpec], known: &Map<String, Value>) -> Reply {
 
 fn intent(heard: &str, request: &Value) -> Option<Reply> {
     let any = |words: &[&str]| words.iter().any(|w| heard.contains(w));
-    if any(&["don't call", "do not call", "never call", "stop calling", "mat karo call"]) {
-        return Some(Reply::say("Sorry. We will not call again. Bye!").with_tool("mark_do_not_call", json!({})));
+    if any(&[
+        "don't call",
+        "do not call",
+        "never call",
+        "stop calling",
+        "mat karo call",
+    ]) {
+        return Some(
+            Reply::say("Sorry. We will not call again. Bye!")
+                .with_tool("mark_do_not_call", json!({})),
+        );
     }
     if any(&["wrong number"]) {
-        return Some(Reply::say("Sorry for the trouble. Goodbye!").with_tool("end_call", json!({"outcome": "wrong_number"})));
+        return Some(
+            Reply::say("Sorry for the trouble. Goodbye!")
+                .with_tool("end_call", json!({"outcome": "wrong_number"})),
+        );
     }
-    if any(&["not interested", "no thanks", "don't want", "nahi chahiye", "interest nahi"]) {
+    if any(&[
+        "not interested",
+        "no thanks",
+        "don't want",
+        "nahi chahiye",
+        "interest nahi",
+    ]) {
         return Some(
             Reply::say("No problem. Thanks for your time. Bye!")
                 .with_tool("end_call", json!({"outcome": "not_interested"})),
         );
     }
-    if any(&["call me", "call back", "callback", "later", "busy right now", "baad mein"]) {
+    if any(&[
+        "call me",
+        "call back",
+        "callback",
+        "later",
+        "busy right now",
+        "baad mein",
+    ]) {
         let when = callback_time(heard, &system_prompt(request));
         let spoken = when.format("%A at %-I %p").to_string();
         return Some(
-            Reply::say(format!("Sure, I will call you {spoken}. Bye!"))
-                .with_tool("schedule_callback", json!({"when": when.format("%Y-%m-%dT%H:%M").to_string()})),
+            Reply::say(format!("Sure, I will call you {spoken}. Bye!")).with_tool(
+                "schedule_callback",
+                json!({"when": when.format("%Y-%m-%dT%H:%M").to_string()}),
+            ),
         );
     }
     None
@@ -174,20 +224,38 @@ pub fn extract_facts(heard: &str) -> Map<String, Value> {
         .map(|w| w.trim_end_matches(['.', '?', '!']))
         .filter(|w| !w.is_empty())
         .collect();
-    const TYPES: [&str; 9] = ["1bhk", "2bhk", "3bhk", "4bhk", "apartment", "flat", "villa", "plot", "penthouse"];
+    const TYPES: [&str; 9] = [
+        "1bhk",
+        "2bhk",
+        "3bhk",
+        "4bhk",
+        "apartment",
+        "flat",
+        "villa",
+        "plot",
+        "penthouse",
+    ];
     if let Some(t) = words.iter().find(|w| TYPES.contains(w)) {
         facts.insert("property_type".into(), json!(t));
     }
     for (i, w) in words.iter().enumerate() {
         if (*w == "in" || *w == "near") && i + 1 < words.len() {
             let place = words[i + 1];
-            if place.chars().all(char::is_alphabetic) && !["the", "a", "my", "about", "next"].contains(&place) {
+            if place.chars().all(char::is_alphabetic)
+                && !["the", "a", "my", "about", "next"].contains(&place)
+            {
                 facts.insert("location".into(), json!(capitalise(place)));
             }
         }
         let unit = words.get(i + 1).copied().unwrap_or("");
-        if w.parse::<f64>().is_ok() && ["lakh", "lakhs", "lac", "crore", "crores", "cr"].contains(&unit) {
-            let unit = if unit.starts_with('c') { "crore" } else { "lakh" };
+        if w.parse::<f64>().is_ok()
+            && ["lakh", "lakhs", "lac", "crore", "crores", "cr"].contains(&unit)
+        {
+            let unit = if unit.starts_with('c') {
+                "crore"
+            } else {
+                "lakh"
+            };
             facts.insert("budget".into(), json!(format!("{w} {unit}")));
         }
         if ["month", "months", "year", "years", "weeks"].contains(w) && i > 0 {
@@ -200,7 +268,10 @@ pub fn extract_facts(heard: &str) -> Map<String, Value> {
 
 fn capitalise(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// The fake's answer to a structured extraction request: the facts in every user message.
@@ -239,7 +310,10 @@ mod tests {
             {"role": "user", "content": "I want a 2BHK in Pune"}
         ])));
         assert_eq!(r.tool_calls[0].0, "record_lead_details");
-        assert_eq!(r.tool_calls[0].1, json!({"property_type": "2bhk", "location": "Pune"}));
+        assert_eq!(
+            r.tool_calls[0].1,
+            json!({"property_type": "2bhk", "location": "Pune"})
+        );
         let r = decide(&request(json!([
             {"role": "user", "content": "I want a 2BHK in Pune"},
             {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "record_lead_details", "arguments": "{\"property_type\":\"2bhk\",\"location\":\"Pune\"}"}}]},
@@ -251,25 +325,43 @@ mod tests {
             {"role": "tool", "tool_call_id": "c1", "content": "recorded"}
         ])));
         assert!(r.text.unwrap().contains("80 lakh"));
-        assert_eq!(r.tool_calls[0], ("end_call".to_string(), json!({"outcome": "qualified"})));
+        assert_eq!(
+            r.tool_calls[0],
+            ("end_call".to_string(), json!({"outcome": "qualified"}))
+        );
     }
 
     #[test]
     fn intents() {
         let prompt = json!({"role": "system", "content": "x. Current local time: Thursday 2026-11-26T11:00."});
-        let r = decide(&request(json!([prompt, {"role": "user", "content": "I am busy, call me tomorrow at 6"}])));
-        assert_eq!(r.tool_calls[0], ("schedule_callback".to_string(), json!({"when": "2026-11-27T18:00"})));
-        let r = decide(&request(json!([{"role": "user", "content": "Sorry, I am not interested."}])));
+        let r = decide(&request(
+            json!([prompt, {"role": "user", "content": "I am busy, call me tomorrow at 6"}]),
+        ));
+        assert_eq!(
+            r.tool_calls[0],
+            (
+                "schedule_callback".to_string(),
+                json!({"when": "2026-11-27T18:00"})
+            )
+        );
+        let r = decide(&request(
+            json!([{"role": "user", "content": "Sorry, I am not interested."}]),
+        ));
         assert_eq!(r.tool_calls[0].1["outcome"], "not_interested");
-        let r = decide(&request(json!([{"role": "user", "content": "Please don't call me again"}])));
+        let r = decide(&request(
+            json!([{"role": "user", "content": "Please don't call me again"}]),
+        ));
         assert_eq!(r.tool_calls[0].0, "mark_do_not_call");
-        let r = decide(&request(json!([{"role": "user", "content": "wrong number"}])));
+        let r = decide(&request(
+            json!([{"role": "user", "content": "wrong number"}]),
+        ));
         assert_eq!(r.tool_calls[0].1["outcome"], "wrong_number");
     }
 
     #[test]
     fn facts_from_sentences() {
-        let f = extract_facts("budget is about 1.5 crore, within 6 months, a villa near whitefield");
+        let f =
+            extract_facts("budget is about 1.5 crore, within 6 months, a villa near whitefield");
         assert_eq!(f["budget"], "1.5 crore");
         assert_eq!(f["property_type"], "villa");
         assert_eq!(f["location"], "Whitefield");

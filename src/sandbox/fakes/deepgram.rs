@@ -35,7 +35,10 @@ impl FakeDeepgram {
                 tokio::spawn(serve(stream, k.clone()));
             }
         });
-        Ok(FakeDeepgram { url: format!("ws://127.0.0.1:{port}/v1/listen"), knobs })
+        Ok(FakeDeepgram {
+            url: format!("ws://127.0.0.1:{port}/v1/listen"),
+            knobs,
+        })
     }
 }
 
@@ -49,11 +52,19 @@ fn results(text: &str, is_final: bool, start: f64, duration: f64) -> String {
     .to_string()
 }
 
+// tungstenite's handshake callback signature fixes the error type.
+#[allow(clippy::result_large_err)]
 async fn serve(stream: TcpStream, knobs: Knobs) {
     let rate = Arc::new(Mutex::new(8000u32));
     let r = rate.clone();
-    let callback = move |req: &Request, mut response: Response| -> Result<Response, ErrorResponse> {
-        let auth = req.headers().get("Authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let callback = move |req: &Request,
+                         mut response: Response|
+          -> Result<Response, ErrorResponse> {
+        let auth = req
+            .headers()
+            .get("Authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !(auth.starts_with("Token ") || auth.starts_with("Bearer ")) {
             let body = json!({"err_code": "INVALID_AUTH", "err_msg": "Invalid credentials.", "request_id": "fake"}).to_string();
             let mut error = ErrorResponse::new(Some(body));
@@ -64,7 +75,11 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
             return Err(error);
         }
         let query = req.uri().query().unwrap_or("");
-        if let Some(rate) = query.split('&').find_map(|p| p.strip_prefix("sample_rate=")).and_then(|v| v.parse().ok()) {
+        if let Some(rate) = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("sample_rate="))
+            .and_then(|v| v.parse().ok())
+        {
             *r.lock().unwrap_or_else(|e| e.into_inner()) = rate;
         }
         if let Ok(v) = crate::config::random_token().parse() {
@@ -72,7 +87,9 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
         }
         Ok(response)
     };
-    let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else { return };
+    let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+        return;
+    };
     let rate = *rate.lock().unwrap_or_else(|e| e.into_inner());
     let (mut sink, mut source) = socket.split();
     let mut decoder = Decoder::new(rate);
@@ -83,7 +100,10 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
         match message {
             Message::Binary(bytes) => {
                 if bytes.is_empty() {
-                    let reason = CloseFrame { code: CloseCode::Policy, reason: "DATA-0000".into() };
+                    let reason = CloseFrame {
+                        code: CloseCode::Policy,
+                        reason: "DATA-0000".into(),
+                    };
                     let _ = sink.send(Message::Close(Some(reason))).await;
                     return;
                 }
@@ -98,17 +118,22 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                     let frame = match heard {
                         Heard::SpeechStarted => {
                             utterance_start = now;
-                            json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now}).to_string()
+                            json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now})
+                                .to_string()
                         }
-                        Heard::Partial(text) if text.len() % 4 == 0 => results(&text, false, utterance_start, now - utterance_start),
+                        Heard::Partial(text) if text.len() % 4 == 0 => {
+                            results(&text, false, utterance_start, now - utterance_start)
+                        }
                         Heard::Partial(_) => continue,
                         Heard::Utterance { text, .. } => {
                             tokio::time::sleep(knobs.first_delay()).await;
-                            let final_frame = results(text.trim(), true, utterance_start, now - utterance_start);
+                            let final_frame =
+                                results(text.trim(), true, utterance_start, now - utterance_start);
                             if sink.send(Message::Text(final_frame.into())).await.is_err() {
                                 return;
                             }
-                            json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": now}).to_string()
+                            json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": now})
+                                .to_string()
                         }
                     };
                     if sink.send(Message::Text(frame.into())).await.is_err() {
@@ -120,7 +145,12 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                 let metadata = json!({"type": "Metadata", "transaction_key": "deprecated", "request_id": "fake",
                     "sha256": "incomplete", "duration": audio_samples as f64 / rate as f64, "channels": 1});
                 let _ = sink.send(Message::Text(metadata.to_string().into())).await;
-                let _ = sink.send(Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))).await;
+                let _ = sink
+                    .send(Message::Close(Some(CloseFrame {
+                        code: CloseCode::Normal,
+                        reason: "".into(),
+                    })))
+                    .await;
                 return;
             }
             Message::Close(_) => return,

@@ -33,12 +33,16 @@ impl FakeElevenLabs {
         .listen(listener)?
         .run();
         actix_web::rt::spawn(server);
-        Ok(FakeElevenLabs { base_url: format!("http://127.0.0.1:{port}"), knobs })
+        Ok(FakeElevenLabs {
+            base_url: format!("http://127.0.0.1:{port}"),
+            knobs,
+        })
     }
 }
 
 fn detail(status: u16, code: &str, message: &str) -> HttpResponse {
-    let s = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+    let s = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
     HttpResponse::build(s).json(json!({"detail": {"status": code, "message": message}}))
 }
 
@@ -46,14 +50,25 @@ async fn stream(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value
     if req.headers().get("xi-api-key").is_none() {
         return detail(401, "invalid_api_key", "Invalid API key");
     }
-    let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default();
-    let rate = match query.get("output_format").map(String::as_str).unwrap_or("mp3_44100_128") {
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .map(|q| q.into_inner())
+            .unwrap_or_default();
+    let rate = match query
+        .get("output_format")
+        .map(String::as_str)
+        .unwrap_or("mp3_44100_128")
+    {
         "pcm_8000" => 8000,
         "pcm_16000" => 16000,
         "pcm_24000" => 24000,
-        other => return detail(400, "unsupported_format", &format!("the fake speaks pcm_8000/16000/24000, not {other}")),
+        other => {
+            return detail(
+                400,
+                "unsupported_format",
+                &format!("the fake speaks pcm_8000/16000/24000, not {other}"),
+            )
+        }
     };
     let Some(text) = body["text"].as_str().filter(|t| !t.trim().is_empty()) else {
         return detail(422, "invalid_text", "text is required");
@@ -67,17 +82,25 @@ async fn stream(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value
     // 100 ms of audio per chunk, several times faster than real time, as the real service.
     let chunk = (rate as usize / 10) * 2;
     let pieces: Vec<Vec<u8>> = bytes.chunks(chunk).map(<[u8]>::to_vec).collect();
-    let stream = futures::stream::unfold((pieces.into_iter(), true), move |(mut it, first)| async move {
-        if first {
-            if hang {
-                tokio::time::sleep(Duration::from_secs(60)).await;
+    let stream = futures::stream::unfold(
+        (pieces.into_iter(), true),
+        move |(mut it, first)| async move {
+            if first {
+                if hang {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                }
+                tokio::time::sleep(delay).await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(delay).await;
-        } else {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let next = it.next()?;
-        Some((Ok::<Bytes, actix_web::Error>(Bytes::from(next)), (it, false)))
-    });
-    HttpResponse::Ok().content_type("audio/pcm").streaming(stream)
+            let next = it.next()?;
+            Some((
+                Ok::<Bytes, actix_web::Error>(Bytes::from(next)),
+                (it, false),
+            ))
+        },
+    );
+    HttpResponse::Ok()
+        .content_type("audio/pcm")
+        .streaming(stream)
 }

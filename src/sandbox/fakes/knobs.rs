@@ -35,7 +35,9 @@ impl Knobs {
     }
 
     pub fn failure_rate(&self, rate: f64) -> &Self {
-        self.0.failure_per_mille.store((rate.clamp(0.0, 1.0) * 1000.0) as u32, Ordering::SeqCst);
+        self.0
+            .failure_per_mille
+            .store((rate.clamp(0.0, 1.0) * 1000.0) as u32, Ordering::SeqCst);
         self
     }
 
@@ -57,12 +59,18 @@ impl Knobs {
     /// The delay before the first result, with jitter.
     pub fn first_delay(&self) -> Duration {
         let jitter = self.0.jitter_ms.load(Ordering::SeqCst);
-        let extra = if jitter > 0 { rand::thread_rng().gen_range(0..=jitter) } else { 0 };
+        let extra = if jitter > 0 {
+            rand::thread_rng().gen_range(0..=jitter)
+        } else {
+            0
+        };
         Duration::from_millis(self.0.first_ms.load(Ordering::SeqCst) + extra)
     }
 
     fn take(counter: &AtomicU32) -> bool {
-        counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Whether this request should fail.

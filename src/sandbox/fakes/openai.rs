@@ -37,16 +37,25 @@ impl FakeOpenAi {
         .listen(listener)?
         .run();
         actix_web::rt::spawn(server);
-        Ok(FakeOpenAi { base_url: format!("http://127.0.0.1:{port}/v1"), knobs })
+        Ok(FakeOpenAi {
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+            knobs,
+        })
     }
 }
 
 fn error(status: u16, message: &str, kind: &str) -> HttpResponse {
-    let code = actix_web::http::StatusCode::from_u16(status).unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(code).json(json!({"error": {"message": message, "type": kind, "param": null, "code": kind}}))
+    let code = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(code)
+        .json(json!({"error": {"message": message, "type": kind, "param": null, "code": kind}}))
 }
 
-async fn completions(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+async fn completions(
+    knobs: web::Data<Knobs>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
     let authorised = req
         .headers()
         .get("Authorization")
@@ -60,7 +69,11 @@ async fn completions(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
     if knobs.should_fail() {
-        return error(500, "The server had an error while processing your request. Sorry about that!", "server_error");
+        return error(
+            500,
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+        );
     }
     let request = body.into_inner();
     if request.get("response_format").is_some() {
@@ -78,7 +91,9 @@ async fn completions(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<
         tokio::time::sleep(Duration::from_millis(8)).await;
         Some((Ok::<Bytes, actix_web::Error>(Bytes::from(next)), it))
     });
-    HttpResponse::Ok().content_type("text/event-stream").streaming(stream)
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .streaming(stream)
 }
 
 /// The SSE events of a reply: text split into word tokens, each tool call in three fragments.
@@ -88,26 +103,44 @@ pub fn sse_chunks(reply: &brain::Reply, model: &str) -> Vec<String> {
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]});
         format!("data: {c}\n\n")
     };
-    let mut out = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+    let mut out = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
     if let Some(text) = &reply.text {
         for (i, word) in text.split(' ').enumerate() {
-            let token = if i == 0 { word.to_string() } else { format!(" {word}") };
+            let token = if i == 0 {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            };
             out.push(chunk(json!({"content": token}), Value::Null));
         }
     }
     for (index, (name, args)) in reply.tool_calls.iter().enumerate() {
         let args = args.to_string();
         let third = args.len().div_ceil(3).max(1);
-        let pieces: Vec<String> = args.as_bytes().chunks(third).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let pieces: Vec<String> = args
+            .as_bytes()
+            .chunks(third)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
         out.push(chunk(
             json!({"tool_calls": [{"index": index, "id": format!("call_{index}_{name}"), "type": "function", "function": {"name": name, "arguments": ""}}]}),
             Value::Null,
         ));
         for piece in pieces {
-            out.push(chunk(json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}), Value::Null));
+            out.push(chunk(
+                json!({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}),
+                Value::Null,
+            ));
         }
     }
-    let finish = if reply.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+    let finish = if reply.tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     out.push(chunk(json!({}), json!(finish)));
     out.push("data: [DONE]\n\n".to_string());
     out
