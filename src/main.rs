@@ -20,7 +20,51 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the REST API (and, as they land, the campaign engine and media socket).
+    /// Run the whole product offline: simulated Exotel, fake providers, a sample campaign.
+    Sandbox {
+        /// A leads CSV (an optional `persona` column picks each lead's behaviour).
+        #[arg(long)]
+        leads: Option<std::path::PathBuf>,
+        /// Call only the first N leads.
+        #[arg(long)]
+        calls: Option<usize>,
+        /// Port of the server (0 = any free port).
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+        /// Leave the server up after the summary, for curl exploration.
+        #[arg(long)]
+        keep_running: bool,
+        /// Seconds per minute of retry delay (retries come in seconds, not hours).
+        #[arg(long, default_value_t = 1)]
+        retry_seconds: u32,
+        /// Keep the configured calling hours instead of forcing the window open.
+        #[arg(long)]
+        respect_calling_hours: bool,
+        /// Live calls at once.
+        #[arg(long, default_value_t = 10)]
+        concurrency: u32,
+        /// Playbook to talk with.
+        #[arg(long, default_value = "real_estate_en")]
+        playbook: String,
+    },
+    /// Serve the provider fakes alone (Deepgram, OpenAI, ElevenLabs) for any client to use.
+    Fakes {
+        #[arg(long, default_value_t = 8101)]
+        deepgram_port: u16,
+        #[arg(long, default_value_t = 8102)]
+        openai_port: u16,
+        #[arg(long, default_value_t = 8103)]
+        elevenlabs_port: u16,
+        /// Time to first result/token/byte, ms.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        #[arg(long, default_value_t = 0)]
+        jitter_ms: u64,
+        /// Share of requests that fail, 0.0–1.0.
+        #[arg(long, default_value_t = 0.0)]
+        failure_rate: f64,
+    },
+    /// Run the REST API, the campaign engine and the media socket.
     Serve,
     /// Benchmark: import a generated lead list of N rows and print the time it took.
     BenchImport {
@@ -57,6 +101,23 @@ async fn main() -> ExitCode {
     voice_runtime::telemetry::init(settings.log_format);
     let result = match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Sandbox { leads, calls, port, keep_running, retry_seconds, respect_calling_hours, concurrency, playbook } => {
+            let options = voice_runtime::sandbox::run::SandboxOptions {
+                leads,
+                calls,
+                port,
+                keep_running,
+                retry_minute_seconds: retry_seconds,
+                respect_calling_hours,
+                max_concurrent_calls: concurrency,
+                playbook,
+                ..Default::default()
+            };
+            voice_runtime::sandbox::run::run(options).await.map(|_| ())
+        }
+        Command::Fakes { deepgram_port, openai_port, elevenlabs_port, latency_ms, jitter_ms, failure_rate } => {
+            fakes(deepgram_port, openai_port, elevenlabs_port, latency_ms, jitter_ms, failure_rate).await
+        }
         Command::BenchImport { rows, database_url } => {
             voice_runtime::bench::import::run(rows, database_url.as_deref()).await
         }
@@ -75,6 +136,22 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn fakes(dg: u16, ai: u16, el: u16, latency: u64, jitter: u64, failures: f64) -> anyhow::Result<()> {
+    use voice_runtime::sandbox::fakes::{deepgram::FakeDeepgram, elevenlabs::FakeElevenLabs, openai::FakeOpenAi};
+    let deepgram = FakeDeepgram::start(dg).await?;
+    let openai = FakeOpenAi::start(ai)?;
+    let elevenlabs = FakeElevenLabs::start(el)?;
+    for knobs in [&deepgram.knobs, &openai.knobs, &elevenlabs.knobs] {
+        knobs.latency(latency, jitter).failure_rate(failures);
+    }
+    println!("DEEPGRAM_URL={}", deepgram.url);
+    println!("OPENAI_BASE_URL={}", openai.base_url);
+    println!("ELEVENLABS_BASE_URL={}", elevenlabs.base_url);
+    println!("(any non-empty API key works; speech is the sandbox voice, see src/sandbox/voice_codec.rs)");
+    futures::future::pending::<()>().await;
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -97,6 +97,9 @@ pub struct Settings {
     pub elevenlabs: ProviderSettings,
     pub calling: CallingDefaults,
     pub max_concurrent_calls: u32,
+    /// How many seconds a "minute" of retry delay lasts: 60, except in the sandbox, which
+    /// shortens retries to seconds.
+    pub retry_minute_seconds: u32,
     pub max_call_duration_minutes: u32,
     pub scheduler_poll_seconds: u32,
     pub playbooks_dir: String,
@@ -194,6 +197,7 @@ impl Settings {
                 retry_busy_minutes: env.number("RETRY_BUSY_MINUTES", 240, 0..=43_200)?,
             },
             max_concurrent_calls: env.number("MAX_CONCURRENT_CALLS", 10, 1..=100_000)?,
+            retry_minute_seconds: env.number("RETRY_MINUTE_SECONDS", 60, 1..=60)?,
             max_call_duration_minutes: env.number("MAX_CALL_DURATION_MINUTES", 10, 1..=240)?,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,
             playbooks_dir: env.string("PLAYBOOKS_DIR", "playbooks"),

@@ -4,4 +4,5 @@
 pub mod exotel;
 pub mod fakes;
 pub mod persona;
+pub mod run;
 pub mod voice_codec;

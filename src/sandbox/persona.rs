@@ -109,6 +109,8 @@ impl Persona {
             }
             "do_not_call" => Persona::new("do_not_call", vec![say("please don't call me again")]),
             "wrong_number" => Persona::new("wrong_number", vec![say("sorry, wrong number")]),
+            // Busy on the first dial; answers the retry as an interested buyer.
+            "busy" => Persona::by_name("interested")?,
             "dtmf" => Persona::new(
                 "dtmf",
                 vec![

@@ -80,7 +80,7 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
         update.status,
         false,
         u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
-        &retry_policy(&campaign),
+        &retry_policy(&campaign, engine.settings.retry_minute_seconds),
         &calling_window(&campaign),
         now,
     );
@@ -153,11 +153,12 @@ async fn find_attempt(
     store.attempt_by_call_sid(&update.call_sid).await
 }
 
-pub fn retry_policy(campaign: &Campaign) -> RetryPolicy {
+pub fn retry_policy(campaign: &Campaign, minute_seconds: u32) -> RetryPolicy {
+    let minutes = |m: i64| chrono::Duration::seconds(m * i64::from(minute_seconds));
     RetryPolicy {
         max_attempts: u32::try_from(campaign.max_attempts).unwrap_or(1),
-        no_answer_delay: chrono::Duration::minutes(campaign.retry_no_answer_minutes),
-        busy_delay: chrono::Duration::minutes(campaign.retry_busy_minutes),
+        no_answer_delay: minutes(campaign.retry_no_answer_minutes),
+        busy_delay: minutes(campaign.retry_busy_minutes),
     }
 }
 

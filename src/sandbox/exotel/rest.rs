@@ -38,8 +38,9 @@ pub struct VoiceSetup {
     /// The flow's dynamic URL endpoint (`…/exotel/voicebot-url?token=…`), used when a dial
     /// carries a flow `Url`; a dial with a `StreamUrl` (direct mode) connects there instead.
     pub voicebot_url: String,
-    /// Persona per number (E.164); others get `default_persona`.
-    pub personas: HashMap<String, Persona>,
+    /// Personas per number (E.164), one per answered dial (the last repeats); other numbers
+    /// get `default_persona`.
+    pub personas: HashMap<String, Vec<Persona>>,
     pub default_persona: Persona,
     pub sample_rate: u32,
     /// Where WAV recordings go (both directions); `None` records nothing.
@@ -334,10 +335,14 @@ impl CallLife {
             return (None, None);
         };
         let from = self.fields.get("From").cloned().unwrap_or_default();
+        let answered_before = lock(&self.shared.reports)
+            .keys()
+            .filter(|sid| self.shared.book.call(sid).is_some_and(|c| c.from == from))
+            .count();
         let persona = voice
             .personas
             .get(&from)
-            .cloned()
+            .and_then(|list| list.get(answered_before.min(list.len().saturating_sub(1))).cloned())
             .unwrap_or_else(|| voice.default_persona.clone());
         let call = MediaCall {
             url,
