@@ -27,7 +27,8 @@ pub struct OffsetClock(std::sync::atomic::AtomicI64);
 
 impl OffsetClock {
     pub fn jump(&self, by: Duration) {
-        self.0.fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
+        self.0
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn offset(&self) -> Duration {

@@ -98,10 +98,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    voice_runtime::telemetry::init(settings.log_format);
+    // Commands that print figures or progress keep the log to warnings unless RUST_LOG asks.
+    let quiet = !matches!(cli.command, Command::Serve);
+    voice_runtime::telemetry::init_with_default(
+        settings.log_format,
+        if quiet { "warn" } else { "info" },
+    );
     let result = match cli.command {
         Command::Serve => serve(settings).await,
-        Command::Sandbox { leads, calls, port, keep_running, retry_seconds, respect_calling_hours, concurrency, playbook } => {
+        Command::Sandbox {
+            leads,
+            calls,
+            port,
+            keep_running,
+            retry_seconds,
+            respect_calling_hours,
+            concurrency,
+            playbook,
+        } => {
             let options = voice_runtime::sandbox::run::SandboxOptions {
                 leads,
                 calls,
@@ -115,8 +129,23 @@ async fn main() -> ExitCode {
             };
             voice_runtime::sandbox::run::run(options).await.map(|_| ())
         }
-        Command::Fakes { deepgram_port, openai_port, elevenlabs_port, latency_ms, jitter_ms, failure_rate } => {
-            fakes(deepgram_port, openai_port, elevenlabs_port, latency_ms, jitter_ms, failure_rate).await
+        Command::Fakes {
+            deepgram_port,
+            openai_port,
+            elevenlabs_port,
+            latency_ms,
+            jitter_ms,
+            failure_rate,
+        } => {
+            fakes(
+                deepgram_port,
+                openai_port,
+                elevenlabs_port,
+                latency_ms,
+                jitter_ms,
+                failure_rate,
+            )
+            .await
         }
         Command::BenchImport { rows, database_url } => {
             voice_runtime::bench::import::run(rows, database_url.as_deref()).await
@@ -138,8 +167,17 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn fakes(dg: u16, ai: u16, el: u16, latency: u64, jitter: u64, failures: f64) -> anyhow::Result<()> {
-    use voice_runtime::sandbox::fakes::{deepgram::FakeDeepgram, elevenlabs::FakeElevenLabs, openai::FakeOpenAi};
+async fn fakes(
+    dg: u16,
+    ai: u16,
+    el: u16,
+    latency: u64,
+    jitter: u64,
+    failures: f64,
+) -> anyhow::Result<()> {
+    use voice_runtime::sandbox::fakes::{
+        deepgram::FakeDeepgram, elevenlabs::FakeElevenLabs, openai::FakeOpenAi,
+    };
     let deepgram = FakeDeepgram::start(dg).await?;
     let openai = FakeOpenAi::start(ai)?;
     let elevenlabs = FakeElevenLabs::start(el)?;

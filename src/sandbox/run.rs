@@ -36,6 +36,8 @@ pub struct SandboxOptions {
     pub seed: u64,
     /// The playbook to talk with.
     pub playbook: String,
+    /// Where playbooks are (`PLAYBOOKS_DIR` otherwise).
+    pub playbooks_dir: Option<String>,
     /// Ports for the fakes (0 = any free port).
     pub fake_ports: (u16, u16, u16),
     pub quiet: bool,
@@ -53,6 +55,7 @@ impl Default for SandboxOptions {
             max_concurrent_calls: 10,
             seed: 7,
             playbook: "real_estate_en".into(),
+            playbooks_dir: None,
             fake_ports: (0, 0, 0),
             quiet: false,
         }
@@ -104,7 +107,10 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     let mut set = |k: &str, v: String| {
         vars.insert(k.to_string(), v);
     };
-    set("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.join("sandbox.db").display()));
+    set(
+        "DATABASE_URL",
+        format!("sqlite://{}?mode=rwc", dir.join("sandbox.db").display()),
+    );
     set("BIND_ADDR", format!("127.0.0.1:{}", options.port));
     set("EXOTEL_ACCOUNT_SID", "sandbox".into());
     set("EXOTEL_API_KEY", "sandbox-key".into());
@@ -113,8 +119,17 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     set("EXOTEL_EXOPHLO_ID", "sandbox-flow".into());
     set("EXOTEL_BASE_URL", sim.base_url.clone());
     set("EXOTEL_CONNECT_MODE", "flow".into());
-    set("RETRY_MINUTE_SECONDS", options.retry_minute_seconds.to_string());
-    set("MAX_CONCURRENT_CALLS", options.max_concurrent_calls.to_string());
+    set(
+        "RETRY_MINUTE_SECONDS",
+        options.retry_minute_seconds.to_string(),
+    );
+    set(
+        "MAX_CONCURRENT_CALLS",
+        options.max_concurrent_calls.to_string(),
+    );
+    if let Some(dir) = &options.playbooks_dir {
+        set("PLAYBOOKS_DIR", dir.clone());
+    }
     let mut fakes_used = Vec::new();
     // Real keys in the environment replace the matching fake.
     if !env.contains_key("DEEPGRAM_API_KEY") {
@@ -142,7 +157,8 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     sim.set_voice(VoiceSetup {
         voicebot_url: format!("{base}/exotel/voicebot-url?token={secret}"),
         personas: voice_personas(&leads),
-        default_persona: Persona::by_name("interested").unwrap_or_else(|| Persona::new("nobody", vec![])),
+        default_persona: Persona::by_name("interested")
+            .unwrap_or_else(|| Persona::new("nobody", vec![])),
         sample_rate: 8000,
         recordings_dir: Some(recordings.clone()),
         time_limit: Duration::from_secs(180),
@@ -153,16 +169,30 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
             println!("{line}");
         }
     };
-    say(format!("voice-runtime sandbox — server {base}, database {}", dir.join("sandbox.db").display()));
-    say(format!("  simulated: Exotel (dials, ringing, answers, media) and {}", fakes_used.join(", ")));
+    say(format!(
+        "voice-runtime sandbox — server {base}, database {}",
+        dir.join("sandbox.db").display()
+    ));
+    say(format!(
+        "  simulated: Exotel (dials, ringing, answers, media) and {}",
+        fakes_used.join(", ")
+    ));
     say(format!(
         "  calling window {}; retry delays shortened: 1 policy minute = {} s",
-        if options.respect_calling_hours { "as configured" } else { "forced open (00–24, every day)" },
+        if options.respect_calling_hours {
+            "as configured"
+        } else {
+            "forced open (00–24, every day)"
+        },
         options.retry_minute_seconds
     ));
 
     let api = Api::new(&base, vars.get("API_KEY").cloned());
-    let hours = if options.respect_calling_hours { json!({}) } else { json!({"calling_hours_start": 0, "calling_hours_end": 24, "calling_days": "Mon-Sun"}) };
+    let hours = if options.respect_calling_hours {
+        json!({})
+    } else {
+        json!({"calling_hours_start": 0, "calling_hours_end": 24, "calling_days": "Mon-Sun"})
+    };
     let mut body = json!({"name": "Sandbox campaign", "playbook": options.playbook, "max_concurrent_calls": options.max_concurrent_calls,
         "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "max_attempts": 3});
     if let (Some(b), Some(h)) = (body.as_object_mut(), hours.as_object()) {
@@ -170,15 +200,23 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     }
     let campaign = api.post("/campaigns", &body).await?;
     let id = campaign["id"].as_i64().unwrap_or_default();
-    let upload = api.upload(&format!("/campaigns/{id}/upload-csv"), &csv).await?;
-    say(format!("  campaign {id}: {} leads accepted, {} rejected, {} duplicates", upload["accepted"], upload["rejected_count"], upload["duplicates"]));
-    api.post(&format!("/campaigns/{id}/start"), &json!({})).await?;
+    let upload = api
+        .upload(&format!("/campaigns/{id}/upload-csv"), &csv)
+        .await?;
+    say(format!(
+        "  campaign {id}: {} leads accepted, {} rejected, {} duplicates",
+        upload["accepted"], upload["rejected_count"], upload["duplicates"]
+    ));
+    api.post(&format!("/campaigns/{id}/start"), &json!({}))
+        .await?;
 
     watch(&api, id, &clock, started, &say).await?;
     let result = collect(&api, id, &sim, started).await?;
     say(summary(&result, &recordings));
     if options.keep_running {
-        say(format!("\nThe server stays up at {base} (Ctrl-C to stop). Try: curl {base}/exports/calls/{id}"));
+        say(format!(
+            "\nThe server stays up at {base} (Ctrl-C to stop). Try: curl {base}/exports/calls/{id}"
+        ));
         futures::future::pending::<()>().await;
     }
     stop.stop().await;
@@ -189,7 +227,9 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
 /// The first `n` data rows of a CSV (quoted newlines respected).
 fn limit_rows(csv: &str, n: Option<usize>) -> String {
     let Some(n) = n else { return csv.to_string() };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(csv.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(csv.as_bytes());
     let mut writer = csv::Writer::from_writer(Vec::new());
     if let Ok(h) = reader.headers() {
         let _ = writer.write_record(h);
@@ -202,7 +242,9 @@ fn limit_rows(csv: &str, n: Option<usize>) -> String {
 
 /// Each lead's phone (E.164) and persona: the `persona` column, or a seeded mix.
 fn personas_of(csv: &str, seed: u64) -> Vec<Lead> {
-    let Ok(parsed) = crate::leads::csv_import::parse_leads(csv.as_bytes()) else { return Vec::new() };
+    let Ok(parsed) = crate::leads::csv_import::parse_leads(csv.as_bytes()) else {
+        return Vec::new();
+    };
     parsed
         .leads
         .into_iter()
@@ -215,9 +257,13 @@ fn personas_of(csv: &str, seed: u64) -> Vec<Lead> {
                 .map(String::from)
                 .unwrap_or_else(|| {
                     let all = Persona::ANSWERING;
-                    all[(seed as usize).wrapping_mul(31).wrapping_add(i * 7) % all.len()].to_string()
+                    all[(seed as usize).wrapping_mul(31).wrapping_add(i * 7) % all.len()]
+                        .to_string()
                 });
-            Lead { phone: lead.phone, persona }
+            Lead {
+                phone: lead.phone,
+                persona,
+            }
         })
         .collect()
 }
@@ -231,7 +277,10 @@ fn simulator_config(leads: &[Lead]) -> SimulatorConfig {
             "no_answer" => vec![Outcome::NoAnswer],
             _ => vec![Outcome::Answer],
         };
-        config.scenario.per_number.insert(lead.phone.clone(), script);
+        config
+            .scenario
+            .per_number
+            .insert(lead.phone.clone(), script);
     }
     config
 }
@@ -253,7 +302,13 @@ fn voice_personas(leads: &[Lead]) -> HashMap<String, Vec<Persona>> {
 
 /// Live progress until every lead has reached an end; jumps the clock over idle waits (a
 /// call-back asked for tomorrow) so the run takes minutes.
-async fn watch(api: &Api, id: i64, clock: &OffsetClock, started: Instant, say: &impl Fn(String)) -> anyhow::Result<()> {
+async fn watch(
+    api: &Api,
+    id: i64,
+    clock: &OffsetClock,
+    started: Instant,
+    say: &impl Fn(String),
+) -> anyhow::Result<()> {
     let mut last_line = String::new();
     let mut idle_since: Option<Instant> = None;
     loop {
@@ -290,13 +345,18 @@ async fn watch(api: &Api, id: i64, clock: &OffsetClock, started: Instant, say: &
         }
         let live = sessions["count"].as_u64().unwrap_or(0);
         let state = &actors["children"][0]["state"]["campaigns"][0];
-        let next_due = state["next_due"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+        let next_due = state["next_due"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
         if live == 0 && state["tokens_in_use"] == 0 {
             let idle = *idle_since.get_or_insert_with(Instant::now);
             if let Some(next) = next_due {
                 let wait = next.with_timezone(&chrono::Utc) - crate::clock::Clock::now(clock);
                 if wait > chrono::Duration::seconds(10) && idle.elapsed() > Duration::from_secs(2) {
-                    say(format!("         nothing to do until {} — the sandbox clock jumps ahead", next.format("%a %H:%M")));
+                    say(format!(
+                        "         nothing to do until {} — the sandbox clock jumps ahead",
+                        next.format("%a %H:%M")
+                    ));
                     clock.jump(wait);
                     idle_since = None;
                 }
@@ -310,9 +370,16 @@ async fn watch(api: &Api, id: i64, clock: &OffsetClock, started: Instant, say: &
     }
 }
 
-async fn collect(api: &Api, id: i64, sim: &ExotelSimulator, started: Instant) -> anyhow::Result<SandboxResult> {
+async fn collect(
+    api: &Api,
+    id: i64,
+    sim: &ExotelSimulator,
+    started: Instant,
+) -> anyhow::Result<SandboxResult> {
     let calls = api.get(&format!("/exports/calls/{id}")).await?;
-    let leads = api.get(&format!("/campaigns/{id}/leads?limit=1000")).await?;
+    let leads = api
+        .get(&format!("/campaigns/{id}/leads?limit=1000"))
+        .await?;
     Ok(SandboxResult {
         base_url: api.base.clone(),
         campaign_id: id,
@@ -351,25 +418,45 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
     let a = &r.analytics;
     out.push_str(&format!(
         "\nCampaign {} {} in {:.0} s: {} leads, {} calls, {} answered\n",
-        r.campaign_id, r.campaign["status"].as_str().unwrap_or("?"), r.elapsed.as_secs_f64(),
-        a["total_leads"], a["total_calls"], a["answered_calls"]
+        r.campaign_id,
+        r.campaign["status"].as_str().unwrap_or("?"),
+        r.elapsed.as_secs_f64(),
+        a["total_leads"],
+        a["total_calls"],
+        a["answered_calls"]
     ));
     out.push_str("\nOutcomes\n");
     for o in a["outcomes"].as_array().into_iter().flatten() {
-        out.push_str(&format!("  {:<20} {}\n", o["key"].as_str().unwrap_or(""), o["count"]));
+        out.push_str(&format!(
+            "  {:<20} {}\n",
+            o["key"].as_str().unwrap_or(""),
+            o["count"]
+        ));
     }
     for s in a["calls_by_status"].as_array().into_iter().flatten() {
         if s["key"] != "COMPLETED" {
-            out.push_str(&format!("  {:<20} {}\n", format!("call {}", s["key"].as_str().unwrap_or("").to_lowercase()), s["count"]));
+            out.push_str(&format!(
+                "  {:<20} {}\n",
+                format!("call {}", s["key"].as_str().unwrap_or("").to_lowercase()),
+                s["count"]
+            ));
         }
     }
     out.push_str("\nQualified leads\n");
     for c in r.calls.iter().filter(|c| c["lead_qualified"] == true) {
-        out.push_str(&format!("  {:<18} {}\n", c["lead_name"].as_str().unwrap_or(""), c["extracted_data"]));
+        out.push_str(&format!(
+            "  {:<18} {}\n",
+            c["lead_name"].as_str().unwrap_or(""),
+            c["extracted_data"]
+        ));
     }
     out.push_str("\nAttempts per lead\n");
     for h in a["attempts_histogram"].as_array().into_iter().flatten() {
-        out.push_str(&format!("  {} attempt(s): {} lead(s)\n", h["key"].as_str().unwrap_or(""), h["count"]));
+        out.push_str(&format!(
+            "  {} attempt(s): {} lead(s)\n",
+            h["key"].as_str().unwrap_or(""),
+            h["count"]
+        ));
     }
     let ms = |k: &str| turn_figures(&r.calls, k);
     let to_first = ms("first_frame_ms");
@@ -400,7 +487,11 @@ struct Api {
 
 impl Api {
     fn new(base: &str, key: Option<String>) -> Api {
-        Api { base: base.to_string(), key, http: reqwest::Client::new() }
+        Api {
+            base: base.to_string(),
+            key,
+            http: reqwest::Client::new(),
+        }
     }
 
     fn auth(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -411,11 +502,21 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        Ok(self.auth(self.http.get(format!("{}{path}", self.base))).send().await?.error_for_status()?.json().await?)
+        Ok(self
+            .auth(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?)
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let r = self.auth(self.http.post(format!("{}{path}", self.base))).json(body).send().await?;
+        let r = self
+            .auth(self.http.post(format!("{}{path}", self.base)))
+            .json(body)
+            .send()
+            .await?;
         let status = r.status();
         let v: Value = r.json().await?;
         if !status.is_success() {
@@ -425,7 +526,12 @@ impl Api {
     }
 
     async fn upload(&self, path: &str, csv: &str) -> anyhow::Result<Value> {
-        let r = self.auth(self.http.post(format!("{}{path}", self.base))).header("Content-Type", "text/csv").body(csv.to_string()).send().await?;
+        let r = self
+            .auth(self.http.post(format!("{}{path}", self.base)))
+            .header("Content-Type", "text/csv")
+            .body(csv.to_string())
+            .send()
+            .await?;
         Ok(r.error_for_status()?.json().await?)
     }
 }

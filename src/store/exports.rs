@@ -16,6 +16,8 @@ pub struct ExportedCall {
     pub lead_name: String,
     pub phone: String,
     pub attempt_number: Option<i64>,
+    /// When this attempt was planned (a retry, or the call-back the lead asked for).
+    pub scheduled_time: Option<DateTime<Utc>>,
     pub status: String,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -37,7 +39,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ExportedCall>, StoreError> {
         const SQL: &str = "SELECT s.id AS call_id, s.call_sid, s.lead_id, l.name AS lead_name, \
-            l.phone, sc.attempt_number, s.status, s.answered_at, s.ended_at, s.duration_seconds, \
+            l.phone, sc.attempt_number, sc.scheduled_time, s.status, s.answered_at, s.ended_at, s.duration_seconds, \
             s.recording_url, c.final_outcome, c.lead_qualified, c.extracted_data, \
             c.transcript_history AS transcript, s.created_at \
             FROM call_sessions s JOIN leads l ON l.id = s.lead_id \

@@ -14,4 +14,5 @@ mod leads;
 mod live_call;
 mod live_support;
 mod media_socket;
+mod sandbox;
 mod upload;

@@ -342,7 +342,10 @@ impl CallLife {
         let persona = voice
             .personas
             .get(&from)
-            .and_then(|list| list.get(answered_before.min(list.len().saturating_sub(1))).cloned())
+            .and_then(|list| {
+                list.get(answered_before.min(list.len().saturating_sub(1)))
+                    .cloned()
+            })
             .unwrap_or_else(|| voice.default_persona.clone());
         let call = MediaCall {
             url,
