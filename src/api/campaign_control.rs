@@ -27,9 +27,15 @@ pub async fn start(
                     field: None,
                 });
             }
-            if let Some(var) = state.engine.exotel.missing_setting() {
+            // A provider whose key is missing is not silently faked (the sandbox sets fakes).
+            let missing = state
+                .engine
+                .exotel
+                .missing_setting()
+                .or_else(|| crate::call::CallProviders::missing_setting(&state.settings));
+            if let Some(var) = missing {
                 return Err(ApiError::Unprocessable {
-                    message: format!("dialing needs Exotel credentials: set {var}"),
+                    message: format!("calls need {var}; set it, or try `voice-runtime sandbox`"),
                     field: Some(var.to_string()),
                 });
             }

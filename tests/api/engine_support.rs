@@ -41,6 +41,9 @@ pub fn exotel_vars(sim: &ExotelSimulator) -> Vec<(String, String)> {
         ("EXOTEL_BASE_URL".into(), sim.base_url.clone()),
         ("EXOTEL_CALLS_PER_MINUTE".into(), "100000".into()),
         ("SCHEDULER_POLL_SECONDS".into(), "1".into()),
+        ("DEEPGRAM_API_KEY".into(), "unused".into()),
+        ("OPENAI_API_KEY".into(), "unused".into()),
+        ("ELEVENLABS_API_KEY".into(), "unused".into()),
     ]
 }
 
