@@ -21,4 +21,5 @@ pub mod scheduling;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod telemetry_metrics;
 pub mod telephony;

@@ -65,6 +65,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
+        crate::telemetry_metrics::handle();
         let store = Store::connect(&settings.database_url).await?;
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {

@@ -237,6 +237,13 @@ impl CampaignActor {
 
     fn on_dialed(&mut self, id: i64, outcome: DialOutcome, ctx: &mut Context<Self>) {
         self.dialing.remove(&id);
+        let result = match &outcome {
+            DialOutcome::Placed { .. } => "placed",
+            DialOutcome::Refused { .. } => "refused",
+            DialOutcome::Released { .. } => "released",
+            DialOutcome::CredentialsRejected { .. } => "credentials_rejected",
+        };
+        metrics::counter!(crate::telemetry_metrics::names::DIALS, "result" => result).increment(1);
         if outcome.holds_token() {
             return;
         }

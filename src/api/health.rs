@@ -7,6 +7,20 @@ use serde_json::json;
 
 use super::AppState;
 
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    use crate::telemetry_metrics::{handle, names};
+    metrics::gauge!(names::LIVE_CALLS).set(state.engine.registry.len() as f64);
+    metrics::gauge!(names::NODE_TOKENS_FREE)
+        .set(state.engine.node_tokens.available_permits() as f64);
+    match handle() {
+        Some(h) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4")
+            .body(h.render()),
+        None => HttpResponse::ServiceUnavailable().body("metrics recorder unavailable"),
+    }
+}
+
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
     let (ok, db) = match ping {

@@ -23,6 +23,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(extract::configure_extractors)
         .route("/health", web::get().to(health::health))
+        .route("/metrics", web::get().to(health::metrics))
         .service(
             web::resource("/campaigns")
                 .route(web::post().to(campaigns::create))

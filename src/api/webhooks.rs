@@ -56,6 +56,7 @@ pub async fn call_status(
             "ended"
         }
     };
+    metrics::counter!(crate::telemetry_metrics::names::WEBHOOKS, "result" => result).increment(1);
     Ok(HttpResponse::Ok().json(json!({"result": result})))
 }
 

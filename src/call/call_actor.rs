@@ -285,6 +285,7 @@ impl CallActor {
             .join(" ");
         if !text.is_empty() {
             let latency = turn.final_at.map(|_| turn.latency());
+            record_turn_metrics(&turn);
             self.last_latency = latency.clone().or(self.last_latency.take());
             self.push_turn("ai", text, false, latency);
         }
@@ -609,6 +610,12 @@ impl CallActor {
                 "hung_up".into()
             }
         });
+        metrics::counter!(crate::telemetry_metrics::names::CALLS, "outcome" => outcome.clone())
+            .increment(1);
+        if self.dropped_audio > 0 {
+            metrics::counter!(crate::telemetry_metrics::names::AUDIO_DROPPED, "where" => "stt")
+                .increment(self.dropped_audio);
+        }
         let playbook = self.s.playbook.clone();
         let mut facts = self.facts.clone();
         let transcript = serde_json::to_value(&self.transcript).unwrap_or(Value::Array(Vec::new()));
@@ -718,6 +725,32 @@ fn spoken_so_far(turn: &AgentTurn, sample_rate: u32) -> String {
         break;
     }
     words.join(" ")
+}
+
+/// Per-turn figures for `/metrics`.
+fn record_turn_metrics(turn: &AgentTurn) {
+    use crate::telemetry_metrics::names;
+    let secs = |a: Option<Instant>, b: Option<Instant>| {
+        Some(b?.saturating_duration_since(a?).as_secs_f64())
+    };
+    if let Some(s) = secs(turn.speech_end.or(turn.final_at), turn.first_frame_at) {
+        metrics::histogram!(names::TURN_LATENCY).record(s);
+    }
+    if let Some(s) = secs(turn.llm_request_at, turn.first_token_at) {
+        metrics::histogram!(names::PROVIDER_TTFB, "provider" => "openai").record(s);
+    }
+    if let Some(s) = secs(turn.first_token_at, turn.tts_first_at) {
+        metrics::histogram!(names::PROVIDER_TTFB, "provider" => "elevenlabs").record(s);
+    }
+    if let Some(s) = secs(turn.speech_end, turn.final_at) {
+        metrics::histogram!(names::PROVIDER_TTFB, "provider" => "deepgram").record(s);
+    }
+    if let Some(s) = secs(turn.final_at, turn.llm_request_at) {
+        metrics::histogram!(names::RUNTIME_OVERHEAD, "stage" => "transcript_to_llm").record(s);
+    }
+    if let Some(s) = secs(turn.tts_first_at, turn.first_frame_at) {
+        metrics::histogram!(names::RUNTIME_OVERHEAD, "stage" => "tts_to_frame").record(s);
+    }
 }
 
 fn template_vars(lead: &Lead) -> HashMap<String, String> {
@@ -1067,6 +1100,12 @@ impl Handler<FromTts> for CallActor {
 impl Handler<ChildFailed> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: ChildFailed, ctx: &mut Context<Self>) {
+        let child = match msg.child {
+            Child::Stt => "stt",
+            Child::Llm => "llm",
+            Child::Tts => "tts",
+        };
+        metrics::counter!(crate::telemetry_metrics::names::RESTARTS, "child" => child).increment(1);
         let count = self.restarts.entry(msg.child).or_insert(0);
         *count += 1;
         let total: u32 = self.restarts.values().sum();

@@ -329,6 +329,11 @@ impl Actor for MediaSocket {
         self.tell(SocketClosed {
             reason: "socket closed".into(),
         });
+        use crate::telemetry_metrics::names::AUDIO_DROPPED;
+        let c = self.counters;
+        metrics::counter!(AUDIO_DROPPED, "where" => "socket_inbound").increment(c.dropped_inbound);
+        metrics::counter!(AUDIO_DROPPED, "where" => "malformed_frames")
+            .increment(c.malformed + c.bad_audio);
         if self.counters.malformed
             + self.counters.bad_audio
             + self.counters.out_of_order

@@ -31,12 +31,16 @@ use crate::config::DatabaseUrl;
 
 /// Runs `$body` with `$p` bound to the concrete pool of whichever backend the store uses.
 macro_rules! on_pool {
-    ($store:expr, $p:ident => $body:expr) => {
-        match &$store.pool {
+    ($store:expr, $p:ident => $body:expr) => {{
+        let started = std::time::Instant::now();
+        let out = match &$store.pool {
             $crate::store::Pool::Sqlite($p) => $body,
             $crate::store::Pool::Postgres($p) => $body,
-        }
-    };
+        };
+        metrics::histogram!($crate::telemetry_metrics::names::DB_QUERY)
+            .record(started.elapsed().as_secs_f64());
+        out
+    }};
 }
 pub(crate) use on_pool;
 

@@ -65,6 +65,30 @@ async fn a_full_qualification_conversation(backend: Backend) {
         crate::engine_support::campaign(&live.e, id).await["status"] == "COMPLETED"
     })
     .await;
+    // The call shows in the Prometheus metrics (process-wide, so only presence is checked).
+    let metrics = live
+        .e
+        .app
+        .client
+        .get(live.e.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "voice_calls_total{outcome=\"qualified\"}",
+        "voice_turn_latency_seconds_bucket",
+        "voice_provider_first_byte_seconds_bucket{provider=\"openai\"",
+        "voice_runtime_overhead_seconds_bucket{stage=\"tts_to_frame\"",
+        "voice_dials_total{result=\"placed\"}",
+        "voice_webhooks_total",
+        "voice_db_query_seconds_bucket",
+        "voice_live_calls",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from /metrics");
+    }
 }
 
 async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {

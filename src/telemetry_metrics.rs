@@ -1,0 +1,43 @@
+//! Prometheus metrics (`GET /metrics`), through the `metrics` facade and its Prometheus
+//! exporter. The recorder is process-wide, so it is installed once however many apps a process
+//! (a test binary) starts.
+
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Latency buckets, in seconds: telephony cares about tens of milliseconds.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's metrics handle (installing the recorder on first use).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+                .ok()?
+                .install_recorder()
+                .map_err(|e| tracing::warn!(error = %e, "metrics recorder not installed"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Names of the metrics, in one place so dashboards and code agree.
+pub mod names {
+    pub const LIVE_CALLS: &str = "voice_live_calls";
+    pub const CALLS: &str = "voice_calls_total";
+    pub const RESTARTS: &str = "voice_actor_restarts_total";
+    pub const AUDIO_DROPPED: &str = "voice_audio_dropped_total";
+    pub const PROVIDER_TTFB: &str = "voice_provider_first_byte_seconds";
+    pub const TURN_LATENCY: &str = "voice_turn_latency_seconds";
+    pub const RUNTIME_OVERHEAD: &str = "voice_runtime_overhead_seconds";
+    pub const DIALS: &str = "voice_dials_total";
+    pub const WEBHOOKS: &str = "voice_webhooks_total";
+    pub const DB_QUERY: &str = "voice_db_query_seconds";
+    pub const NODE_TOKENS_FREE: &str = "voice_node_tokens_available";
+}
