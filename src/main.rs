@@ -66,6 +66,25 @@ enum Command {
     },
     /// Run the REST API, the campaign engine and the media socket.
     Serve,
+    /// Load benchmark: N concurrent live calls against a separate server process.
+    Bench {
+        #[arg(long, default_value_t = 50)]
+        calls: usize,
+        /// Seconds over which the calls are started.
+        #[arg(long, default_value_t = 10)]
+        ramp: u64,
+        /// Length of each call, seconds.
+        #[arg(long, default_value_t = 30)]
+        duration: u64,
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Increase N until audio health breaks; report the largest N held.
+        #[arg(long)]
+        sweep: bool,
+        /// Write the figures as JSON here.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+    },
     /// Benchmark: import a generated lead list of N rows and print the time it took.
     BenchImport {
         /// Rows in the generated CSV.
@@ -106,6 +125,24 @@ async fn main() -> ExitCode {
     );
     let result = match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Bench {
+            calls,
+            ramp,
+            duration,
+            database_url,
+            sweep,
+            json,
+        } => {
+            let options = voice_runtime::bench::load::LoadOptions {
+                calls,
+                ramp,
+                duration,
+                database_url,
+                sweep,
+                json_out: json,
+            };
+            voice_runtime::bench::load::run(options).await
+        }
         Command::Sandbox {
             leads,
             calls,

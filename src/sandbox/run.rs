@@ -162,6 +162,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         sample_rate: 8000,
         recordings_dir: Some(recordings.clone()),
         time_limit: Duration::from_secs(180),
+        measure: false,
     });
 
     let say = |line: String| {

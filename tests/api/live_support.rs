@@ -56,6 +56,7 @@ impl LiveApp {
             sample_rate: self.sample_rate,
             recordings_dir: None,
             time_limit: Duration::from_secs(90),
+            measure: false,
         });
         let id = campaign_with_leads(
             &self.e,

@@ -27,6 +27,8 @@ pub struct MediaCall {
     pub persona: Persona,
     /// The call is cut after this long (Exotel's `TimeLimit`).
     pub time_limit: Duration,
+    /// Collect audio-health figures (the load benchmark).
+    pub measure: bool,
 }
 
 /// What happened on the call, as the simulated phone saw it.
@@ -45,6 +47,20 @@ pub struct CallReport {
     /// Caller and agent audio, for the WAV recording.
     pub caller_audio: Vec<i16>,
     pub agent_audio: Vec<i16>,
+    /// Audio health at the phone (the load benchmark reads these).
+    pub health: AudioHealth,
+}
+
+/// How the agent's audio arrived, as a phone would judge it.
+#[derive(Debug, Clone, Default)]
+pub struct AudioHealth {
+    /// Playout ticks where the buffer ran dry in the middle of an agent utterance.
+    pub underruns: u32,
+    /// Per frame: how late it arrived against real-time pacing from its burst's first frame, ms.
+    pub lateness_ms: Vec<u16>,
+    /// End of the caller's speech → first agent audio at the phone, ms, per answered turn.
+    pub response_ms: Vec<u32>,
+    pub frames: u64,
 }
 
 struct Phone {
@@ -68,6 +84,14 @@ struct Phone {
     backchanneled: bool,
     chunk: u64,
     warned_burst: bool,
+    /// Current burst of agent frames: when its first frame came and how many since.
+    burst: Option<(Instant, u64)>,
+    last_frame_at: Option<Instant>,
+    mid_utterance: bool,
+    cleared_at: Option<Instant>,
+    /// When the caller last finished saying something, awaiting the agent's answer.
+    spoke_until: Option<Instant>,
+    measure: bool,
 }
 
 fn warn(report: &mut CallReport, what: String) {
@@ -101,6 +125,7 @@ impl Phone {
                 let frame_bytes = self.call.sample_rate as usize / 50 * 2;
                 match pcm_from_base64(payload) {
                     Ok(pcm) => {
+                        self.note_frame(pcm.iter().any(|s| *s != 0));
                         if (pcm.len() * 2) % frame_bytes != 0 {
                             warn(
                                 &mut self.report,
@@ -132,6 +157,7 @@ impl Phone {
             }
             "clear" => {
                 self.report.clears += 1;
+                self.cleared_at = Some(Instant::now());
                 self.received -= self.ear.len() as u64;
                 self.ear.clear();
                 // Marks behind the cleared audio come back at once, as played.
@@ -146,9 +172,48 @@ impl Phone {
         None
     }
 
+    /// Arrival of one agent frame: pacing lateness, and the answer time after the caller spoke.
+    fn note_frame(&mut self, audible: bool) {
+        let now = Instant::now();
+        self.report.health.frames += 1;
+        let new_burst = self
+            .last_frame_at
+            .is_none_or(|t| now.duration_since(t) > Duration::from_millis(200));
+        self.last_frame_at = Some(now);
+        if new_burst {
+            self.burst = Some((now, 0));
+        } else if let Some((start, k)) = self.burst.as_mut() {
+            *k += 1;
+            if self.measure {
+                let due = *start + Duration::from_millis(20 * *k);
+                let late = now
+                    .saturating_duration_since(due)
+                    .as_millis()
+                    .min(u16::MAX as u128) as u16;
+                self.report.health.lateness_ms.push(late);
+            }
+        }
+        if audible {
+            if let Some(spoke) = self.spoke_until.take() {
+                if now > spoke {
+                    self.report
+                        .health
+                        .response_ms
+                        .push(now.duration_since(spoke).as_millis() as u32);
+                }
+            }
+        }
+    }
+
     /// One 100 ms tick: play what is due, note turns, decide what the caller does.
     fn tick(&mut self) -> (Vec<i16>, Vec<String>, Vec<Reply>) {
         let n = self.samples_per_tick();
+        let recently_cleared = self
+            .cleared_at
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(600));
+        if self.measure && self.mid_utterance && self.ear.is_empty() && !recently_cleared {
+            self.report.health.underruns += 1;
+        }
         let heard: Vec<i16> = (0..n).map(|_| self.ear.pop_front().unwrap_or(0)).collect();
         let real = n.min(heard.len());
         self.played = (self.played + real as u64).min(self.received);
@@ -158,11 +223,16 @@ impl Phone {
         }
         self.report.agent_audio.extend(&heard);
         for event in self.decoder.push(&heard) {
-            if let Heard::Utterance { text, .. } = event {
-                if !self.turn_text.is_empty() {
-                    self.turn_text.push(' ');
+            match event {
+                Heard::Utterance { text, .. } => {
+                    self.mid_utterance = false;
+                    if !self.turn_text.is_empty() {
+                        self.turn_text.push(' ');
+                    }
+                    self.turn_text.push_str(text.trim());
                 }
-                self.turn_text.push_str(text.trim());
+                Heard::Partial(_) => self.mid_utterance = true,
+                Heard::SpeechStarted => {}
             }
         }
         let mut echoes = Vec::new();
@@ -198,6 +268,10 @@ impl Phone {
             }
         }
         let m = n.min(self.mouth.len());
+        if m > 0 && m == self.mouth.len() {
+            // The caller's last words go out this tick: the agent's answer is timed from here.
+            self.spoke_until = Some(Instant::now() + Duration::from_millis(100));
+        }
         let mut spoken: Vec<i16> = self.mouth.drain(..m).collect();
         spoken.resize(n, 0);
         self.report.caller_audio.extend(&spoken);
@@ -283,6 +357,12 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         backchanneled: false,
         chunk: 0,
         warned_burst: false,
+        burst: None,
+        last_frame_at: None,
+        mid_utterance: false,
+        cleared_at: None,
+        spoke_until: None,
+        measure: call.measure,
     };
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);

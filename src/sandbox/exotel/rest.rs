@@ -46,6 +46,8 @@ pub struct VoiceSetup {
     /// Where WAV recordings go (both directions); `None` records nothing.
     pub recordings_dir: Option<std::path::PathBuf>,
     pub time_limit: Duration,
+    /// Measure audio health at the phone (the load benchmark).
+    pub measure: bool,
 }
 
 impl SimulatorConfig {
@@ -355,6 +357,7 @@ impl CallLife {
             custom_parameters: json!({}),
             persona,
             time_limit: voice.time_limit,
+            measure: voice.measure,
         };
         match run_call(call).await {
             Ok(report) => {

@@ -1,0 +1,384 @@
+//! `voice-runtime bench`: N concurrent live calls against the server running as a separate
+//! process (release build recommended), the provider fakes in another process (their CPU is
+//! not ours), and a load generator here that behaves like Exotel: it dials nothing itself but
+//! answers the server's dials, streams real-time 100 ms caller frames in a speech/silence
+//! pattern and plays the server's audio in real time, judging it as a phone would.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::sandbox::exotel::{ExotelSimulator, SimulatorConfig, VoiceSetup};
+use crate::sandbox::persona::{Persona, Reply};
+use crate::sandbox::run::percentile;
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub calls: usize,
+    /// Seconds over which calls are started.
+    pub ramp: u64,
+    /// Length of each call, seconds.
+    pub duration: u64,
+    pub database_url: Option<String>,
+    pub sweep: bool,
+    pub json_out: Option<PathBuf>,
+}
+
+/// One run's figures (also written as JSON).
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    pub calls: usize,
+    pub completed: usize,
+    pub errors: usize,
+    pub call_seconds: f64,
+    pub server_cpu_ms_per_call_second: f64,
+    pub server_rss_idle_kib: u64,
+    pub server_rss_peak_kib: u64,
+    pub server_rss_per_call_kib: f64,
+    pub underruns: u64,
+    pub frames: u64,
+    pub lateness_ms_p50: Option<u64>,
+    pub lateness_ms_p99: Option<u64>,
+    pub lateness_ms_max: Option<u64>,
+    pub response_ms_p50: Option<u64>,
+    pub response_ms_p95: Option<u64>,
+    pub response_ms_p99: Option<u64>,
+    pub runtime_overhead_us_p50: Option<u64>,
+    pub runtime_overhead_us_p99: Option<u64>,
+    pub healthy: bool,
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// utime + stime of a process, in ms (Linux `/proc`, 100 ticks a second).
+fn cpu_ms(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // After the ')' : state is field 0; utime and stime are fields 11 and 12.
+    (fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)) * 10
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("nothing listens on port {port}")
+}
+
+/// A caller who keeps the conversation going until the call's time limit: short answers
+/// that give no facts, so the agent keeps asking.
+fn chatty() -> Persona {
+    let lines = [
+        "yes",
+        "hmm, tell me more",
+        "I am not sure yet",
+        "go on",
+        "okay, and then",
+    ];
+    let replies = (0..400)
+        .map(|i| Reply::Say(lines[i % lines.len()].to_string()))
+        .collect();
+    let mut p = Persona::new("load", replies);
+    p.think = Duration::from_millis(300);
+    p
+}
+
+pub async fn run(options: LoadOptions) -> anyhow::Result<()> {
+    let sizes: Vec<usize> = if options.sweep {
+        [25usize, 50, 100, 200, 300, 400, 500, 600, 800]
+            .into_iter()
+            .collect()
+    } else {
+        vec![options.calls]
+    };
+    let mut reports = Vec::new();
+    let mut held = None;
+    for n in sizes {
+        let report = run_once(n, &options).await?;
+        print_report(&report);
+        let healthy = report.healthy;
+        reports.push(report);
+        if !healthy {
+            break;
+        }
+        held = Some(n);
+    }
+    if options.sweep {
+        match held {
+            Some(n) => println!("\nsweep: the largest N held with healthy audio is {n}"),
+            None => println!("\nsweep: even the smallest N was not healthy"),
+        }
+    }
+    if let Some(path) = &options.json_out {
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&json!({"runs": reports, "largest_healthy": held}))?,
+        )?;
+        println!("figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport> {
+    let exe = std::env::current_exe()?;
+    let dir = std::env::temp_dir().join(format!("voice-runtime-load-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (dg, ai, el, port) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let fakes = Proc(
+        Command::new(&exe)
+            .args([
+                "fakes",
+                "--deepgram-port",
+                &dg.to_string(),
+                "--openai-port",
+                &ai.to_string(),
+                "--elevenlabs-port",
+                &el.to_string(),
+            ])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    for p in [dg, ai, el] {
+        wait_for_port(p).await?;
+    }
+    let mut sim_config = SimulatorConfig::new("load", "load-key", "load-token");
+    sim_config.calls_per_minute = None;
+    sim_config.scenario.ring_time = Duration::from_millis(500);
+    let sim = ExotelSimulator::start(sim_config)?;
+    let secret = crate::config::random_token();
+    let db = options
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("load.db").display()));
+    let per_minute = ((n as u64 * 60) / options.ramp.max(1)).clamp(60, 100_000);
+    let server = Proc(
+        Command::new(&exe)
+            .arg("serve")
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DATABASE_URL", &db)
+            .env("WEBHOOK_SECRET", &secret)
+            .env("RUST_LOG", "error")
+            .env("MAX_CONCURRENT_CALLS", n.to_string())
+            .env(
+                "MAX_CALL_DURATION_MINUTES",
+                (options.duration / 60 + 2).to_string(),
+            )
+            .env("EXOTEL_ACCOUNT_SID", "load")
+            .env("EXOTEL_API_KEY", "load-key")
+            .env("EXOTEL_API_TOKEN", "load-token")
+            .env("EXOTEL_VIRTUAL_NUMBER", "+918000000000")
+            .env("EXOTEL_EXOPHLO_ID", "load")
+            .env("EXOTEL_BASE_URL", &sim.base_url)
+            .env("EXOTEL_CALLS_PER_MINUTE", per_minute.to_string())
+            .env("DEEPGRAM_URL", format!("ws://127.0.0.1:{dg}/v1/listen"))
+            .env("DEEPGRAM_API_KEY", "load")
+            .env("OPENAI_BASE_URL", format!("http://127.0.0.1:{ai}/v1"))
+            .env("OPENAI_API_KEY", "load")
+            .env("ELEVENLABS_BASE_URL", format!("http://127.0.0.1:{el}"))
+            .env("ELEVENLABS_API_KEY", "load")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    wait_for_port(port).await?;
+    let pid = server.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    sim.set_voice(VoiceSetup {
+        voicebot_url: format!("{base}/exotel/voicebot-url?token={secret}"),
+        personas: HashMap::new(),
+        default_persona: chatty(),
+        sample_rate: 8000,
+        recordings_dir: None,
+        time_limit: Duration::from_secs(options.duration),
+        measure: true,
+    });
+    let http = reqwest::Client::new();
+    let campaign: Value = http
+        .post(format!("{base}/campaigns"))
+        .json(&json!({"name": format!("load {n}"), "max_concurrent_calls": n, "calling_hours_start": 0,
+            "calling_hours_end": 24, "calling_days": "Mon-Sun", "max_attempts": 1}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let id = campaign["id"].as_i64().unwrap_or_default();
+    let mut csv = String::from("name,phone\n");
+    for i in 0..n {
+        csv.push_str(&format!("Load {i},+9160{:08}\n", i));
+    }
+    http.post(format!("{base}/campaigns/{id}/upload-csv"))
+        .header("Content-Type", "text/csv")
+        .body(csv)
+        .send()
+        .await?
+        .error_for_status()?;
+    let rss_idle = rss_kib(pid);
+    let cpu_before = cpu_ms(pid);
+    http.post(format!("{base}/campaigns/{id}/start"))
+        .send()
+        .await?
+        .error_for_status()?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.ramp + options.duration + 180);
+    let mut rss_peak = rss_idle;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rss_peak = rss_peak.max(rss_kib(pid));
+        let c: Value = http
+            .get(format!("{base}/campaigns/{id}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        if c["status"] == "COMPLETED" || Instant::now() > deadline {
+            break;
+        }
+    }
+    let cpu = cpu_ms(pid).saturating_sub(cpu_before);
+    let calls: Vec<Value> = http
+        .get(format!("{base}/exports/calls/{id}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let reports = sim.reports();
+    drop(server);
+    drop(fakes);
+    sim.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let call_seconds: f64 = reports.values().map(|r| r.duration.as_secs_f64()).sum();
+    let mut lateness: Vec<u64> = reports
+        .values()
+        .flat_map(|r| r.health.lateness_ms.iter().map(|x| u64::from(*x)))
+        .collect();
+    lateness.sort_unstable();
+    let mut response: Vec<u64> = reports
+        .values()
+        .flat_map(|r| r.health.response_ms.iter().map(|x| u64::from(*x)))
+        .collect();
+    response.sort_unstable();
+    let mut overhead: Vec<u64> = calls
+        .iter()
+        .flat_map(|c| c["transcript"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| {
+            Some(
+                t["latency"]["overhead_transcript_to_llm_us"].as_u64()?
+                    + t["latency"]["overhead_tts_to_frame_us"].as_u64()?,
+            )
+        })
+        .collect();
+    overhead.sort_unstable();
+    let completed = calls
+        .iter()
+        .filter(|c| c["final_outcome"].is_string() && c["final_outcome"] != "error")
+        .count();
+    let errors = n - completed;
+    let underruns: u64 = reports
+        .values()
+        .map(|r| u64::from(r.health.underruns))
+        .sum();
+    let p99_late = percentile(&lateness, 99.0);
+    Ok(LoadReport {
+        calls: n,
+        completed,
+        errors,
+        call_seconds,
+        server_cpu_ms_per_call_second: if call_seconds > 0.0 {
+            cpu as f64 / call_seconds
+        } else {
+            0.0
+        },
+        server_rss_idle_kib: rss_idle,
+        server_rss_peak_kib: rss_peak,
+        server_rss_per_call_kib: rss_peak.saturating_sub(rss_idle) as f64 / n.max(1) as f64,
+        underruns,
+        frames: reports.values().map(|r| r.health.frames).sum(),
+        lateness_ms_p50: percentile(&lateness, 50.0),
+        lateness_ms_p99: p99_late,
+        lateness_ms_max: lateness.last().copied(),
+        response_ms_p50: percentile(&response, 50.0),
+        response_ms_p95: percentile(&response, 95.0),
+        response_ms_p99: percentile(&response, 99.0),
+        runtime_overhead_us_p50: percentile(&overhead, 50.0),
+        runtime_overhead_us_p99: percentile(&overhead, 99.0),
+        healthy: errors == 0 && underruns == 0 && p99_late.unwrap_or(0) < 20,
+    })
+}
+
+fn print_report(r: &LoadReport) {
+    let f = |v: Option<u64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    println!("\n=== {} concurrent calls ===", r.calls);
+    println!(
+        "completed {} · errors/incomplete {} · {:.0} call-seconds",
+        r.completed, r.errors, r.call_seconds
+    );
+    println!(
+        "server CPU {:.3} ms per call-second",
+        r.server_cpu_ms_per_call_second
+    );
+    println!(
+        "server RSS idle {} KiB, peak {} KiB, {:.0} KiB per call",
+        r.server_rss_idle_kib, r.server_rss_peak_kib, r.server_rss_per_call_kib
+    );
+    println!(
+        "audio at the phone: {} frames, {} underruns, lateness p50 {} ms p99 {} ms max {} ms",
+        r.frames,
+        r.underruns,
+        f(r.lateness_ms_p50),
+        f(r.lateness_ms_p99),
+        f(r.lateness_ms_max)
+    );
+    println!(
+        "end of caller speech → first agent audio: p50 {} ms p95 {} ms p99 {} ms",
+        f(r.response_ms_p50),
+        f(r.response_ms_p95),
+        f(r.response_ms_p99)
+    );
+    println!(
+        "runtime's own time per turn: p50 {} µs p99 {} µs",
+        f(r.runtime_overhead_us_p50),
+        f(r.runtime_overhead_us_p99)
+    );
+    println!(
+        "healthy (no errors, no underruns, p99 lateness < 20 ms): {}",
+        r.healthy
+    );
+}
