@@ -47,6 +47,7 @@ pub struct MediaSocket {
     /// The call's ids from our own URL (`ref=`), when Exotel opened the URL we gave it.
     url_ref: Option<CallRef>,
     stream_sid: Option<String>,
+    frames: Option<protocol::MediaFrameWriter>,
     call: Option<Addr<CallActor>>,
     queue: VecDeque<Outgoing>,
     /// Samples not yet making a whole frame.
@@ -69,6 +70,7 @@ impl MediaSocket {
             sample_rate,
             url_ref,
             stream_sid: None,
+            frames: None,
             call: None,
             queue: VecDeque::new(),
             partial: Vec::new(),
@@ -138,6 +140,7 @@ impl MediaSocket {
     /// meanwhile wait (`ctx.wait`), so none is lost.
     fn on_start(&mut self, start: StartInfo, ctx: &mut ws::WebsocketContext<Self>) {
         self.stream_sid = Some(start.stream_sid.clone());
+        self.frames = Some(protocol::MediaFrameWriter::new(&start.stream_sid));
         if let Some(rate) = start
             .sample_rate
             .filter(|r| [8000, 16000, 24000].contains(r))
@@ -224,7 +227,11 @@ impl MediaSocket {
                 Outgoing::Frame { .. } if sent + sent_now >= due => break,
                 Outgoing::Frame { .. } => {
                     if let Some(Outgoing::Frame { turn, pcm }) = self.queue.pop_front() {
-                        ctx.text(protocol::media_frame(&stream_sid, &pcm_to_base64(&pcm)));
+                        let frame = match self.frames.as_mut() {
+                            Some(writer) => writer.frame(&pcm),
+                            None => protocol::media_frame(&stream_sid, &pcm_to_base64(&pcm)),
+                        };
+                        ctx.text(frame);
                         sent_now += 1;
                         if turn != self.last_turn_reported && turn != u64::MAX {
                             self.last_turn_reported = turn;
