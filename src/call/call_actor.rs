@@ -286,6 +286,17 @@ impl CallActor {
         if !text.is_empty() {
             let latency = turn.final_at.map(|_| turn.latency());
             record_turn_metrics(&turn);
+            if let Some(l) = &latency {
+                tracing::info!(
+                    call_sid = %self.s.call_sid,
+                    final_transcript_ms = l.final_transcript_ms,
+                    llm_first_token_ms = l.llm_first_token_ms,
+                    tts_first_byte_ms = l.tts_first_byte_ms,
+                    first_frame_ms = l.first_frame_ms,
+                    overhead_us = l.overhead_transcript_to_llm_us.unwrap_or(0) + l.overhead_tts_to_frame_us.unwrap_or(0),
+                    "agent turn"
+                );
+            }
             self.last_latency = latency.clone().or(self.last_latency.take());
             self.push_turn("ai", text, false, latency);
         }

@@ -15,9 +15,25 @@ pub enum Reply {
         heard: String,
         say: String,
     },
+    /// Answers whatever the agent asked about: the first cue found in what was heard picks
+    /// the answer (e.g. "budget" → "80 lakh"); `otherwise` when none matches.
+    Answer { cues: Vec<(String, String)>, otherwise: String },
     Silence,
     HangUp,
     Dtmf(char),
+}
+
+/// A buyer who answers each question from what it heard.
+fn buyer(property: &str, place: &str, budget: &str) -> Vec<Reply> {
+    let cues = vec![
+        ("property".to_string(), format!("I want a {property}")),
+        ("type".to_string(), format!("I want a {property}")),
+        ("area".to_string(), format!("somewhere in {place}")),
+        ("locality".to_string(), format!("somewhere in {place}")),
+        ("budget".to_string(), format!("my budget is {budget}")),
+    ];
+    let answer = Reply::Answer { cues, otherwise: "yes, tell me".into() };
+    vec![answer.clone(), answer.clone(), answer.clone(), answer.clone(), answer]
 }
 
 /// A simulated lead.
@@ -56,15 +72,7 @@ impl Persona {
     pub fn by_name(name: &str) -> Option<Persona> {
         let say = Self::say;
         let p = match name.trim().to_lowercase().as_str() {
-            "interested" => Persona::new(
-                "interested",
-                vec![
-                    say("yes, tell me"),
-                    say("I want a 2bhk in Pune"),
-                    say("my budget is 80 lakh"),
-                    say("thank you, bye"),
-                ],
-            ),
+            "interested" => Persona::new("interested", buyer("2bhk", "Pune", "80 lakh")),
             "not_interested" => {
                 Persona::new("not_interested", vec![say("sorry, I am not interested")])
             }

@@ -280,6 +280,11 @@ impl Phone {
 
     fn next_reply(&mut self, heard: &str) -> Option<Reply> {
         let reply = self.replies.pop_front()?;
+        if let Reply::Answer { cues, otherwise } = &reply {
+            let heard = heard.to_lowercase();
+            let said = cues.iter().find(|(cue, _)| heard.contains(cue.as_str())).map(|(_, a)| a.clone());
+            return Some(Reply::Say(said.unwrap_or_else(|| otherwise.clone())));
+        }
         if let Reply::SayIfHeard { heard: cue, say } = &reply {
             if heard.to_lowercase().contains(&cue.to_lowercase()) {
                 return Some(Reply::Say(say.clone()));
@@ -407,7 +412,7 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
                             let _ = sink.send(send(json!({"event": "dtmf", "stream_sid": sid, "dtmf": {"digit": d.to_string(), "duration": "200"}}))).await;
                         }
                         Reply::HangUp => hang_up = true,
-                        Reply::Silence | Reply::SayIfHeard { .. } => {}
+                        Reply::Silence | Reply::SayIfHeard { .. } | Reply::Answer { .. } => {}
                     }
                 }
                 if hang_up {
