@@ -36,7 +36,10 @@ pub struct LoadReport {
     pub completed: usize,
     pub errors: usize,
     pub call_seconds: f64,
+    /// Whole run, from start to the campaign's completion (set-up and wind-down included).
     pub server_cpu_ms_per_call_second: f64,
+    /// Only while every call was live (steady state).
+    pub server_cpu_ms_per_call_second_steady: f64,
     pub server_rss_idle_kib: u64,
     pub server_rss_peak_kib: u64,
     pub server_rss_per_call_kib: f64,
@@ -258,9 +261,17 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.ramp + options.duration + 180);
     let mut rss_peak = rss_idle;
+    let (mut steady_cpu, mut steady_call_seconds) = (0u64, 0f64);
+    let mut last = (Instant::now(), cpu_ms(pid));
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss_peak = rss_peak.max(rss_kib(pid));
+        let now = (Instant::now(), cpu_ms(pid));
+        if sim.live_calls() >= n {
+            steady_cpu += now.1.saturating_sub(last.1);
+            steady_call_seconds += now.0.duration_since(last.0).as_secs_f64() * n as f64;
+        }
+        last = now;
         let c: Value = http
             .get(format!("{base}/campaigns/{id}"))
             .send()
@@ -326,6 +337,11 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         } else {
             0.0
         },
+        server_cpu_ms_per_call_second_steady: if steady_call_seconds > 0.0 {
+            steady_cpu as f64 / steady_call_seconds
+        } else {
+            0.0
+        },
         server_rss_idle_kib: rss_idle,
         server_rss_peak_kib: rss_peak,
         server_rss_per_call_kib: rss_peak.saturating_sub(rss_idle) as f64 / n.max(1) as f64,
@@ -351,8 +367,8 @@ fn print_report(r: &LoadReport) {
         r.completed, r.errors, r.call_seconds
     );
     println!(
-        "server CPU {:.3} ms per call-second",
-        r.server_cpu_ms_per_call_second
+        "server CPU {:.2} ms per call-second while all calls were live ({:.2} over the whole run, set-up and wind-down included)",
+        r.server_cpu_ms_per_call_second_steady, r.server_cpu_ms_per_call_second
     );
     println!(
         "server RSS idle {} KiB, peak {} KiB, {:.0} KiB per call",

@@ -109,7 +109,6 @@ impl SttActor {
 
     fn fail(&mut self, reason: String, ctx: &mut Context<Self>) {
         if self.closing {
-            ctx.stop();
             return;
         }
         self.failures_in_a_row += 1;
@@ -132,6 +131,10 @@ impl Actor for SttActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(256);
+        if self.closing {
+            // The call is over; a restart must not open a new stream.
+            return;
+        }
         let backoff = Duration::from_millis(200 * 2u64.pow(self.failures_in_a_row.min(5)));
         if self.failures_in_a_row == 0 {
             self.connect(ctx);
@@ -179,17 +182,22 @@ impl Handler<Disconnected> for SttActor {
     type Result = ();
     fn handle(&mut self, msg: Disconnected, ctx: &mut Context<Self>) {
         self.connection = None;
-        self.fail(msg.0, ctx);
+        if !self.closing {
+            self.fail(msg.0, ctx);
+        }
     }
 }
 
 impl Handler<SttClose> for SttActor {
     type Result = ();
-    fn handle(&mut self, _: SttClose, ctx: &mut Context<Self>) {
+    /// Ends the stream gracefully. The actor itself then stays idle and stops by itself when
+    /// the call drops its address: stopping here would make the supervisor restart it (its
+    /// reader task still holds an address) and open a new stream for a call that is over.
+    fn handle(&mut self, _: SttClose, _: &mut Context<Self>) {
         self.closing = true;
+        self.backlog.clear();
         if let Some(c) = self.connection.take() {
             let _ = c.try_send(Outgoing::Close);
         }
-        ctx.stop();
     }
 }

@@ -17,7 +17,10 @@ pub enum Reply {
     },
     /// Answers whatever the agent asked about: the first cue found in what was heard picks
     /// the answer (e.g. "budget" → "80 lakh"); `otherwise` when none matches.
-    Answer { cues: Vec<(String, String)>, otherwise: String },
+    Answer {
+        cues: Vec<(String, String)>,
+        otherwise: String,
+    },
     Silence,
     HangUp,
     Dtmf(char),
@@ -32,8 +35,17 @@ fn buyer(property: &str, place: &str, budget: &str) -> Vec<Reply> {
         ("locality".to_string(), format!("somewhere in {place}")),
         ("budget".to_string(), format!("my budget is {budget}")),
     ];
-    let answer = Reply::Answer { cues, otherwise: "yes, tell me".into() };
-    vec![answer.clone(), answer.clone(), answer.clone(), answer.clone(), answer]
+    let answer = Reply::Answer {
+        cues,
+        otherwise: "yes, tell me".into(),
+    };
+    vec![
+        answer.clone(),
+        answer.clone(),
+        answer.clone(),
+        answer.clone(),
+        answer,
+    ]
 }
 
 /// A simulated lead.

@@ -65,6 +65,17 @@ async fn a_full_qualification_conversation(backend: Backend) {
         crate::engine_support::campaign(&live.e, id).await["status"] == "COMPLETED"
     })
     .await;
+    // The call's transcription stream was closed, and no restart opened another.
+    crate::engine_support::eventually(10, "the STT stream closes", || async {
+        live.deepgram.open_streams() == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        live.deepgram.open_streams(),
+        0,
+        "an ended call reopened its STT stream"
+    );
     // The call shows in the Prometheus metrics (process-wide, so only presence is checked).
     let metrics = live
         .e

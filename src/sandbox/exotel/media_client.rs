@@ -270,7 +270,7 @@ impl Phone {
         let m = n.min(self.mouth.len());
         if m > 0 && m == self.mouth.len() {
             // The caller's last words go out this tick: the agent's answer is timed from here.
-            self.spoke_until = Some(Instant::now() + Duration::from_millis(100));
+            self.spoke_until = Some(Instant::now());
         }
         let mut spoken: Vec<i16> = self.mouth.drain(..m).collect();
         spoken.resize(n, 0);
@@ -282,7 +282,10 @@ impl Phone {
         let reply = self.replies.pop_front()?;
         if let Reply::Answer { cues, otherwise } = &reply {
             let heard = heard.to_lowercase();
-            let said = cues.iter().find(|(cue, _)| heard.contains(cue.as_str())).map(|(_, a)| a.clone());
+            let said = cues
+                .iter()
+                .find(|(cue, _)| heard.contains(cue.as_str()))
+                .map(|(_, a)| a.clone());
             return Some(Reply::Say(said.unwrap_or_else(|| otherwise.clone())));
         }
         if let Reply::SayIfHeard { heard: cue, say } = &reply {

@@ -22,6 +22,7 @@ pub struct FakeDeepgram {
     /// The `DEEPGRAM_URL` to use.
     pub url: String,
     pub knobs: Knobs,
+    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeDeepgram {
