@@ -31,15 +31,28 @@ impl FakeDeepgram {
         let port = listener.local_addr()?.port();
         let knobs = Knobs::default();
         let k = knobs.clone();
+        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = open.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serve(stream, k.clone()));
+                let (k, counter) = (k.clone(), counter.clone());
+                tokio::spawn(async move {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    serve(stream, k).await;
+                    counter.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                });
             }
         });
         Ok(FakeDeepgram {
             url: format!("ws://127.0.0.1:{port}/v1/listen"),
             knobs,
+            open,
         })
+    }
+
+    /// Streams open right now (a call that ended must not leave one behind).
+    pub fn open_streams(&self) -> usize {
+        self.open.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
