@@ -174,8 +174,8 @@ where
 /// the next retry (and through nights and Sundays) and wakes the scheduler.
 pub async fn run_to_completion(e: &EngineApp, id: i64) {
     let store = &e.app.state.store;
-    for _ in 0..40 {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for _ in 0..80 {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let c = store.campaign(id).await.unwrap();
             if c.status == CampaignStatus::Completed {
@@ -198,7 +198,9 @@ pub async fn run_to_completion(e: &EngineApp, id: i64) {
         e.app.state.campaigns.do_send(WakeAll);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("campaign {id} did not complete");
+    let actors: Value = e.app.get("/debug/actors").send().await.unwrap().json().await.unwrap();
+    let c = store.campaign(id).await.unwrap();
+    panic!("campaign {id} did not complete: {c:?}\n{actors}");
 }
 
 /// How many times each number was dialed.
