@@ -57,6 +57,9 @@ pub struct MediaSocket {
     clock: Option<(Instant, u64)>,
     last_turn_reported: u64,
     hanging_up: Option<Instant>,
+    /// The 20 ms playout timer; runs only while there is audio to send (hundreds of idle
+    /// calls would otherwise wake 50 times a second each for nothing).
+    pump_timer: Option<SpawnHandle>,
     /// When the playout queue emptied after a hang-up.
     drained_at: Option<Instant>,
     last_heard: Instant,
@@ -78,6 +81,7 @@ impl MediaSocket {
             clock: None,
             last_turn_reported: 0,
             hanging_up: None,
+            pump_timer: None,
             drained_at: None,
             last_heard: Instant::now(),
             counters: SocketCounters::default(),
@@ -251,6 +255,11 @@ impl MediaSocket {
         if self.queue.is_empty() && self.partial.is_empty() && played_out {
             // Idle and heard: the next audio starts a fresh burst with its own lead.
             self.clock = None;
+            if self.hanging_up.is_none() {
+                if let Some(timer) = self.pump_timer.take() {
+                    ctx.cancel_future(timer);
+                }
+            }
         } else {
             self.clock = Some((started, sent));
         }
@@ -323,7 +332,6 @@ impl Actor for MediaSocket {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_interval(Duration::from_millis(FRAME_MS), |act, ctx| act.pump(ctx));
         // A socket that hears nothing for 30 s is dead (Exotel streams audio continuously).
         ctx.run_interval(Duration::from_secs(5), |act, ctx| {
             if act.last_heard.elapsed() > Duration::from_secs(30) {
@@ -394,6 +402,10 @@ impl Handler<SocketCommand> for MediaSocket {
                 self.queue.push_back(Outgoing::Mark("hangup".into()));
                 self.hanging_up = Some(Instant::now());
             }
+        }
+        if self.pump_timer.is_none() {
+            let every = Duration::from_millis(FRAME_MS);
+            self.pump_timer = Some(ctx.run_interval(every, |act, ctx| act.pump(ctx)));
         }
         self.pump(ctx);
     }

@@ -68,7 +68,12 @@ pub async fn connect(
             .map_err(|_| "bad DEEPGRAM_API_KEY".to_string())?;
         request.headers_mut().insert("Authorization", value);
     }
-    let connecting = tokio_tungstenite::connect_async(request);
+    // tungstenite's default 128 KiB read buffer per socket would be most of a call's memory;
+    // transcripts are small JSON frames.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024);
+    let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let (socket, _) = tokio::time::timeout(std::time::Duration::from_secs(5), connecting)
         .await
         .map_err(|_| "Deepgram did not answer within 5 s".to_string())?

@@ -198,7 +198,15 @@ pub async fn run_to_completion(e: &EngineApp, id: i64) {
         e.app.state.campaigns.do_send(WakeAll);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let actors: Value = e.app.get("/debug/actors").send().await.unwrap().json().await.unwrap();
+    let actors: Value = e
+        .app
+        .get("/debug/actors")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let c = store.campaign(id).await.unwrap();
     panic!("campaign {id} did not complete: {c:?}\n{actors}");
 }
