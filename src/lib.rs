@@ -7,6 +7,7 @@
 
 pub mod actors;
 pub mod api;
+pub mod api_client;
 pub mod bench;
 pub mod call;
 pub mod clock;

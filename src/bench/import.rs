@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use crate::api_client::Api;
 use crate::config::Settings;
 use crate::startup::Application;
 
@@ -28,28 +29,16 @@ pub async fn run(rows: usize, database_url: Option<&str>) -> anyhow::Result<()> 
     actix_web::rt::spawn(app.run_until_stopped());
 
     let csv = generate_csv(rows);
-    let client = reqwest::Client::new();
-    let campaign: serde_json::Value = client
-        .post(format!("{base}/campaigns"))
-        .bearer_auth("bench")
-        .json(&serde_json::json!({"name": format!("bench {rows} rows")}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = campaign["id"].as_i64().unwrap_or_default();
+    let api = Api::new(&base, Some("bench".into()));
+    let body = serde_json::json!({"name": format!("bench {rows} rows")});
+    let id = api.post("/campaigns", &body).await?["id"]
+        .as_i64()
+        .unwrap_or_default();
 
     let started = Instant::now();
-    let response = client
-        .post(format!("{base}/campaigns/{id}/upload-csv"))
-        .bearer_auth("bench")
-        .header("Content-Type", "text/csv")
-        .body(csv.clone())
-        .send()
+    let report = api
+        .upload(&format!("/campaigns/{id}/upload-csv"), &csv)
         .await?;
-    let status = response.status();
-    let report: serde_json::Value = response.json().await?;
     let elapsed = started.elapsed();
 
     println!("backend        {backend}");
@@ -57,7 +46,6 @@ pub async fn run(rows: usize, database_url: Option<&str>) -> anyhow::Result<()> 
         "rows           {rows} ({:.1} MiB)",
         csv.len() as f64 / 1048576.0
     );
-    println!("http status    {status}");
     println!(
         "accepted       {}  rejected {}  duplicates {}",
         report["accepted"], report["rejected_count"], report["duplicates"]

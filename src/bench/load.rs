@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::api_client::Api;
 use crate::sandbox::exotel::{ExotelSimulator, SimulatorConfig, VoiceSetup};
 use crate::sandbox::persona::{Persona, Reply};
 use crate::sandbox::run::percentile;
@@ -231,33 +232,22 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         time_limit: Duration::from_secs(options.duration),
         measure: true,
     });
-    let http = reqwest::Client::new();
-    let campaign: Value = http
-        .post(format!("{base}/campaigns"))
-        .json(&json!({"name": format!("load {n}"), "max_concurrent_calls": n, "calling_hours_start": 0,
-            "calling_hours_end": 24, "calling_days": "Mon-Sun", "max_attempts": 1}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let id = campaign["id"].as_i64().unwrap_or_default();
+    let api = Api::new(&base, None);
+    let body = json!({"name": format!("load {n}"), "max_concurrent_calls": n, "calling_hours_start": 0,
+        "calling_hours_end": 24, "calling_days": "Mon-Sun", "max_attempts": 1});
+    let id = api.post("/campaigns", &body).await?["id"]
+        .as_i64()
+        .unwrap_or_default();
     let mut csv = String::from("name,phone\n");
     for i in 0..n {
         csv.push_str(&format!("Load {i},+9160{:08}\n", i));
     }
-    http.post(format!("{base}/campaigns/{id}/upload-csv"))
-        .header("Content-Type", "text/csv")
-        .body(csv)
-        .send()
-        .await?
-        .error_for_status()?;
+    api.upload(&format!("/campaigns/{id}/upload-csv"), &csv)
+        .await?;
     let rss_idle = rss_kib(pid);
     let cpu_before = cpu_ms(pid);
-    http.post(format!("{base}/campaigns/{id}/start"))
-        .send()
-        .await?
-        .error_for_status()?;
+    api.post(&format!("/campaigns/{id}/start"), &json!({}))
+        .await?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.ramp + options.duration + 180);
     let mut rss_peak = rss_idle;
@@ -272,23 +262,18 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
             steady_call_seconds += now.0.duration_since(last.0).as_secs_f64() * n as f64;
         }
         last = now;
-        let c: Value = http
-            .get(format!("{base}/campaigns/{id}"))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let c = api.get(&format!("/campaigns/{id}")).await?;
         if c["status"] == "COMPLETED" || Instant::now() > deadline {
             break;
         }
     }
     let cpu = cpu_ms(pid).saturating_sub(cpu_before);
-    let calls: Vec<Value> = http
-        .get(format!("{base}/exports/calls/{id}"))
-        .send()
+    let calls: Vec<Value> = api
+        .get(&format!("/exports/calls/{id}"))
         .await?
-        .json()
-        .await?;
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let reports = sim.reports();
     drop(server);
     drop(fakes);

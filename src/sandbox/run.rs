@@ -15,6 +15,7 @@ use super::fakes::deepgram::FakeDeepgram;
 use super::fakes::elevenlabs::FakeElevenLabs;
 use super::fakes::openai::FakeOpenAi;
 use super::persona::Persona;
+use crate::api_client::Api;
 use crate::clock::OffsetClock;
 use crate::config::Settings;
 use crate::startup::Application;
@@ -199,17 +200,11 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     if let (Some(b), Some(h)) = (body.as_object_mut(), hours.as_object()) {
         b.extend(h.clone());
     }
-    let campaign = api.post("/campaigns", &body).await?;
-    let id = campaign["id"].as_i64().unwrap_or_default();
-    let upload = api
-        .upload(&format!("/campaigns/{id}/upload-csv"), &csv)
-        .await?;
+    let (id, upload) = api.launch(&body, &csv).await?;
     say(format!(
         "  campaign {id}: {} leads accepted, {} rejected, {} duplicates",
         upload["accepted"], upload["rejected_count"], upload["duplicates"]
     ));
-    api.post(&format!("/campaigns/{id}/start"), &json!({}))
-        .await?;
 
     watch(&api, id, &clock, started, &say).await?;
     let result = collect(&api, id, &sim, started).await?;
@@ -477,62 +472,4 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
         r.base_url, r.campaign_id, recordings.display()
     ));
     out
-}
-
-/// A tiny REST client, as an operator's script would use the API.
-struct Api {
-    base: String,
-    key: Option<String>,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(base: &str, key: Option<String>) -> Api {
-        Api {
-            base: base.to_string(),
-            key,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn auth(&self, r: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.key {
-            Some(k) => r.bearer_auth(k),
-            None => r,
-        }
-    }
-
-    async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        Ok(self
-            .auth(self.http.get(format!("{}{path}", self.base)))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?)
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let r = self
-            .auth(self.http.post(format!("{}{path}", self.base)))
-            .json(body)
-            .send()
-            .await?;
-        let status = r.status();
-        let v: Value = r.json().await?;
-        if !status.is_success() {
-            anyhow::bail!("{path}: {status} {v}");
-        }
-        Ok(v)
-    }
-
-    async fn upload(&self, path: &str, csv: &str) -> anyhow::Result<Value> {
-        let r = self
-            .auth(self.http.post(format!("{}{path}", self.base)))
-            .header("Content-Type", "text/csv")
-            .body(csv.to_string())
-            .send()
-            .await?;
-        Ok(r.error_for_status()?.json().await?)
-    }
 }

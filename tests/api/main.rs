@@ -5,6 +5,7 @@ mod helpers;
 
 mod analytics;
 mod auth;
+mod benches;
 mod campaigns;
 mod engine;
 mod engine_support;

@@ -1,10 +1,9 @@
 //! A fake ElevenLabs streaming TTS: `POST /v1/text-to-speech/{voice}/stream?output_format=…`
 //! answers headerless PCM16 in the sandbox voice, streamed in chunks faster than real time.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
@@ -20,19 +19,9 @@ pub struct FakeElevenLabs {
 
 impl FakeElevenLabs {
     pub fn start(port: u16) -> std::io::Result<FakeElevenLabs> {
-        let listener = TcpListener::bind(("127.0.0.1", port))?;
-        let port = listener.local_addr()?.port();
-        let knobs = Knobs::default();
-        let data = web::Data::new(knobs.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/v1/text-to-speech/{voice}/stream", web::post().to(stream))
-        })
-        .workers(1)
-        .listen(listener)?
-        .run();
-        actix_web::rt::spawn(server);
+        let (port, knobs) = super::http::serve(port, |cfg| {
+            cfg.route("/v1/text-to-speech/{voice}/stream", web::post().to(stream));
+        })?;
         Ok(FakeElevenLabs {
             base_url: format!("http://127.0.0.1:{port}"),
             knobs,

@@ -6,6 +6,7 @@
 pub mod brain;
 pub mod deepgram;
 pub mod elevenlabs;
+mod http;
 pub mod knobs;
 pub mod openai;
 

@@ -2,10 +2,9 @@
 //! (role chunk, content fragments, tool-call fragments keyed by index, finish chunk, `[DONE]`),
 //! JSON errors, and `response_format` extraction answered without streaming.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
-use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use serde_json::{json, Value};
 
@@ -22,21 +21,11 @@ pub struct FakeOpenAi {
 
 impl FakeOpenAi {
     pub fn start(port: u16) -> std::io::Result<FakeOpenAi> {
-        let listener = TcpListener::bind(("127.0.0.1", port))?;
-        let port = listener.local_addr()?.port();
-        let knobs = Knobs::default();
-        let data = web::Data::new(knobs.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(web::JsonConfig::default().limit(4 << 20))
+        let (port, knobs) = super::http::serve(port, |cfg| {
+            cfg.app_data(web::JsonConfig::default().limit(4 << 20))
                 .route("/v1/chat/completions", web::post().to(completions))
-                .route("/chat/completions", web::post().to(completions))
-        })
-        .workers(1)
-        .listen(listener)?
-        .run();
-        actix_web::rt::spawn(server);
+                .route("/chat/completions", web::post().to(completions));
+        })?;
         Ok(FakeOpenAi {
             base_url: format!("http://127.0.0.1:{port}/v1"),
             knobs,
