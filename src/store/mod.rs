@@ -10,6 +10,7 @@ mod call_sessions;
 mod campaigns;
 mod error;
 mod exports;
+mod in_doubt;
 mod leads;
 mod scheduled_calls;
 
@@ -18,6 +19,7 @@ pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
 pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;
+pub use in_doubt::DueInDoubt;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
 pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall, ConversationSummary};
 
