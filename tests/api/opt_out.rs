@@ -125,6 +125,29 @@ async fn a_number_suppressed_after_its_upload_is_never_dialed(backend: Backend) 
     }
 }
 
+/// The claim itself never returns a suppressed number, even before a round has closed its
+/// planned call (a number listed between the round's two steps).
+async fn the_claim_skips_suppressed_numbers(backend: Backend) {
+    let e = engine_app(backend, simulator(5, 10), &[]).await;
+    let id = campaign_with_leads(&e, 3, json!({}), |_| vec![Outcome::Answer]).await;
+    let store = &e.app.state.store;
+    let now = weekday_morning();
+    assert_eq!(store.schedule_new_leads(id, now, 3, now).await.unwrap(), 3);
+    e.app
+        .post("/suppressions")
+        .json(&json!({"phone": phone(1)}))
+        .send()
+        .await
+        .unwrap();
+    let lease = now + chrono::Duration::minutes(2);
+    let claimed = store
+        .claim_due_calls(id, now, 10, "test-node", lease)
+        .await
+        .unwrap();
+    let phones: Vec<&str> = claimed.iter().map(|c| c.phone.as_str()).collect();
+    assert_eq!(phones, vec![phone(0).as_str(), phone(2).as_str()]);
+}
+
 /// A lead who asks for a call-back on every call is called at most `max_attempts` + 2 times:
 /// two call-backs are free, later ones use its attempts.
 async fn call_backs_cannot_keep_a_lead_on_the_list(backend: Backend) {
@@ -153,6 +176,7 @@ async fn call_backs_cannot_keep_a_lead_on_the_list(backend: Backend) {
 }
 
 both_backends!(
+    the_claim_skips_suppressed_numbers,
     an_opt_out_on_a_call_is_never_dialed_by_another_campaign,
     a_number_suppressed_after_its_upload_is_never_dialed,
     call_backs_cannot_keep_a_lead_on_the_list,
