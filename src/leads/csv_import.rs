@@ -138,6 +138,21 @@ pub(crate) fn csv_reader(bytes: &[u8]) -> Result<csv::Reader<&[u8]>, CsvFileErro
         .from_reader(text.as_bytes()))
 }
 
+/// The data rows, numbered as a spreadsheet shows them (the header is row 1), blank rows
+/// skipped; a row the CSV reader cannot read comes as the reason why.
+pub(crate) fn data_rows<R: std::io::Read>(
+    reader: &mut csv::Reader<R>,
+) -> impl Iterator<Item = (usize, Result<csv::StringRecord, String>)> + '_ {
+    reader
+        .records()
+        .enumerate()
+        .filter_map(|(index, record)| match record {
+            Ok(r) if r.iter().all(str::is_empty) => None,
+            Ok(r) => Some((index + 2, Ok(r))),
+            Err(e) => Some((index + 2, Err(format!("unreadable row: {e}")))),
+        })
+}
+
 /// Parses a whole upload. File-level problems are an `Err`; row-level ones are listed in
 /// `rejected` and the other rows still import.
 pub fn parse_leads(bytes: &[u8]) -> Result<ParsedLeads, CsvFileError> {
@@ -150,22 +165,8 @@ pub fn parse_leads(bytes: &[u8]) -> Result<ParsedLeads, CsvFileError> {
 
     let mut parsed = ParsedLeads::default();
     let mut phones_seen = HashSet::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 2;
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                parsed.rejected.push(RejectedRow {
-                    row,
-                    reason: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
-        };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        match lead_from_record(&record, &columns) {
+    for (row, record) in data_rows(&mut reader) {
+        match record.and_then(|r| lead_from_record(&r, &columns)) {
             Ok(lead) if !phones_seen.insert(lead.phone.clone()) => parsed.duplicates_in_file += 1,
             Ok(lead) => parsed.leads.push((row, lead)),
             Err(reason) => parsed.rejected.push(RejectedRow { row, reason }),

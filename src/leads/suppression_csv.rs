@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use super::csv_import::{csv_reader, normalise_header, CsvFileError, RejectedRow, PHONE_ALIASES};
+use super::csv_import::{
+    csv_reader, data_rows, normalise_header, CsvFileError, RejectedRow, PHONE_ALIASES,
+};
 use crate::domain::Phone;
 
 /// Used when a row gives no reason.
@@ -46,21 +48,14 @@ pub fn parse_suppressions(bytes: &[u8]) -> Result<ParsedSuppressions, CsvFileErr
 
     let mut parsed = ParsedSuppressions::default();
     let mut seen = HashSet::new();
-    for (index, record) in reader.records().enumerate() {
-        let row = index + 2;
+    for (row, record) in data_rows(&mut reader) {
         let record = match record {
             Ok(r) => r,
-            Err(e) => {
-                parsed.rejected.push(RejectedRow {
-                    row,
-                    reason: format!("unreadable row: {e}"),
-                });
+            Err(reason) => {
+                parsed.rejected.push(RejectedRow { row, reason });
                 continue;
             }
         };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
         let phone = match record.get(phone_at).filter(|p| !p.is_empty()) {
             None => Err("phone is empty".to_string()),
             Some(raw) => Phone::parse(raw),

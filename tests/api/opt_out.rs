@@ -14,15 +14,7 @@ use crate::helpers::Backend;
 use crate::live_support::{live_app, live_app_with};
 
 async fn suppressions(e: &EngineApp) -> Vec<Value> {
-    let page: Value = e
-        .app
-        .get("/suppressions")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = e.app.get_json("/suppressions").await;
     page["items"].as_array().unwrap().clone()
 }
 

@@ -62,14 +62,7 @@ async fn suppressions_are_added_listed_and_removed(backend: Backend) {
         .unwrap();
     error_of(missing, 400).await;
 
-    let page: Value = app
-        .get("/suppressions?limit=2")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/suppressions?limit=2").await;
     assert_eq!(page["total"], 3);
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     assert_eq!(page["limit"], 2);
@@ -86,14 +79,7 @@ async fn suppressions_are_added_listed_and_removed(backend: Backend) {
     error_of(gone, 404).await;
     let nonsense = app.delete("/suppressions/nonsense").send().await.unwrap();
     assert_eq!(error_of(nonsense, 422).await["field"], "phone");
-    let page: Value = app
-        .get("/suppressions")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/suppressions").await;
     assert_eq!(page["total"], 2);
 }
 
@@ -125,14 +111,7 @@ async fn a_suppression_list_is_uploaded_as_csv(backend: Backend) {
     assert_eq!(report["duplicates_in_file"], 1, "{report}");
     assert_eq!(report["rejected_count"], 1, "{report}");
     assert_eq!(report["rejected"][0]["row"], 4, "{report}");
-    let page: Value = app
-        .get("/suppressions")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/suppressions").await;
     assert_eq!(page["total"], 3);
     let complained = page["items"]
         .as_array()
@@ -199,14 +178,7 @@ async fn lead_uploads_leave_out_suppressed_and_foreign_numbers(backend: Backend)
             .contains("ALLOWED_COUNTRY_CODES (+91)"),
         "{report}"
     );
-    let campaign: Value = app
-        .get(&format!("/campaigns/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let campaign = app.get_json(&format!("/campaigns/{id}")).await;
     assert_eq!(campaign["total_leads"], 1);
 
     // Other destinations are accepted once the operator allows them.
