@@ -110,6 +110,8 @@ enum Round {
     },
     Completed,
     Credentials(String),
+    /// The stored calling window cannot be read: fail closed (pause, say why).
+    WindowUnreadable(String),
 }
 
 impl CampaignActor {
@@ -180,7 +182,9 @@ impl CampaignActor {
                 self.stop_reason = StopReason::Completed;
                 ctx.stop();
             }
-            Ok(Round::Credentials(reason)) => self.pause_because(reason, ctx),
+            Ok(Round::Credentials(reason) | Round::WindowUnreadable(reason)) => {
+                self.pause_because(reason, ctx)
+            }
             Err(StoreError::NotFound(_)) => {
                 self.stop_reason = StopReason::Completed;
                 ctx.stop();
@@ -398,7 +402,10 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
             "Exotel is not configured: set {var}"
         )));
     }
-    let window = calling_window(&campaign);
+    let window = match calling_window(&campaign, engine.settings.calling.regulatory_hours) {
+        Ok(window) => window,
+        Err(e) => return Ok(Round::WindowUnreadable(e.to_string())),
+    };
     store
         .schedule_new_leads(
             campaign_id,
@@ -407,6 +414,8 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
             now,
         )
         .await?;
+    // Numbers put on the suppression list after their upload: closed, never dialed.
+    store.cancel_suppressed_calls(campaign_id, now).await?;
     let open = window.is_open(now);
     let wanted = if open {
         CampaignStatus::Running

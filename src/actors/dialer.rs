@@ -97,6 +97,12 @@ async fn try_dial(
         if paused.load(Ordering::Acquire) {
             return release(engine, claim, "campaign paused before the dial", 0).await;
         }
+        // The slot can be minutes after the claim: an opt-out heard meanwhile still wins. The
+        // round closes the released call (the claim itself skips suppressed numbers).
+        let phone = std::slice::from_ref(&claim.phone);
+        if !engine.store.suppressed_among(phone).await?.is_empty() {
+            return release(engine, claim, "number suppressed before the dial", 0).await;
+        }
         let error = match engine.exotel.connect(&request).await {
             Ok(info) => return placed(engine, ctx, claim, info.sid).await,
             Err(e) => e,

@@ -17,7 +17,7 @@ use crate::scheduling::dial_settlement::{settle, InDoubt, Lookup, SettleTiming, 
 use crate::scheduling::NextStep;
 use crate::store::{AttemptEnd, AttemptRow, DueInDoubt, StoreError};
 use crate::telephony::call_outcome::{
-    adopt_unrecorded, apply_status, calling_window, retry_policy, Applied, StatusUpdate,
+    adopt_unrecorded, apply_status, lead_retry_policy, retry_window, Applied, StatusUpdate,
 };
 use crate::telephony::exotel::{CallRef, ListedCall};
 
@@ -118,7 +118,7 @@ async fn settle_in_doubt(
         }
     };
     let campaign = store.campaign(attempt.campaign_id).await?;
-    let policy = retry_policy(&campaign, engine.settings.retry_minute_seconds);
+    let policy = lead_retry_policy(engine, &campaign, attempt.lead_id).await?;
     let doubt = InDoubt {
         since,
         call_ref: CallRef {
@@ -139,7 +139,7 @@ async fn settle_in_doubt(
         number,
         lookup,
         &policy,
-        &calling_window(&campaign),
+        &retry_window(&campaign, engine.settings.calling.regulatory_hours),
         now,
         timing,
     );

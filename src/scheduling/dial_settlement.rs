@@ -140,6 +140,7 @@ mod tests {
             end_hour: 19,
             timezone: chrono_tz::Asia::Kolkata,
             days: CallingDays::parse("Mon-Sat").unwrap(),
+            floor: None,
         };
         let since = at("2026-11-26T05:30:00Z"); // Thursday 11:00 IST
         let ours_ref = CallRef {

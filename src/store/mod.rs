@@ -13,6 +13,7 @@ mod exports;
 mod in_doubt;
 mod leads;
 mod scheduled_calls;
+mod suppressions;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
@@ -22,6 +23,7 @@ pub use exports::ExportedCall;
 pub use in_doubt::DueInDoubt;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
 pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall, ConversationSummary};
+pub use suppressions::Suppression;
 
 use std::str::FromStr;
 use std::time::Duration;

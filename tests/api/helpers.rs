@@ -68,6 +68,21 @@ impl TestApp {
         self.authorised(self.client.patch(self.url(path)))
     }
 
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.authorised(self.client.delete(self.url(path)))
+    }
+
+    /// GETs `path` and reads its JSON body.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// Creates a campaign with `body` and returns its JSON.
     pub async fn create_campaign(&self, body: Value) -> Value {
         let response = self
