@@ -288,6 +288,28 @@ async fn a_running_dial_is_never_reconciled_however_old_its_lease(backend: Backe
     assert_eq!(lead["call_attempts"], 1, "{lead}");
 }
 
+async fn an_opt_out_during_the_pacing_wait_stops_the_dial(backend: Backend) {
+    // Three claims, paced 2 s apart: the last dial waits ~4 s for its slot.
+    let pacing = [("EXOTEL_CALLS_PER_MINUTE", "30")];
+    let e = engine_app(backend, simulator(5, 10), &pacing).await;
+    let id = campaign_with_leads(&e, 3, json!({}), |_| vec![Answer]).await;
+    start(&e, id).await;
+    eventually(10, "the first dial", || async { !e.sim.requests().is_empty() }).await;
+    let response = e
+        .app
+        .post("/suppressions")
+        .json(&json!({"phone": phone(2), "reason": "asked on another line"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    run_to_completion(&e, id).await;
+    let requests = requests_per_number(&e.sim);
+    assert_eq!(requests.get(&phone(2)), None, "{requests:?}");
+    let lead = lead_by_phone(&e, id, 2).await;
+    assert_eq!(lead["call_attempts"], 0, "{lead}");
+}
+
 /// Dials of the campaign in doubt now.
 async fn doubts(e: &EngineApp, id: i64) -> usize {
     let far = e.clock.now() + chrono::Duration::days(365);
@@ -314,4 +336,5 @@ both_backends!(
     a_dial_that_cannot_be_settled_counts_as_a_no_answer,
     a_dial_whose_process_died_is_settled_not_redialed,
     a_running_dial_is_never_reconciled_however_old_its_lease,
+    an_opt_out_during_the_pacing_wait_stops_the_dial,
 );
