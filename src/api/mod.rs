@@ -6,11 +6,13 @@ pub mod campaign_control;
 pub mod campaigns;
 pub mod debug;
 pub mod error;
+pub mod exotel_auth;
 pub mod exports;
 pub mod extract;
 pub mod health;
 pub mod leads;
 pub mod media;
+pub mod spreadsheet_cell;
 pub mod state;
 pub mod webhooks;
 

@@ -2,6 +2,7 @@
 //! (`custom_field.rs`) and the status vocabulary (`status.rs`). The contract is
 //! shared/specs/exotel.md.
 
+pub mod call_token;
 pub mod callback;
 pub mod client;
 pub mod custom_field;
