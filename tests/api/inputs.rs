@@ -225,13 +225,15 @@ async fn a_media_token_opens_its_own_call_only(backend: Backend) {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Reads until the server closes; the close code it sent, if any. Bounded: 40 s.
+/// Reads until the server closes, pinging every second (pings must not keep a socket
+/// alive); the close code it sent, if any. Bounded: 40 s.
 async fn close_code(socket: &mut Socket) -> Option<CloseCode> {
-    for _ in 0..40 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while tokio::time::Instant::now() < deadline {
         match tokio::time::timeout(Duration::from_secs(1), socket.next()).await {
             Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| f.code),
-            Ok(Some(Ok(_))) | Err(_) => {
-                // Keep pinging: pings must not keep a socket alive.
+            Ok(Some(Ok(_))) => {}
+            Err(_) => {
                 let _ = socket.send(Message::Ping(vec![1].into())).await;
             }
             Ok(None) | Ok(Some(Err(_))) => return None,
