@@ -14,6 +14,8 @@ pub mod clock;
 pub mod config;
 pub mod conversation;
 pub mod domain;
+#[cfg(test)]
+mod input_properties;
 pub mod leads;
 pub mod media;
 pub mod providers;

@@ -117,6 +117,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if matches!(cli.command, Command::Serve) {
+        if let Err(e) = settings.check_public_exposure() {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     // Commands that print figures or progress keep the log to warnings unless RUST_LOG asks.
     let quiet = !matches!(cli.command, Command::Serve);
     voice_runtime::telemetry::init_with_default(

@@ -66,6 +66,7 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Application, StartupError> {
         crate::telemetry_metrics::handle();
+        crate::domain::pii::set_log_pii(settings.log_pii);
         let store = Store::connect(&settings.database_url).await?;
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {
@@ -99,6 +100,9 @@ impl Application {
         };
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
         let state = AppState {
+            media_sockets: Arc::new(tokio::sync::Semaphore::new(api::state::media_socket_cap(
+                settings.max_concurrent_calls,
+            ))),
             playbooks: PlaybookCatalog::new(&settings.playbooks_dir),
             settings,
             store,
@@ -152,7 +156,10 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     Ok(server)
 }
 
-/// One log line per request, at debug level so production logs stay quiet.
+/// One log line per request: method and path, never the query string (`%r` would write the
+/// webhook token and the callers' numbers Exotel puts in `?From=…&token=…`).
 fn tracing_actix_web_lite() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms").log_target("http")
+    actix_web::middleware::Logger::new("%{METHOD}xi %U %s %Dms")
+        .custom_request_replace("METHOD", |req| req.method().to_string())
+        .log_target("http")
 }

@@ -87,7 +87,7 @@ async fn try_dial(
     let request = ConnectCall {
         to: Phone::from_trusted(claim.phone.clone()),
         call_ref,
-        status_callback: engine.status_callback_url(),
+        status_callback: engine.status_callback_url(&call_ref),
         stream_url: engine.media_url(&call_ref.encode()),
         time_limit_seconds: engine.settings.max_call_duration_minutes * 60,
     };

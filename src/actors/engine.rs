@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::scheduling::Pacer;
 use crate::store::Store;
-use crate::telephony::exotel::ExotelClient;
+use crate::telephony::exotel::{call_token, CallRef, ExotelClient};
 
 #[derive(Clone)]
 pub struct Engine {
@@ -48,23 +48,34 @@ impl Engine {
         Duration::seconds(i64::from(self.settings.exotel.settle_after_seconds))
     }
 
-    pub fn status_callback_url(&self) -> String {
+    /// Where Exotel posts this call's status callbacks: its ids and a token that opens this
+    /// call only (`call_token`), never the shared secret.
+    pub fn status_callback_url(&self, call: &CallRef) -> String {
         format!(
-            "{}/webhooks/exotel/call-status?token={}",
-            self.public_url, self.settings.webhook_secret
+            "{}/webhooks/exotel/call-status?{}",
+            self.public_url,
+            self.call_query(call)
         )
     }
 
-    /// Our media socket as Exotel must open it (direct mode), with the call's ids.
+    /// Our media socket as Exotel must open it, for the call `custom_field` names. A custom
+    /// field that is not ours gets a URL that opens nothing (the socket is refused).
     pub fn media_url(&self, custom_field: &str) -> String {
         let ws = self
             .public_url
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1);
-        let ids: String = url::form_urlencoded::byte_serialize(custom_field.as_bytes()).collect();
-        format!(
-            "{ws}/media?sample-rate=8000&token={}&ref={ids}",
-            self.settings.webhook_secret
-        )
+        let query = match CallRef::decode(custom_field) {
+            Some(call) => self.call_query(&call),
+            None => "token=".to_string(),
+        };
+        format!("{ws}/media?sample-rate=8000&{query}")
+    }
+
+    /// `ref=<ids>&token=<per-call token>`.
+    fn call_query(&self, call: &CallRef) -> String {
+        let ids: String = url::form_urlencoded::byte_serialize(call.encode().as_bytes()).collect();
+        let token = call_token::mint(&self.settings.webhook_secret, call);
+        format!("ref={ids}&token={token}")
     }
 }

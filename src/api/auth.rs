@@ -2,7 +2,10 @@
 //!
 //! With `API_KEY` set, every route but `/health` and the Exotel-facing ones (which carry
 //! `WEBHOOK_SECRET` instead) needs `Authorization: Bearer <key>`, compared in constant time.
-//! Without it the API answers loopback clients only.
+//! `/metrics` also takes `METRICS_TOKEN`, so a scraper need not hold the key that runs campaigns.
+//! Without a key the route answers loopback clients only — and a request that came through a
+//! reverse proxy (nginx, Caddy, ngrok on the same host) is not a loopback client, however its
+//! TCP peer looks.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -12,10 +15,12 @@ use subtle::ConstantTimeEq;
 
 use super::{ApiError, AppState};
 
+/// Headers a reverse proxy adds; their presence means the real client is somewhere else.
+const PROXY_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
 /// Paths that never need the API key.
 fn is_public(path: &str) -> bool {
     path == "/health"
-        || path == "/metrics"
         || path == "/media"
         || path.starts_with("/webhooks/")
         || path.starts_with("/exotel/")
@@ -35,16 +40,25 @@ fn check(req: &ServiceRequest) -> Result<(), ApiError> {
     let Some(state) = req.app_data::<web::Data<AppState>>() else {
         return Err(ApiError::Internal("application state missing".into()));
     };
-    let Some(key) = &state.settings.api_key else {
-        let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
-        return if loopback {
+    let settings = &state.settings;
+    let metrics_token = (req.path() == "/metrics")
+        .then_some(settings.metrics_token.as_deref())
+        .flatten();
+    let keys: Vec<&str> = settings
+        .api_key
+        .as_deref()
+        .into_iter()
+        .chain(metrics_token)
+        .collect();
+    if keys.is_empty() {
+        return if is_direct_loopback(req) {
             Ok(())
         } else {
             Err(ApiError::Unauthorized(
-                "API_KEY is not set, so the API answers loopback clients only",
+                "API_KEY is not set, so the API answers loopback clients only (not through a proxy)",
             ))
         };
-    };
+    }
     let presented = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -54,9 +68,20 @@ fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         .ok_or(ApiError::Unauthorized(
             "send Authorization: Bearer <API_KEY>",
         ))?;
-    if bool::from(presented.as_bytes().ct_eq(key.as_bytes())) {
+    // Every key is compared (no early exit), so timing says nothing about which one is close.
+    let matched = keys.iter().fold(0u8, |any, key| {
+        any | presented.as_bytes().ct_eq(key.as_bytes()).unwrap_u8()
+    });
+    if matched == 1 {
         Ok(())
     } else {
         Err(ApiError::Unauthorized("the bearer token is not valid"))
     }
+}
+
+/// A client on this host talking to us directly, not through a proxy on this host.
+fn is_direct_loopback(req: &ServiceRequest) -> bool {
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    let proxied = PROXY_HEADERS.iter().any(|h| req.headers().contains_key(*h));
+    loopback && !proxied
 }

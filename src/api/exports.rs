@@ -6,6 +6,7 @@ use bytes::Bytes;
 use futures::stream;
 
 use super::extract::QueryParams;
+use super::spreadsheet_cell::neutralised;
 use super::{ApiError, AppState};
 use crate::store::{ExportedCall, Store};
 
@@ -147,7 +148,7 @@ fn csv_chunk(page: &[ExportedCall], first: bool) -> Vec<u8> {
     }
     let opt = |v: Option<String>| v.unwrap_or_default();
     for c in page {
-        let _ = writer.write_record([
+        let row = [
             c.call_id.to_string(),
             c.call_sid.clone(),
             c.lead_id.to_string(),
@@ -163,7 +164,9 @@ fn csv_chunk(page: &[ExportedCall], first: bool) -> Vec<u8> {
             opt(c.extracted_data.as_ref().map(|j| j.0.to_string())),
             opt(c.transcript.as_ref().map(|j| readable_transcript(&j.0))),
             opt(c.recording_url.clone()),
-        ]);
+        ];
+        // Every cell, not just the free-text ones: a phone (`+91…`) is a formula to a spreadsheet.
+        let _ = writer.write_record(row.map(neutralised));
     }
     writer.into_inner().unwrap_or_default()
 }

@@ -1,6 +1,8 @@
 //! The Exotel-facing entry points of a live call: the media WebSocket (`GET /media`) and the
-//! dynamic URL the flow's Voicebot applet asks for (`GET|POST /exotel/voicebot-url`). Both need
-//! `WEBHOOK_SECRET`; a socket without it is refused before the upgrade.
+//! dynamic URL the flow's Voicebot applet asks for (`GET|POST /exotel/voicebot-url`). The
+//! voicebot URL needs `WEBHOOK_SECRET` (it is the flow's static URL); a socket needs the
+//! secret or the per-call token of the URL we minted, and is refused before the upgrade
+//! without one, or when the node already holds as many sockets as it may.
 
 use std::collections::HashMap;
 
@@ -8,9 +10,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
 use serde_json::json;
 
+use super::exotel_auth::{authorise, Authorised};
 use super::webhooks::check_secret;
 use super::{ApiError, AppState};
-use crate::media::socket::MediaSocket;
+use crate::domain::Masked;
+use crate::media::socket::{MediaSocket, MAX_FRAME_BYTES};
 use crate::telephony::exotel::CallRef;
 
 fn query(req: &HttpRequest) -> HashMap<String, String> {
@@ -25,9 +29,16 @@ pub async fn socket(
     req: HttpRequest,
     stream: web::Payload,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if check_secret(&req, &state.settings.webhook_secret).is_err() && !basic_auth_ok(&req, &state) {
-        return Err(ApiError::Unauthorized("missing or wrong media token").into());
-    }
+    let authorised = match authorise(&req, &state.settings.webhook_secret) {
+        Ok(authorised) => authorised,
+        Err(_) if basic_auth_ok(&req, &state) => Authorised::AnyCall,
+        Err(_) => return Err(ApiError::Unauthorized("missing or wrong media token").into()),
+    };
+    // Refused before the upgrade: an open socket costs a task, buffers and timers, and
+    // nobody should be able to pile them up past what this node can carry.
+    let Ok(slot) = state.media_sockets.clone().try_acquire_owned() else {
+        return Err(ApiError::Unavailable("too many open media sockets".into()).into());
+    };
     let q = query(&req);
     let rate = match q
         .get("sample-rate")
@@ -45,9 +56,11 @@ pub async fn socket(
         }
     };
     let url_ref = q.get("ref").and_then(|r| CallRef::decode(r));
-    let actor = MediaSocket::new(state.get_ref().clone(), rate, url_ref);
+    let actor = MediaSocket::new(state.get_ref().clone(), rate, url_ref)
+        .authorised(authorised)
+        .holding(slot);
     ws::WsResponseBuilder::new(actor, &req, stream)
-        .frame_size(1 << 20)
+        .frame_size(MAX_FRAME_BYTES)
         .start()
 }
 
@@ -87,9 +100,35 @@ pub async fn voicebot_url(
     if let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&body) {
         fields.extend(form);
     }
-    let custom = fields.get("CustomField").cloned().unwrap_or_default();
-    if let Some(sid) = fields.get("CallSid") {
-        tracing::info!(call_sid = %sid, "voicebot URL requested");
+    let sid = fields.get("CallSid").cloned().unwrap_or_default();
+    let from = fields.get("From").map(String::as_str).unwrap_or("");
+    tracing::info!(call_sid = %sid, from = %Masked(from), "voicebot URL requested");
+    let call = match fields.get("CustomField").and_then(|c| CallRef::decode(c)) {
+        Some(call) => call,
+        // A flow that dropped our CustomField: the sid says which call it is.
+        None => call_of_sid(&state, &sid)
+            .await?
+            .ok_or(ApiError::NotFound("call"))?,
+    };
+    Ok(HttpResponse::Ok().json(json!({"url": state.engine.media_url(&call.encode())})))
+}
+
+/// Our ids for an Exotel call sid, waiting a moment: the flow can ask before our record of
+/// the dial commits.
+async fn call_of_sid(state: &AppState, sid: &str) -> Result<Option<CallRef>, ApiError> {
+    if sid.trim().is_empty() {
+        return Ok(None);
     }
-    Ok(HttpResponse::Ok().json(json!({"url": state.engine.media_url(&custom)})))
+    for _ in 0..40 {
+        if let Some(a) = state.store.attempt_by_call_sid(sid).await? {
+            return Ok(Some(CallRef {
+                campaign_id: a.campaign_id,
+                lead_id: a.lead_id,
+                scheduled_call_id: a.scheduled_call_id,
+                attempt: a.attempt_number,
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Ok(None)
 }

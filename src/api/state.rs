@@ -20,4 +20,13 @@ pub struct AppState {
     /// The campaign side: Exotel, pacing, tokens, the call registry.
     pub engine: Engine,
     pub campaigns: Addr<CampaignSupervisor>,
+    /// Places for open media sockets: the node's call cap plus a margin (`media_socket_cap`).
+    pub media_sockets: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many media sockets a node holds open at once: one per call it may carry, plus room
+/// for sockets of calls just ending or reconnecting.
+pub fn media_socket_cap(max_concurrent_calls: u32) -> usize {
+    let calls = max_concurrent_calls as usize;
+    calls + (calls / 5).max(10)
 }

@@ -1,4 +1,4 @@
-//! `POST /webhooks/exotel/call-status?token=…`: Exotel's status callbacks, as JSON, urlencoded
+//! `POST /webhooks/exotel/call-status?ref=…&token=…`: Exotel's status callbacks, as JSON, urlencoded
 //! or multipart form. Answered fast and idempotently: a repeat or a late earlier-stage status
 //! changes nothing, and an unknown `CallSid` is logged and answered 200 so Exotel stops retrying.
 
@@ -11,6 +11,7 @@ use futures::StreamExt;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::exotel_auth::{authorise, Authorised};
 use super::{ApiError, AppState};
 use crate::actors::campaign_actor::CallEnded;
 use crate::telephony::call_outcome::{apply_status, Applied, StatusUpdate};
@@ -24,8 +25,22 @@ pub async fn call_status(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    check_secret(&req, &state.settings.webhook_secret)?;
-    let callback = read_callback(&req, payload).await?;
+    let authorised = authorise(&req, &state.settings.webhook_secret)?;
+    let mut callback = read_callback(&req, payload).await?;
+    if let Authorised::OneCall(call) = authorised {
+        // A per-call token speaks for its own call only: the ids in the body, and the call
+        // the sid belongs to, must be that call's.
+        let foreign_ref = callback.call_ref.is_some_and(|r| r != call);
+        let foreign_sid = state
+            .store
+            .attempt_by_call_sid(&callback.call_sid)
+            .await?
+            .is_some_and(|a| !authorised.opens(&a));
+        if foreign_ref || foreign_sid {
+            return Err(ApiError::Unauthorized("this token is for another call"));
+        }
+        callback.call_ref = Some(call);
+    }
     let Some(status) = callback.status else {
         tracing::warn!(call_sid = %callback.call_sid, status = %callback.raw_status, "unknown call status ignored");
         return Ok(HttpResponse::Ok().json(json!({"result": "ignored"})));

@@ -223,10 +223,11 @@ impl CallActor {
         for o in &p.objections {
             prompt.push_str(&format!("If {}: {}\n", o.when, o.hint));
         }
+        // No phone number: the LLM does not need it to talk, and what we send a provider is
+        // kept there (logs, training, breaches) beyond our control.
         prompt.push_str(&format!(
-            "\nLead: {} (phone {}). Current local time: {}.\n",
+            "\nLead: {}. Current local time: {}.\n",
             self.s.lead.name,
-            self.s.lead.phone,
             local.format("%A %Y-%m-%dT%H:%M")
         ));
         prompt
@@ -794,6 +795,8 @@ fn record_turn_metrics(turn: &AgentTurn) {
     }
 }
 
+/// The values a playbook's text may use. An extra CSV column holding a phone number (an
+/// alternate number, a WhatsApp number) is left out: templates reach the LLM's prompt.
 fn template_vars(lead: &Lead) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = lead
         .attributes
@@ -807,6 +810,7 @@ fn template_vars(lead: &Lead) -> HashMap<String, String> {
                     .unwrap_or_else(|| v.to_string()),
             )
         })
+        .filter(|(_, v)| crate::domain::Phone::parse(v).is_err())
         .collect();
     vars.insert("lead_name".into(), lead.name.clone());
     vars.insert("name".into(), lead.name.clone());

@@ -19,6 +19,8 @@ use chrono_tz::Tz;
 use crate::scheduling::RegulatoryHours;
 
 /// A setting that could not be used, naming the variable so an operator can fix it.
+/// `value` is what was given, except for secrets (`SECRET_VARS`): start-up errors are printed
+/// and shipped to log collectors, so a secret's value is replaced by `<hidden>`.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {var}={value:?}: {reason}")]
 pub struct ConfigError {
@@ -26,6 +28,23 @@ pub struct ConfigError {
     pub value: String,
     pub reason: String,
 }
+
+/// Variables whose values are credentials (a database URL can hold a password).
+pub const SECRET_VARS: [&str; 10] = [
+    "API_KEY",
+    "WEBHOOK_SECRET",
+    "METRICS_TOKEN",
+    "EXOTEL_API_KEY",
+    "EXOTEL_API_TOKEN",
+    "DEEPGRAM_API_KEY",
+    "OPENAI_API_KEY",
+    "ELEVENLABS_API_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+];
+
+/// What `Debug` shows for a secret that is set.
+const REDACTED: &str = "<redacted>";
 
 /// How Exotel connects an answered call to us (`EXOTEL_CONNECT_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +55,8 @@ pub enum ConnectMode {
     Direct,
 }
 
-/// Credentials and endpoints of the Exotel REST API.
-#[derive(Debug, Clone)]
+/// Credentials and endpoints of the Exotel REST API. `Debug` redacts the credentials.
+#[derive(Clone)]
 pub struct ExotelSettings {
     pub account_sid: Option<String>,
     pub api_key: Option<String>,
@@ -57,7 +76,8 @@ pub struct ExotelSettings {
 }
 
 /// One streaming provider: its key (absent = not configured), endpoint and model/voice.
-#[derive(Debug, Clone)]
+/// `Debug` redacts the key.
+#[derive(Clone)]
 pub struct ProviderSettings {
     pub api_key: Option<String>,
     pub base_url: String,
@@ -87,8 +107,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Everything the runtime reads from its environment.
-#[derive(Debug, Clone)]
+/// Everything the runtime reads from its environment. `Debug` redacts every secret, so a
+/// `?settings` in a log line or a panic message leaks nothing.
+#[derive(Clone)]
 pub struct Settings {
     pub bind_addr: SocketAddr,
     /// Public URL Exotel reaches us at; `None` means "the address we are bound to" (resolved at
@@ -98,6 +119,10 @@ pub struct Settings {
     pub node_id: String,
     /// Bearer token for the REST API; `None` means the API answers loopback clients only.
     pub api_key: Option<String>,
+    /// A second bearer token that opens `/metrics` only (for a Prometheus scraper).
+    pub metrics_token: Option<String>,
+    /// `LOG_PII=true` writes phone numbers into logs in full; otherwise they are masked.
+    pub log_pii: bool,
     /// Secret carried in the URLs we hand Exotel; random per start when unset.
     pub webhook_secret: String,
     /// True when `webhook_secret` was generated here, so start-up prints it once.
@@ -159,6 +184,12 @@ impl Settings {
             },
             node_id: env.optional("NODE_ID").unwrap_or_else(default_node_id),
             api_key: env.optional("API_KEY"),
+            metrics_token: env.optional("METRICS_TOKEN"),
+            log_pii: match env.string("LOG_PII", "false").to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(env.error("LOG_PII", "expected true or false")),
+            },
             webhook_secret,
             webhook_secret_generated,
             database_url: DatabaseUrl::parse(&env.string("DATABASE_URL", DatabaseUrl::DEFAULT))
@@ -234,6 +265,117 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// `serve` refuses to start exposed without its secrets: with a public `OUR_BASE_URL`, a
+    /// missing `API_KEY` would leave the API to whoever reaches it (a proxy on this host makes
+    /// everyone "loopback"), and a generated `WEBHOOK_SECRET` changes at every restart, so every
+    /// call in flight would lose its callbacks and media socket. The sandbox keeps generating one.
+    pub fn check_public_exposure(&self) -> Result<(), ConfigError> {
+        let Some(base) = &self.our_base_url else {
+            return Ok(());
+        };
+        if is_loopback_url(base) {
+            return Ok(());
+        }
+        let missing = |var: &'static str, why: &str| ConfigError {
+            var,
+            value: String::new(),
+            reason: format!(
+                "must be set because OUR_BASE_URL ({base}) is not a loopback address: {why}"
+            ),
+        };
+        if self.api_key.is_none() {
+            return Err(missing(
+                "API_KEY",
+                "without it anyone who reaches the server can run campaigns",
+            ));
+        }
+        if self.webhook_secret_generated {
+            return Err(missing(
+                "WEBHOOK_SECRET",
+                "a secret generated at start changes at every restart and cuts off every call in flight",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `http://localhost:8000`, `http://127.0.0.1`, `http://[::1]`: reachable from this host only.
+fn is_loopback_url(raw: &str) -> bool {
+    let Ok(url) = url::Url::parse(raw) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost" || d.ends_with(".localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `Some("<redacted>")` for a secret that is set, `None` for one that is not: whether a
+/// credential is configured is useful in a dump, its value never is.
+fn redacted(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| REDACTED)
+}
+
+impl std::fmt::Debug for ExotelSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExotelSettings")
+            .field("account_sid", &self.account_sid)
+            .field("api_key", &redacted(&self.api_key))
+            .field("api_token", &redacted(&self.api_token))
+            .field("base_url", &self.base_url)
+            .field("virtual_number", &self.virtual_number)
+            .field("connect_mode", &self.connect_mode)
+            .field("calls_per_minute", &self.calls_per_minute)
+            .field("ring_timeout_seconds", &self.ring_timeout_seconds)
+            .field("exophlo_id", &self.exophlo_id)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("api_key", &redacted(&self.api_key))
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("voice_id", &self.voice_id)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind_addr", &self.bind_addr)
+            .field("our_base_url", &self.our_base_url)
+            .field("node_id", &self.node_id)
+            .field("api_key", &redacted(&self.api_key))
+            .field("metrics_token", &redacted(&self.metrics_token))
+            .field("log_pii", &self.log_pii)
+            .field("webhook_secret", &REDACTED)
+            .field("webhook_secret_generated", &self.webhook_secret_generated)
+            .field("database_url", &self.database_url.redacted())
+            .field("exotel", &self.exotel)
+            .field("deepgram", &self.deepgram)
+            .field("openai", &self.openai)
+            .field("elevenlabs", &self.elevenlabs)
+            .field("calling", &self.calling)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
+            .field("retry_minute_seconds", &self.retry_minute_seconds)
+            .field("max_call_duration_minutes", &self.max_call_duration_minutes)
+            .field("scheduler_poll_seconds", &self.scheduler_poll_seconds)
+            .field("playbooks_dir", &self.playbooks_dir)
+            .field("redis_url", &redacted(&self.redis_url))
+            .field("log_format", &self.log_format)
+            .field("max_upload_bytes", &self.max_upload_bytes)
+            // Fields added later show up only when listed here: better missing than leaked.
+            .finish_non_exhaustive()
+    }
+}
+
 /// The host name, so that a restarted process on the same host reclaims its own dial claims.
 fn default_node_id() -> String {
     std::fs::read_to_string("/etc/hostname")
@@ -266,9 +408,14 @@ impl Env<'_> {
     }
 
     fn error(&self, var: &'static str, reason: impl Into<String>) -> ConfigError {
+        let value = if SECRET_VARS.contains(&var) {
+            "<hidden>".to_string()
+        } else {
+            self.0.get(var).cloned().unwrap_or_default()
+        };
         ConfigError {
             var,
-            value: self.0.get(var).cloned().unwrap_or_default(),
+            value,
             reason: reason.into(),
         }
     }
@@ -369,6 +516,76 @@ mod tests {
                 err.to_string().starts_with(&format!("invalid {var}=")),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn debug_redacts_every_secret() {
+        let secrets = [
+            ("API_KEY", "api-key-value"),
+            ("WEBHOOK_SECRET", "webhook-secret-value"),
+            ("METRICS_TOKEN", "metrics-token-value"),
+            ("EXOTEL_API_KEY", "exotel-key-value"),
+            ("EXOTEL_API_TOKEN", "exotel-token-value"),
+            ("DEEPGRAM_API_KEY", "deepgram-key-value"),
+            ("OPENAI_API_KEY", "openai-key-value"),
+            ("ELEVENLABS_API_KEY", "elevenlabs-key-value"),
+            ("DATABASE_URL", "postgres://app:db-password-value@db/voice"),
+            ("REDIS_URL", "redis://:redis-password-value@cache"),
+        ];
+        let s = settings(&secrets).unwrap();
+        let dump = format!("{s:?} {:?} {:?}", s.exotel, s.openai);
+        for (var, value) in secrets {
+            let needle = value
+                .split(['@', ':', '/'])
+                .find(|p| p.ends_with("-value"))
+                .unwrap();
+            assert!(!dump.contains(needle), "{var} leaked in {dump}");
+        }
+        assert!(dump.contains("<redacted>"));
+        assert!(dump.contains("node_id"), "other fields still show");
+    }
+
+    #[test]
+    fn errors_never_echo_a_secret() {
+        let err = settings(&[("DATABASE_URL", "mysql://app:hunter2@db/voice")]).unwrap_err();
+        assert_eq!(err.var, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = settings(&[("LOG_PII", "maybe")]).unwrap_err();
+        assert_eq!(err.var, "LOG_PII");
+        assert!(
+            err.to_string().contains("maybe"),
+            "non-secrets are echoed: {err}"
+        );
+    }
+
+    #[test]
+    fn pii_and_metrics_settings() {
+        let s = settings(&[]).unwrap();
+        assert!(!s.log_pii);
+        assert_eq!(s.metrics_token, None);
+        let s = settings(&[("LOG_PII", "true"), ("METRICS_TOKEN", "scrape")]).unwrap();
+        assert!(s.log_pii);
+        assert_eq!(s.metrics_token.as_deref(), Some("scrape"));
+    }
+
+    #[test]
+    fn a_public_base_url_needs_both_secrets() {
+        let public = ("OUR_BASE_URL", "https://calls.example.com");
+        let key = ("API_KEY", "k");
+        let secret = ("WEBHOOK_SECRET", "w");
+        let cases: [(&[(&str, &str)], Option<&str>); 7] = [
+            (&[], None),
+            (&[("OUR_BASE_URL", "http://localhost:8000")], None),
+            (&[("OUR_BASE_URL", "http://127.0.0.1:8000")], None),
+            (&[("OUR_BASE_URL", "http://[::1]:8000")], None),
+            (&[public, secret], Some("API_KEY")),
+            (&[public, key], Some("WEBHOOK_SECRET")),
+            (&[public, key, secret], None),
+        ];
+        for (vars, refused) in cases {
+            let got = settings(vars).unwrap().check_public_exposure().err();
+            assert_eq!(got.as_ref().map(|e| e.var), refused, "{vars:?}");
         }
     }
 

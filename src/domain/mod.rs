@@ -1,11 +1,15 @@
 //! Domain types shared by the API, the store and the actors: parsed once, valid everywhere.
 
+pub mod call_duration;
 pub mod campaign_status;
 pub mod phone;
+pub mod pii;
 pub mod statuses;
 pub mod suppression;
 
+pub use call_duration::CallDuration;
 pub use campaign_status::{CampaignStatus, IllegalTransition};
 pub use phone::Phone;
+pub use pii::Masked;
 pub use statuses::{CallStatus, LeadStatus, ScheduledCallStatus};
 pub use suppression::SuppressionSource;

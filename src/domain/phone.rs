@@ -86,6 +86,11 @@ impl Phone {
         &self.0
     }
 
+    /// The number as a log line may show it (masked unless `LOG_PII=true`).
+    pub fn masked(&self) -> super::Masked<'_> {
+        super::Masked(&self.0)
+    }
+
     /// For values read back from the database, which only ever holds parsed numbers.
     pub fn from_trusted(e164: String) -> Phone {
         Phone(e164)

@@ -144,7 +144,8 @@ fn parse_start(value: &Value) -> Result<StartInfo, ProtocolError> {
         .and_then(|f| serde_json::from_value(f.clone()).ok())
         .unwrap_or_default();
     let sample_rate = format.sample_rate.and_then(|v| match v {
-        Value::Number(n) => n.as_u64().map(|n| n as u32),
+        // `as u32` would wrap 4_294_975_296 to 8000; an out-of-range rate is simply unknown.
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
         Value::String(s) => s.parse().ok(),
         _ => None,
     });

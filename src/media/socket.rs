@@ -13,6 +13,7 @@ use actix_web_actors::ws;
 
 use super::audio::{pcm_from_base64, pcm_to_base64};
 use super::protocol::{self, Inbound, StartInfo};
+use crate::api::exotel_auth::Authorised;
 use crate::api::AppState;
 use crate::call::call_actor::CallSetup;
 use crate::call::messages::{
@@ -21,6 +22,14 @@ use crate::call::messages::{
 use crate::call::{CallActor, CallProviders};
 use crate::telephony::call_outcome::adopt_unrecorded;
 use crate::telephony::exotel::CallRef;
+
+/// The largest frame we read. Exotel's media frames are a few KiB (100 ms of 16-bit audio in
+/// base64); anything far larger is not Exotel, and reading it would only cost memory.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// How long a socket may stay open without a `start` event. Pings are answered, but they do
+/// not make a socket a call: without this, anyone with a token could hold sockets for ever.
+const START_DEADLINE: Duration = Duration::from_secs(10);
 
 /// How far ahead of real time we send audio: enough to ride out timer jitter, little enough
 /// that `clear` cuts the agent off at once.
@@ -65,6 +74,10 @@ pub struct MediaSocket {
     drained_at: Option<Instant>,
     last_heard: Instant,
     pub counters: SocketCounters,
+    /// Which calls this socket's credentials open (a per-call token opens one).
+    authorised: Authorised,
+    /// This socket's place under the node's socket cap, given back when the actor is dropped.
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl MediaSocket {
@@ -86,7 +99,21 @@ impl MediaSocket {
             drained_at: None,
             last_heard: Instant::now(),
             counters: SocketCounters::default(),
+            authorised: Authorised::AnyCall,
+            _slot: None,
         }
+    }
+
+    /// Limits the socket to the calls its credentials open.
+    pub fn authorised(mut self, authorised: Authorised) -> MediaSocket {
+        self.authorised = authorised;
+        self
+    }
+
+    /// Holds a place under the node's socket cap for the socket's life.
+    pub fn holding(mut self, slot: tokio::sync::OwnedSemaphorePermit) -> MediaSocket {
+        self._slot = Some(slot);
+        self
     }
 
     fn frame_samples(&self) -> usize {
@@ -162,6 +189,12 @@ impl MediaSocket {
         let state = self.state.clone();
         let lookup = find_call(state, start.call_sid.clone(), call_ref);
         ctx.wait(lookup.into_actor(self).map(move |found, act, ctx| match found {
+            Ok(found) if !act.authorised.opens(&found.0) => {
+                tracing::warn!(call_sid = %start.call_sid, "media token is for another call; closing");
+                let why = "this socket's token is for another call".to_string();
+                ctx.close(Some(ws::CloseReason { code: ws::CloseCode::Policy, description: Some(why) }));
+                ctx.stop();
+            }
             Ok(found) => {
                 let me = ctx.address().recipient();
                 let setup = CallSetup {
@@ -343,6 +376,16 @@ impl Actor for MediaSocket {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_later(START_DEADLINE, |act, ctx| {
+            if act.stream_sid.is_none() {
+                let why = "no start event within 10 s".to_string();
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Policy,
+                    description: Some(why),
+                }));
+                ctx.stop();
+            }
+        });
         // A socket that hears nothing for 30 s is dead (Exotel streams audio continuously).
         ctx.run_interval(Duration::from_secs(5), |act, ctx| {
             if act.last_heard.elapsed() > Duration::from_secs(30) {
@@ -383,6 +426,11 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for MediaSocket {
             }
             Ok(ws::Message::Binary(_)) => self.counters.malformed += 1,
             Ok(_) => {}
+            Err(ws::ProtocolError::Overflow) => {
+                tracing::warn!(limit = MAX_FRAME_BYTES, "media frame too large; closing");
+                ctx.close(Some(ws::CloseCode::Size.into()));
+                ctx.stop();
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "media socket protocol error");
                 ctx.stop();

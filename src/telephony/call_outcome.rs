@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::exotel::CallRef;
 use crate::actors::Engine;
 use crate::config::CallingDays;
-use crate::domain::CallStatus;
+use crate::domain::{CallDuration, CallStatus};
 use crate::scheduling::{next_step, CallingWindow, RegulatoryHours, RetryPolicy};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ClaimedCall, StoreError};
 
@@ -16,7 +16,8 @@ use crate::store::{AttemptEnd, AttemptRow, Campaign, ClaimedCall, StoreError};
 pub struct StatusUpdate {
     pub call_sid: String,
     pub status: CallStatus,
-    pub duration_seconds: Option<i64>,
+    /// Clamped at the edge (`CallDuration`), so the arithmetic below cannot overflow.
+    pub duration_seconds: Option<CallDuration>,
     pub recording_url: Option<String>,
     /// The ids from `CustomField`, when the report carries them.
     pub call_ref: Option<CallRef>,
@@ -68,7 +69,7 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
             .store
             .record_call_details(
                 &update.call_sid,
-                update.duration_seconds,
+                update.duration_seconds.map(CallDuration::seconds),
                 update.recording_url.as_deref(),
                 now,
             )
@@ -85,13 +86,15 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
         &retry_window(&campaign, engine.settings.calling.regulatory_hours),
         now,
     );
-    let answered_at = (update.status == CallStatus::Completed)
-        .then(|| now - chrono::Duration::seconds(update.duration_seconds.unwrap_or(0)));
+    let answered_at = (update.status == CallStatus::Completed).then(|| {
+        let lasted = update.duration_seconds.unwrap_or_default().as_chrono();
+        now.checked_sub_signed(lasted).unwrap_or(now)
+    });
     let end = AttemptEnd {
         status: update.status,
         failure_reason: (update.status != CallStatus::Completed).then(|| update.status.to_string()),
         answered_at,
-        duration_seconds: update.duration_seconds,
+        duration_seconds: update.duration_seconds.map(CallDuration::seconds),
         recording_url: update.recording_url.clone(),
         next,
     };
@@ -113,8 +116,16 @@ async fn find_attempt(
     update: &StatusUpdate,
 ) -> Result<Option<AttemptRow>, StoreError> {
     let store = &engine.store;
+    // A report whose ids (`CustomField`, or the URL's per-call token) name another attempt
+    // than the one its sid belongs to is not about that call: applying it would let one
+    // call's credentials end another.
+    let consistent = |found: &AttemptRow| {
+        update
+            .call_ref
+            .is_none_or(|r| r.scheduled_call_id == found.scheduled_call_id)
+    };
     if let Some(found) = store.attempt_by_call_sid(&update.call_sid).await? {
-        return Ok(Some(found));
+        return Ok(consistent(&found).then_some(found));
     }
     let Some(call_ref) = update.call_ref else {
         return Ok(None);
@@ -123,7 +134,7 @@ async fn find_attempt(
     while tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
         if let Some(found) = store.attempt_by_call_sid(&update.call_sid).await? {
-            return Ok(Some(found));
+            return Ok(consistent(&found).then_some(found));
         }
     }
     adopt_unrecorded(engine, call_ref.scheduled_call_id, &update.call_sid).await

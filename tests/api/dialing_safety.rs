@@ -220,15 +220,16 @@ async fn a_dial_whose_process_died_is_settled_not_redialed(backend: Backend) {
         .unwrap()
         .remove(0);
     let exotel = ExotelClient::new(e.app.state.settings.exotel.clone()).unwrap();
+    let call_ref = CallRef {
+        campaign_id: id,
+        lead_id: claim.lead_id,
+        scheduled_call_id: claim.scheduled_call_id,
+        attempt: 1,
+    };
     let request = ConnectCall {
         to: Phone::from_trusted(claim.phone.clone()),
-        call_ref: CallRef {
-            campaign_id: id,
-            lead_id: claim.lead_id,
-            scheduled_call_id: claim.scheduled_call_id,
-            attempt: 1,
-        },
-        status_callback: e.app.state.engine.status_callback_url(),
+        call_ref,
+        status_callback: e.app.state.engine.status_callback_url(&call_ref),
         stream_url: String::new(),
         time_limit_seconds: 600,
     };
@@ -294,7 +295,10 @@ async fn an_opt_out_during_the_pacing_wait_stops_the_dial(backend: Backend) {
     let e = engine_app(backend, simulator(5, 10), &pacing).await;
     let id = campaign_with_leads(&e, 3, json!({}), |_| vec![Answer]).await;
     start(&e, id).await;
-    eventually(10, "the first dial", || async { !e.sim.requests().is_empty() }).await;
+    eventually(10, "the first dial", || async {
+        !e.sim.requests().is_empty()
+    })
+    .await;
     let response = e
         .app
         .post("/suppressions")

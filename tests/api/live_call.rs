@@ -241,8 +241,28 @@ async fn callback_and_keypad(backend: Backend) {
     assert_eq!(next.unwrap().to_rfc3339(), "2026-11-27T12:30:00+00:00");
 }
 
+/// What we send the LLM stays with the provider: the lead's number is never part of it.
+async fn the_llm_never_receives_the_phone_number(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.call(interested()).await;
+    let requests = live.openai.requests.all();
+    assert!(!requests.is_empty(), "the conversation asked the LLM");
+    let national = crate::engine_support::phone(0)
+        .trim_start_matches("+91")
+        .to_string();
+    for request in &requests {
+        let text = request.to_string();
+        assert!(text.contains("Lead 0"), "the lead's name is there: {text}");
+        assert!(
+            !text.contains(&national),
+            "the phone reached the LLM: {text}"
+        );
+    }
+}
+
 both_backends!(
     a_full_qualification_conversation,
+    the_llm_never_receives_the_phone_number,
     barge_in_stops_the_agent_and_is_recorded,
     a_backchannel_does_not_interrupt,
     stt_socket_dropped_and_restored,

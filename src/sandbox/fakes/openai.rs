@@ -2,6 +2,8 @@
 //! (role chunk, content fragments, tool-call fragments keyed by index, finish chunk, `[DONE]`),
 //! JSON errors, and `response_format` extraction answered without streaming.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,18 +19,48 @@ pub struct FakeOpenAi {
     /// The `OPENAI_BASE_URL` to use (ends in `/v1`).
     pub base_url: String,
     pub knobs: Knobs,
+    /// The latest request bodies, so tests can check what we send a provider.
+    pub requests: RequestLog,
+}
+
+/// The last `RequestLog::KEPT` chat requests received (bounded: the fake also serves benchmarks).
+#[derive(Clone, Default)]
+pub struct RequestLog(Arc<Mutex<VecDeque<Value>>>);
+
+impl RequestLog {
+    const KEPT: usize = 256;
+
+    fn push(&self, body: &Value) {
+        if let Ok(mut log) = self.0.lock() {
+            if log.len() == Self::KEPT {
+                log.pop_front();
+            }
+            log.push_back(body.clone());
+        }
+    }
+
+    pub fn all(&self) -> Vec<Value> {
+        self.0
+            .lock()
+            .map(|log| log.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl FakeOpenAi {
     pub fn start(port: u16) -> std::io::Result<FakeOpenAi> {
-        let (port, knobs) = super::http::serve(port, |cfg| {
+        let requests = RequestLog::default();
+        let log = web::Data::new(requests.clone());
+        let (port, knobs) = super::http::serve(port, move |cfg| {
             cfg.app_data(web::JsonConfig::default().limit(4 << 20))
+                .app_data(log.clone())
                 .route("/v1/chat/completions", web::post().to(completions))
                 .route("/chat/completions", web::post().to(completions));
         })?;
         Ok(FakeOpenAi {
             base_url: format!("http://127.0.0.1:{port}/v1"),
             knobs,
+            requests,
         })
     }
 }
@@ -42,9 +74,11 @@ fn error(status: u16, message: &str, kind: &str) -> HttpResponse {
 
 async fn completions(
     knobs: web::Data<Knobs>,
+    log: web::Data<RequestLog>,
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> HttpResponse {
+    log.push(&body);
     let authorised = req
         .headers()
         .get("Authorization")

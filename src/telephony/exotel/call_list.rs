@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::client::{error_of, loose_int, ExotelClient, ExotelError};
 use super::parse_status;
-use crate::domain::{CallStatus, Phone};
+use crate::domain::{CallDuration, CallStatus, Phone};
 
 /// One call in the list, with what settling needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +21,7 @@ pub struct ListedCall {
     pub status: Option<CallStatus>,
     /// Our `CustomField`, when the list carries it (it tells our attempts apart).
     pub custom_field: Option<String>,
-    pub duration_seconds: Option<i64>,
+    pub duration_seconds: Option<CallDuration>,
     pub recording_url: Option<String>,
 }
 
@@ -97,7 +97,11 @@ impl ExotelClient {
             .map(|c| ListedCall {
                 status: c.status.as_deref().and_then(parse_status),
                 custom_field: c.custom_field.filter(|f| !f.is_empty()),
-                duration_seconds: c.duration.as_ref().and_then(loose_int),
+                duration_seconds: c
+                    .duration
+                    .as_ref()
+                    .and_then(loose_int)
+                    .map(CallDuration::clamped),
                 recording_url: c.recording_url.filter(|u| !u.is_empty()),
                 sid: c.sid,
             })

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::client::loose_int;
 use super::{parse_status, CallRef};
-use crate::domain::CallStatus;
+use crate::domain::{CallDuration, CallStatus};
 
 /// The fields we use from a status callback; everything else is ignored.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,7 +14,7 @@ pub struct StatusCallback {
     pub status: Option<CallStatus>,
     pub raw_status: String,
     pub event_type: Option<String>,
-    pub duration_seconds: Option<i64>,
+    pub duration_seconds: Option<CallDuration>,
     pub recording_url: Option<String>,
     pub call_ref: Option<CallRef>,
 }
@@ -29,7 +29,10 @@ impl StatusCallback {
                 _ => None,
             }
         };
-        let duration = body.get("ConversationDuration").and_then(loose_int);
+        let duration = body
+            .get("ConversationDuration")
+            .and_then(loose_int)
+            .map(CallDuration::clamped);
         Self::build(text, duration)
     }
 
@@ -38,13 +41,14 @@ impl StatusCallback {
         let text = |key: &str| fields.get(key).cloned();
         let duration = fields
             .get("ConversationDuration")
-            .and_then(|d| d.trim().parse().ok());
+            .and_then(|d| d.trim().parse().ok())
+            .map(CallDuration::clamped);
         Self::build(text, duration)
     }
 
     fn build(
         text: impl Fn(&str) -> Option<String>,
-        duration_seconds: Option<i64>,
+        duration_seconds: Option<CallDuration>,
     ) -> Result<StatusCallback, String> {
         let call_sid = text("CallSid")
             .filter(|s| !s.trim().is_empty())
@@ -73,7 +77,7 @@ mod tests {
             "Legs":[{"OnCallDuration":335,"Status":"completed"}]});
         let cb = StatusCallback::from_json(&body).unwrap();
         assert_eq!(cb.status, Some(CallStatus::Completed));
-        assert_eq!(cb.duration_seconds, Some(320));
+        assert_eq!(cb.duration_seconds, Some(CallDuration::clamped(320)));
         assert_eq!(cb.call_ref.unwrap().scheduled_call_id, 3);
         assert_eq!(cb.recording_url.as_deref(), Some("https://r.mp3"));
     }

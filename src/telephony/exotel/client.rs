@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::{parse_status, CallRef};
 use crate::config::{ConnectMode, ExotelSettings};
-use crate::domain::{CallStatus, Phone};
+use crate::domain::{CallDuration, CallStatus, Phone};
 
 /// Why a request failed, by what to do about it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -56,7 +56,7 @@ pub struct CallInfo {
     pub sid: String,
     /// `None` when Exotel used a status word we do not know.
     pub status: Option<CallStatus>,
-    pub duration_seconds: Option<i64>,
+    pub duration_seconds: Option<CallDuration>,
     pub recording_url: Option<String>,
 }
 
@@ -271,7 +271,9 @@ impl ExotelClient {
             .and_then(loose_int);
         CallInfo {
             status: call.status.as_deref().and_then(parse_status),
-            duration_seconds: conversation.or(call.duration.as_ref().and_then(loose_int)),
+            duration_seconds: conversation
+                .or(call.duration.as_ref().and_then(loose_int))
+                .map(CallDuration::clamped),
             recording_url: call.recording_url.filter(|u| !u.is_empty()),
             sid: call.sid,
         }

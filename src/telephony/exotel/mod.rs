@@ -3,6 +3,7 @@
 //! shared/specs/exotel.md.
 
 pub mod call_list;
+pub mod call_token;
 pub mod callback;
 pub mod client;
 pub mod custom_field;
