@@ -574,7 +574,8 @@ mod tests {
         let public = ("OUR_BASE_URL", "https://calls.example.com");
         let key = ("API_KEY", "k");
         let secret = ("WEBHOOK_SECRET", "w");
-        let cases: [(&[(&str, &str)], Option<&str>); 7] = [
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: [Case; 7] = [
             (&[], None),
             (&[("OUR_BASE_URL", "http://localhost:8000")], None),
             (&[("OUR_BASE_URL", "http://127.0.0.1:8000")], None),
