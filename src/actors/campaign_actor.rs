@@ -112,6 +112,8 @@ enum Round {
     },
     Completed,
     Credentials(String),
+    /// The stored calling window cannot be read: fail closed (pause, say why).
+    WindowUnreadable(String),
 }
 
 impl CampaignActor {
@@ -184,7 +186,9 @@ impl CampaignActor {
                 self.stop_reason = StopReason::Completed;
                 ctx.stop();
             }
-            Ok(Round::Credentials(reason)) => self.pause_because(reason, ctx),
+            Ok(Round::Credentials(reason) | Round::WindowUnreadable(reason)) => {
+                self.pause_because(reason, ctx)
+            }
             Err(StoreError::NotFound(_)) => {
                 self.stop_reason = StopReason::Completed;
                 ctx.stop();
@@ -405,7 +409,10 @@ async fn run_round(
             "Exotel is not configured: set {var}"
         )));
     }
-    let window = calling_window(&campaign);
+    let window = match calling_window(&campaign, engine.settings.calling.regulatory_hours) {
+        Ok(window) => window,
+        Err(e) => return Ok(Round::WindowUnreadable(e.to_string())),
+    };
     store
         .schedule_new_leads(
             campaign_id,
@@ -414,6 +421,8 @@ async fn run_round(
             now,
         )
         .await?;
+    // Numbers put on the suppression list after their upload: closed, never dialed.
+    store.cancel_suppressed_calls(campaign_id, now).await?;
     let open = window.is_open(now);
     let wanted = if open {
         CampaignStatus::Running

@@ -8,6 +8,8 @@ use serde_json::json;
 use super::extract::{Page, QueryParams, ValidJson};
 use super::{ApiError, AppState};
 use crate::config::CallingDays;
+use crate::domain::CampaignStatus;
+use crate::scheduling::{RegulatoryHours, WindowSide};
 use crate::store::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
 
 /// The body of `POST /campaigns` and `PATCH /campaigns/{id}`; absent fields take the
@@ -25,6 +27,8 @@ pub struct CampaignBody {
     pub max_attempts: Option<u32>,
     pub retry_no_answer_minutes: Option<u32>,
     pub retry_busy_minutes: Option<u32>,
+    /// Transactional or service calls, not held to `REGULATORY_HOURS`; settable while DRAFT.
+    pub transactional: Option<bool>,
 }
 
 fn in_range(
@@ -104,19 +108,43 @@ impl CampaignBody {
                 self.retry_busy_minutes,
                 0..=43_200,
             )?,
+            transactional: self.transactional,
         })
     }
 }
 
 /// A window whose start equals its end is empty; one whose start is later crosses midnight.
-fn check_window(start: u32, end: u32) -> Result<(), ApiError> {
+/// A promotional campaign's window must also lie inside the law's hours (`REGULATORY_HOURS`).
+fn check_window(
+    start: u32,
+    end: u32,
+    transactional: bool,
+    floor: RegulatoryHours,
+) -> Result<(), ApiError> {
     if start == end {
         return Err(ApiError::invalid(
             "calling_hours_end",
             "calling_hours_end must differ from calling_hours_start",
         ));
     }
-    Ok(())
+    if transactional {
+        return Ok(());
+    }
+    floor.check_window(start, end).map_err(|side| {
+        let field = match side {
+            WindowSide::Start => "calling_hours_start",
+            WindowSide::End => "calling_hours_end",
+        };
+        ApiError::invalid(
+            field,
+            format!(
+                "calling hours {start}–{end} leave the regulatory window {floor} \
+                 (REGULATORY_HOURS, in the campaign's time zone; TRAI's TCCCPR 2018 hours for \
+                 promotional calls); narrow the window, or create the campaign with \
+                 \"transactional\": true for transactional or service calls"
+            ),
+        )
+    })
 }
 
 pub async fn create(
@@ -157,11 +185,19 @@ pub async fn create(
             .retry_busy_minutes
             .unwrap_or(defaults.retry_busy_minutes),
     };
-    check_window(settings.calling_hours_start, settings.calling_hours_end)?;
-    let campaign = state
-        .store
-        .create_campaign(&NewCampaign { name, settings }, state.clock.now())
-        .await?;
+    let transactional = patch.transactional.unwrap_or(false);
+    check_window(
+        settings.calling_hours_start,
+        settings.calling_hours_end,
+        transactional,
+        defaults.regulatory_hours,
+    )?;
+    let new = NewCampaign {
+        name,
+        settings,
+        transactional,
+    };
+    let campaign = state.store.create_campaign(&new, state.clock.now()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/campaigns/{}", campaign.id)))
         .json(campaign))
@@ -183,7 +219,8 @@ pub async fn get(
 }
 
 /// Edits take effect on the campaign's next scheduling decision: the scheduler reads the row
-/// afresh each time. A COMPLETED campaign is read-only (409).
+/// afresh each time. A COMPLETED campaign is read-only (409); `transactional` changes only
+/// while DRAFT (409); the window is held to the regulatory floor as on create (422).
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -204,7 +241,19 @@ pub async fn update(
     let end = patch
         .calling_hours_end
         .unwrap_or(current.calling_hours_end as u32);
-    check_window(start, end)?;
+    let transactional = patch.transactional.unwrap_or(current.transactional);
+    if transactional != current.transactional && current.status != CampaignStatus::Draft {
+        return Err(ApiError::Conflict(format!(
+            "campaign {id} is {}: transactional can only be changed while it is DRAFT",
+            current.status
+        )));
+    }
+    check_window(
+        start,
+        end,
+        transactional,
+        state.settings.calling.regulatory_hours,
+    )?;
     let updated = state
         .store
         .update_campaign(id, &patch, state.clock.now())

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::extract::{Page, QueryParams};
 use super::{ApiError, AppState};
-use crate::domain::LeadStatus;
-use crate::leads::csv_import::{parse_leads, CsvFileError};
+use crate::domain::{LeadStatus, Phone};
+use crate::leads::csv_import::{parse_leads, CsvFileError, RejectedRow};
 use crate::store::{LeadFilter, NewLead};
 
 /// At most this many rejected rows are listed in the response; `rejected_count` has them all.
@@ -38,10 +38,13 @@ pub async fn upload_csv(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e: CsvFileError| ApiError::invalid("file", e.to_string()))?;
 
+    let mut rejected = parsed.rejected;
+    let callable = only_allowed_countries(parsed.leads, &state, &mut rejected);
+    let (callable, suppressed) = without_suppressed(callable, &state).await?;
+
     let existing = state.store.campaign_phones(campaign_id).await?;
     let mut duplicates_existing = 0usize;
-    let fresh: Vec<NewLead> = parsed
-        .leads
+    let fresh: Vec<NewLead> = callable
         .into_iter()
         .filter_map(|(_, lead)| {
             let known = existing.contains(&lead.phone);
@@ -55,13 +58,16 @@ pub async fn upload_csv(
         .await?;
     // Rows another upload inserted while we parsed are duplicates too.
     let duplicates_existing = duplicates_existing as u64 + outcome.already_present;
-    let rejected_count = parsed.rejected.len();
-    let mut rejected = parsed.rejected;
+    let rejected_count = rejected.len();
     rejected.truncate(MAX_LISTED_REJECTIONS);
+    let suppressed_count = suppressed.len();
+    let mut suppressed = suppressed;
+    suppressed.truncate(MAX_LISTED_REJECTIONS);
     tracing::info!(
         campaign_id,
         accepted = outcome.inserted,
         rejected_count,
+        suppressed_count,
         "leads imported"
     );
     Ok(HttpResponse::Ok().json(json!({
@@ -71,11 +77,71 @@ pub async fn upload_csv(
         "duplicates": parsed.duplicates_in_file as u64 + duplicates_existing,
         "duplicates_in_file": parsed.duplicates_in_file,
         "duplicates_existing": duplicates_existing,
+        "suppressed": suppressed_count,
+        "suppressed_rows": suppressed,
     })))
 }
 
+/// Rows whose number is outside `ALLOWED_COUNTRY_CODES` join the rejected rows, in row order.
+fn only_allowed_countries(
+    leads: Vec<(usize, NewLead)>,
+    state: &AppState,
+    rejected: &mut Vec<RejectedRow>,
+) -> Vec<(usize, NewLead)> {
+    let allowed = &state.settings.allowed_country_codes;
+    let before = rejected.len();
+    let kept = leads
+        .into_iter()
+        .filter(|(row, lead)| {
+            let ok = allowed.allows(&Phone::from_trusted(lead.phone.clone()));
+            if !ok {
+                rejected.push(RejectedRow {
+                    row: *row,
+                    reason: format!(
+                        "phone {:?} is outside ALLOWED_COUNTRY_CODES ({})",
+                        lead.phone,
+                        allowed.listed()
+                    ),
+                });
+            }
+            ok
+        })
+        .collect();
+    if rejected.len() > before {
+        rejected.sort_by_key(|r| r.row);
+    }
+    kept
+}
+
+/// Rows whose number is on the suppression list are not imported: listed with the reason.
+async fn without_suppressed(
+    leads: Vec<(usize, NewLead)>,
+    state: &AppState,
+) -> Result<(Vec<(usize, NewLead)>, Vec<RejectedRow>), ApiError> {
+    let phones: Vec<String> = leads.iter().map(|(_, l)| l.phone.clone()).collect();
+    let listed = state.store.suppressed_among(&phones).await?;
+    if listed.is_empty() {
+        return Ok((leads, Vec::new()));
+    }
+    let mut suppressed = Vec::new();
+    let kept = leads
+        .into_iter()
+        .filter(|(row, lead)| match listed.get(&lead.phone) {
+            Some(reason) => {
+                suppressed.push(RejectedRow {
+                    row: *row,
+                    reason: format!("on the do-not-call list: {reason}"),
+                });
+                false
+            }
+            None => true,
+        })
+        .collect();
+    Ok((kept, suppressed))
+}
+
 /// A body whose declared length is over the limit is refused before a byte of it is read.
-fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+pub(super) fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -88,7 +154,7 @@ fn refuse_declared_oversize(req: &HttpRequest, limit: usize) -> Result<(), ApiEr
 }
 
 /// The uploaded file's bytes, from a multipart `file` field or the raw body.
-async fn read_upload(
+pub(super) async fn read_upload(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,

@@ -12,6 +12,7 @@ pub mod health;
 pub mod leads;
 pub mod media;
 pub mod state;
+pub mod suppressions;
 pub mod webhooks;
 
 pub use error::ApiError;
@@ -39,6 +40,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(leads::upload_csv),
         )
         .route("/campaigns/{id}/leads", web::get().to(leads::list))
+        .service(
+            web::resource("/suppressions")
+                .route(web::get().to(suppressions::list))
+                .route(web::post().to(suppressions::add)),
+        )
+        .route(
+            "/suppressions/upload-csv",
+            web::post().to(suppressions::upload_csv),
+        )
+        .route(
+            "/suppressions/{phone}",
+            web::delete().to(suppressions::remove),
+        )
         .route(
             "/campaigns/{id}/start",
             web::post().to(campaign_control::start),

@@ -38,6 +38,8 @@ pub async fn run(leads: usize, concurrency: u32, database_url: Option<&str>) -> 
         ("CALLING_DAYS", "Mon-Sun"),
         ("CALLING_HOURS_START", "0"),
         ("CALLING_HOURS_END", "24"),
+        // Only the simulator is dialed: lift the regulatory floor with the window.
+        ("REGULATORY_HOURS", "0-24"),
         // Calls here never reach a conversation, but starting a campaign needs the keys set.
         ("DEEPGRAM_API_KEY", "unused"),
         ("OPENAI_API_KEY", "unused"),

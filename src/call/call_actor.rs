@@ -26,9 +26,10 @@ use crate::domain::CallStatus;
 use crate::media::vad::{Vad, VadEvent};
 use crate::providers::deepgram::SttEvent;
 use crate::providers::openai::{ChatMessage, LlmDelta, ToolCall};
-use crate::scheduling::NextStep;
+use crate::scheduling::callback::CallbackRefusal;
+use crate::scheduling::{decide_callback, CallbackDecision, CallbackUsage, NextStep};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ConversationSummary, Lead};
-use crate::telephony::call_outcome::calling_window;
+use crate::telephony::call_outcome::retry_window;
 
 /// Child restarts a call tolerates before it gives up with an apology.
 const RESTART_BUDGET: u32 = 3;
@@ -139,6 +140,8 @@ pub struct CallActor {
     facts: Map<String, Value>,
     outcome: Option<String>,
     callback_at: Option<DateTime<Utc>>,
+    /// The call-back does not use one of the lead's attempts (`decide_callback`).
+    callback_free: bool,
     /// Final transcripts of the caller's current turn.
     user_text: String,
     user_interim: String,
@@ -180,6 +183,7 @@ impl CallActor {
             facts: Map::new(),
             outcome: None,
             callback_at: None,
+            callback_free: false,
             user_text: String::new(),
             user_interim: String::new(),
             speech_ended_at: None,
@@ -456,16 +460,22 @@ impl CallActor {
                 "the call will end after your goodbye".into()
             }
             ToolAction::ScheduleCallback { when } => {
-                let tz = self
-                    .s
-                    .campaign
-                    .timezone
-                    .parse()
-                    .unwrap_or(chrono_tz::Asia::Kolkata);
-                match tools::callback_time(&when, tz) {
-                    Some(at) => {
-                        let at = calling_window(&self.s.campaign).next_allowed(at);
+                let floor = self.s.engine.settings.calling.regulatory_hours;
+                let window = retry_window(&self.s.campaign, floor);
+                let tz = window.timezone;
+                let Some(asked) = tools::callback_time(&when, tz) else {
+                    return format!("could not read the time {when:?}; ask again");
+                };
+                let usage = CallbackUsage {
+                    free_used: u32::try_from(self.s.lead.free_callbacks_used).unwrap_or(0),
+                    attempt_number: u32::try_from(self.s.attempt.attempt_number).unwrap_or(1),
+                    max_attempts: u32::try_from(self.s.campaign.max_attempts).unwrap_or(1),
+                };
+                let now = self.s.engine.clock.now();
+                match decide_callback(asked, now, &window, usage) {
+                    CallbackDecision::Granted { at, free } => {
                         self.callback_at = Some(at);
+                        self.callback_free = free;
                         self.outcome = Some("callback_requested".into());
                         self.mark_closing();
                         format!(
@@ -473,7 +483,23 @@ impl CallActor {
                             at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
                         )
                     }
-                    None => format!("could not read the time {when:?}; ask again"),
+                    CallbackDecision::Refused(CallbackRefusal::NoAttemptsLeft) => {
+                        self.outcome = Some("callback_requested".into());
+                        self.mark_closing();
+                        CallbackRefusal::NoAttemptsLeft.to_string()
+                    }
+                    CallbackDecision::Refused(why) => {
+                        let floor = window
+                            .floor
+                            .map(|f| format!(", and only {f}"))
+                            .unwrap_or_default();
+                        format!(
+                            "{why} (calling hours {:02}:00–{:02}:00 {tz} on {}{floor})",
+                            window.start_hour,
+                            window.end_hour,
+                            window.days.canonical()
+                        )
+                    }
                 }
             }
             ToolAction::DoNotCall => {
@@ -635,9 +661,11 @@ impl CallActor {
         let attempt = self.s.attempt.clone();
         let duration = (engine.clock.now() - self.started_at).num_seconds();
         let next = match self.callback_at {
-            Some(at) => NextStep::RetryAt(at),
-            None => NextStep::Done,
+            // A lead who asked not to be called again is never called back.
+            Some(at) if outcome != "do_not_call" => NextStep::RetryAt(at),
+            _ => NextStep::Done,
         };
+        let free_callback = self.callback_free;
         let history = self.history.clone();
         let started_at = self.started_at;
         async move {
@@ -652,6 +680,8 @@ impl CallActor {
                 final_outcome: outcome.clone(),
                 lead_qualified: qualified,
                 extracted_data: Value::Object(facts),
+                free_callback,
+                opted_out: outcome == "do_not_call",
             };
             let end = AttemptEnd {
                 status: CallStatus::Completed,

@@ -4,15 +4,19 @@
 //! with one line that names the variable (`ConfigError`'s `Display`).
 
 mod calling_days;
+mod country_codes;
 mod database_url;
 
 pub use calling_days::CallingDays;
+pub use country_codes::AllowedCountryCodes;
 pub use database_url::DatabaseUrl;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use chrono_tz::Tz;
+
+use crate::scheduling::RegulatoryHours;
 
 /// A setting that could not be used, naming the variable so an operator can fix it.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +70,8 @@ pub struct CallingDefaults {
     pub max_attempts: u32,
     pub retry_no_answer_minutes: u32,
     pub retry_busy_minutes: u32,
+    /// The law's hours under every non-transactional campaign's window (`REGULATORY_HOURS`).
+    pub regulatory_hours: RegulatoryHours,
 }
 
 /// Log output style (`LOG_FORMAT`).
@@ -111,6 +117,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest request body we read (CSV uploads); larger ones get 413 before being read.
     pub max_upload_bytes: usize,
+    /// Destinations a lead upload may hold (`ALLOWED_COUNTRY_CODES`).
+    pub allowed_country_codes: AllowedCountryCodes,
 }
 
 impl Settings {
@@ -199,6 +207,8 @@ impl Settings {
                 max_attempts: env.number("MAX_ATTEMPTS", 3, 1..=20)?,
                 retry_no_answer_minutes: env.number("RETRY_NO_ANSWER_MINUTES", 120, 0..=43_200)?,
                 retry_busy_minutes: env.number("RETRY_BUSY_MINUTES", 240, 0..=43_200)?,
+                regulatory_hours: RegulatoryHours::parse(&env.string("REGULATORY_HOURS", "9-21"))
+                    .map_err(|reason| env.error("REGULATORY_HOURS", reason))?,
             },
             max_concurrent_calls: env.number("MAX_CONCURRENT_CALLS", 10, 1..=100_000)?,
             retry_minute_seconds: env.number("RETRY_MINUTE_SECONDS", 60, 1..=60)?,
@@ -216,6 +226,10 @@ impl Settings {
                 _ => return Err(env.error("LOG_FORMAT", "expected pretty or json")),
             },
             max_upload_bytes: env.number("MAX_UPLOAD_MB", 50, 1..=4096)? as usize * 1024 * 1024,
+            allowed_country_codes: AllowedCountryCodes::parse(
+                &env.string("ALLOWED_COUNTRY_CODES", "91"),
+            )
+            .map_err(|reason| env.error("ALLOWED_COUNTRY_CODES", reason))?,
         })
     }
 }
@@ -325,6 +339,8 @@ mod tests {
         assert_eq!(s.exotel.base_url, "https://api.exotel.com");
         assert!(matches!(s.database_url, DatabaseUrl::Sqlite(_)));
         assert!(s.webhook_secret_generated);
+        assert_eq!(s.calling.regulatory_hours, RegulatoryHours::INDIA);
+        assert_eq!(s.allowed_country_codes.listed(), "+91");
     }
 
     #[test]
@@ -343,6 +359,8 @@ mod tests {
             ("CALLING_DAYS", "Funday"),
             ("BIND_ADDR", "nowhere"),
             ("OUR_BASE_URL", "not a url"),
+            ("REGULATORY_HOURS", "9-25"),
+            ("ALLOWED_COUNTRY_CODES", "india"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).unwrap_err();

@@ -27,6 +27,8 @@ macro_rules! text_enum {
         }
     };
 }
+// Other domain files declare their text enums with it too.
+pub(crate) use text_enum;
 
 text_enum! {
     /// Where a lead stands in its campaign.

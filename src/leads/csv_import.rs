@@ -35,7 +35,7 @@ pub enum CsvFileError {
     Empty,
     #[error("the file is not UTF-8 text (byte {0}); save it as CSV UTF-8")]
     NotText(usize),
-    #[error("the file has no {0} column; the header row needs name and phone")]
+    #[error("the file has no {0} column; the header row needs name and phone (a suppression list: phone)")]
     MissingColumn(&'static str),
     #[error("column {0:?} appears twice in the header")]
     DuplicateColumn(String),
@@ -43,19 +43,19 @@ pub enum CsvFileError {
     Malformed(String),
 }
 
+/// The spellings of the phone column.
+pub(crate) const PHONE_ALIASES: &[&str] = &[
+    "phone",
+    "phone_number",
+    "mobile",
+    "mobile_number",
+    "contact_number",
+];
+
 /// The columns we understand, and the other spellings operators use for them.
 const KNOWN_COLUMNS: [(&str, &[&str]); 6] = [
     ("name", &["name", "full_name", "lead_name", "customer_name"]),
-    (
-        "phone",
-        &[
-            "phone",
-            "phone_number",
-            "mobile",
-            "mobile_number",
-            "contact_number",
-        ],
-    ),
+    ("phone", PHONE_ALIASES),
     ("email", &["email", "email_address", "e_mail"]),
     ("property_type", &["property_type"]),
     ("location", &["location"]),
@@ -74,7 +74,7 @@ const PHONE: usize = 1;
 const EMAIL: usize = 2;
 
 /// `Phone Number`, ` PHONE-number ` → `phone_number`.
-fn normalise_header(raw: &str) -> String {
+pub(crate) fn normalise_header(raw: &str) -> String {
     let lowered = raw.trim().trim_start_matches('\u{feff}').to_lowercase();
     let mut out = String::with_capacity(lowered.len());
     for c in lowered.chars() {
@@ -121,9 +121,9 @@ fn map_columns(headers: &csv::StringRecord) -> Result<Columns, CsvFileError> {
     Ok(columns)
 }
 
-/// Parses a whole upload. File-level problems are an `Err`; row-level ones are listed in
-/// `rejected` and the other rows still import.
-pub fn parse_leads(bytes: &[u8]) -> Result<ParsedLeads, CsvFileError> {
+/// A CSV reader over an upload's text: UTF-8 (BOM dropped), no NUL bytes, not empty. Shared
+/// with the suppression list's upload, which follows the same conventions.
+pub(crate) fn csv_reader(bytes: &[u8]) -> Result<csv::Reader<&[u8]>, CsvFileError> {
     let text = std::str::from_utf8(bytes).map_err(|e| CsvFileError::NotText(e.valid_up_to()))?;
     if let Some(nul) = text.find('\0') {
         return Err(CsvFileError::NotText(nul));
@@ -132,10 +132,16 @@ pub fn parse_leads(bytes: &[u8]) -> Result<ParsedLeads, CsvFileError> {
     if text.trim().is_empty() {
         return Err(CsvFileError::Empty);
     }
-    let mut reader = csv::ReaderBuilder::new()
+    Ok(csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
+        .from_reader(text.as_bytes()))
+}
+
+/// Parses a whole upload. File-level problems are an `Err`; row-level ones are listed in
+/// `rejected` and the other rows still import.
+pub fn parse_leads(bytes: &[u8]) -> Result<ParsedLeads, CsvFileError> {
+    let mut reader = csv_reader(bytes)?;
     let headers = reader
         .headers()
         .map_err(|e| CsvFileError::Malformed(e.to_string()))?

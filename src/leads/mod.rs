@@ -1,3 +1,4 @@
-//! Leads as operators hand them to us: CSV files.
+//! Lists as operators hand them to us: CSV files of leads, and of numbers not to call.
 
 pub mod csv_import;
+pub mod suppression_csv;

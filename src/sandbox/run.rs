@@ -131,6 +131,13 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     if let Some(dir) = &options.playbooks_dir {
         set("PLAYBOOKS_DIR", dir.clone());
     }
+    if !options.respect_calling_hours {
+        // The window is forced open below (00–24, every day), so the regulatory floor is
+        // lifted for this node: it dials nobody but its own simulator. The campaign stays
+        // promotional (not `transactional`), as the playbook it runs is, so what the sandbox
+        // shows is what an operator would create; `--respect-calling-hours` keeps the floor.
+        set("REGULATORY_HOURS", "0-24".into());
+    }
     let mut fakes_used = Vec::new();
     // Real keys in the environment replace the matching fake.
     if !env.contains_key("DEEPGRAM_API_KEY") {

@@ -65,6 +65,7 @@ mod tests {
             end_hour: 19,
             timezone: chrono_tz::Asia::Kolkata,
             days: CallingDays::parse("Mon-Sat").unwrap(),
+            floor: None,
         };
         // Thursday 2026-11-26 11:00 IST.
         let now = DateTime::parse_from_rfc3339("2026-11-26T05:30:00Z")

@@ -4,12 +4,15 @@
 //! starts on, so `Mon-Sat 22-2` includes Saturday 23:00 and Sunday 01:00 but not Sunday 23:00.
 //! Local times that do not exist (the hour skipped when DST starts) move to the first instant
 //! that does; ambiguous ones (the hour repeated when DST ends) take the earlier instant.
+//! A `floor` (the law's hours, every day, same zone) narrows the window further: a call may be
+//! placed only when both are open.
 
 use chrono::{
     DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
+use super::RegulatoryHours;
 use crate::config::CallingDays;
 
 /// When a campaign may call.
@@ -21,11 +24,44 @@ pub struct CallingWindow {
     pub end_hour: u32,
     pub timezone: Tz,
     pub days: CallingDays,
+    /// The regulatory hours under this window; `None` for transactional campaigns.
+    pub floor: Option<RegulatoryHours>,
 }
 
+/// How far ahead a window and its floor are searched for a common instant.
+const SEARCH_STEPS: usize = 32;
+
 impl CallingWindow {
-    /// The earliest instant at or after `at` inside the window (`at` itself when it is inside).
+    /// The earliest instant at or after `at` inside the window and its floor (`at` itself when
+    /// it is inside). A window that never meets its floor (a row stored before the floor
+    /// existed) answers eight days later, which is never open: it fails closed.
     pub fn next_allowed(&self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let Some(floor) = self.floor else {
+            return self.own_next_allowed(at);
+        };
+        let floor = CallingWindow {
+            start_hour: floor.start,
+            end_hour: floor.end,
+            timezone: self.timezone,
+            days: CallingDays::ALL,
+            floor: None,
+        };
+        // Invariant: no instant in [at, t) is inside both. Each step jumps to the next instant
+        // inside one of them, so the first instant inside both is a fixed point.
+        let mut t = at;
+        for _ in 0..SEARCH_STEPS {
+            let own = self.own_next_allowed(t);
+            let both = floor.own_next_allowed(own);
+            if both == own {
+                return own;
+            }
+            t = both;
+        }
+        at + Duration::days(8)
+    }
+
+    /// The window's own next opening, ignoring the floor.
+    fn own_next_allowed(&self, at: DateTime<Utc>) -> DateTime<Utc> {
         let today = at.with_timezone(&self.timezone).date_naive();
         // Yesterday's window may still be open (crossing midnight); a week ahead always has one.
         for offset in -1..=8 {
@@ -45,6 +81,14 @@ impl CallingWindow {
     /// Whether a call may be placed at `at`.
     pub fn is_open(&self, at: DateTime<Utc>) -> bool {
         self.next_allowed(at) == at
+    }
+
+    /// The same window without its floor (what the campaign itself asked for).
+    pub fn without_floor(&self) -> CallingWindow {
+        CallingWindow {
+            floor: None,
+            ..*self
+        }
     }
 
     /// The UTC instants the window of local day `day` opens and closes.
@@ -85,6 +129,7 @@ mod tests {
             end_hour: end,
             timezone: tz,
             days: CallingDays::parse(days).unwrap(),
+            floor: None,
         }
     }
 
@@ -197,5 +242,42 @@ mod tests {
             assert!(w.is_open(next));
             at += Duration::minutes(47);
         }
+    }
+
+    #[test]
+    fn the_floor_narrows_the_window() {
+        let floor = Some(RegulatoryHours::INDIA);
+        // A stored 08–22 window under 09–21: 08:30 IST waits for 09:00, 21:00 is closed.
+        let w = CallingWindow {
+            floor,
+            ..window(8, 22, IST, "Mon-Sat")
+        };
+        assert_eq!(
+            w.next_allowed(utc("2026-11-26T03:00:00Z")),
+            utc("2026-11-26T03:30:00Z")
+        );
+        assert!(w.is_open(utc("2026-11-26T15:29:00Z")));
+        assert!(!w.is_open(utc("2026-11-26T15:30:00Z")));
+        // Saturday 21:30 IST → Monday 09:00 IST (Sunday is not a calling day).
+        assert_eq!(
+            w.next_allowed(utc("2026-11-28T16:00:00Z")),
+            utc("2026-11-30T03:30:00Z")
+        );
+        // Without the floor the stored window would have opened at 08:00.
+        assert_eq!(
+            w.without_floor().next_allowed(utc("2026-11-26T02:00:00Z")),
+            utc("2026-11-26T02:30:00Z")
+        );
+    }
+
+    #[test]
+    fn a_window_that_never_meets_its_floor_is_closed() {
+        let w = CallingWindow {
+            floor: Some(RegulatoryHours::INDIA),
+            ..window(22, 2, IST, "Mon-Sun")
+        };
+        let at = utc("2026-11-26T17:30:00Z");
+        assert!(!w.is_open(at));
+        assert!(w.next_allowed(at) > at + Duration::days(7));
     }
 }

@@ -31,6 +31,8 @@ pub struct Campaign {
     pub completed_at: Option<DateTime<Utc>>,
     /// Why the runtime itself moved the campaign to its status; cleared by the next change.
     pub status_reason: Option<String>,
+    /// Transactional or service calls: not held to `REGULATORY_HOURS`. Set while DRAFT only.
+    pub transactional: bool,
 }
 
 impl TryFrom<String> for CampaignStatus {
@@ -59,6 +61,7 @@ pub struct CampaignSettings {
 pub struct NewCampaign {
     pub name: String,
     pub settings: CampaignSettings,
+    pub transactional: bool,
 }
 
 /// A partial edit: `None` leaves the field as it is.
@@ -74,6 +77,8 @@ pub struct CampaignPatch {
     pub max_attempts: Option<u32>,
     pub retry_no_answer_minutes: Option<u32>,
     pub retry_busy_minutes: Option<u32>,
+    /// Applied only while the campaign is DRAFT (the UPDATE checks it).
+    pub transactional: Option<bool>,
 }
 
 impl Store {
@@ -84,8 +89,8 @@ impl Store {
     ) -> Result<Campaign, StoreError> {
         const SQL: &str = "INSERT INTO campaigns (name, status, playbook, calling_hours_start, \
             calling_hours_end, timezone, calling_days, max_concurrent_calls, max_attempts, \
-            retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at) \
-            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING *";
+            retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at, transactional) \
+            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING *";
         let s = &new.settings;
         let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
             .bind(&new.name)
@@ -99,6 +104,7 @@ impl Store {
             .bind(i64::from(s.retry_no_answer_minutes))
             .bind(i64::from(s.retry_busy_minutes))
             .bind(now)
+            .bind(new.transactional)
             .fetch_one(p)
             .await)?;
         Ok(row)
@@ -135,9 +141,10 @@ impl Store {
         Ok(rows)
     }
 
-    /// Applies a partial edit unless the campaign is COMPLETED (read-only → `Conflict`).
-    /// The `status <> 'COMPLETED'` guard is in the UPDATE itself, so a campaign that completes
-    /// between our read and our write is never edited.
+    /// Applies a partial edit unless the campaign is COMPLETED (read-only → `Conflict`), or the
+    /// edit changes `transactional` once the campaign has left DRAFT (`Conflict`). Both guards
+    /// are in the UPDATE itself, so a campaign that starts or completes between our read and our
+    /// write is never edited.
     pub async fn update_campaign(
         &self,
         id: i64,
@@ -152,8 +159,10 @@ impl Store {
             max_concurrent_calls = COALESCE($8, max_concurrent_calls), \
             max_attempts = COALESCE($9, max_attempts), \
             retry_no_answer_minutes = COALESCE($10, retry_no_answer_minutes), \
-            retry_busy_minutes = COALESCE($11, retry_busy_minutes), updated_at = $12 \
-            WHERE id = $1 AND status <> 'COMPLETED' RETURNING *";
+            retry_busy_minutes = COALESCE($11, retry_busy_minutes), updated_at = $12, \
+            transactional = COALESCE($13, transactional) \
+            WHERE id = $1 AND status <> 'COMPLETED' \
+            AND ($13 IS NULL OR $13 = transactional OR status = 'DRAFT') RETURNING *";
         let wide = |v: Option<u32>| v.map(i64::from);
         let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
             .bind(id)
@@ -168,6 +177,7 @@ impl Store {
             .bind(wide(patch.retry_no_answer_minutes))
             .bind(wide(patch.retry_busy_minutes))
             .bind(now)
+            .bind(patch.transactional)
             .fetch_optional(p)
             .await)?;
         match row {
@@ -219,7 +229,13 @@ impl Store {
 
     async fn why_not_editable(&self, id: i64) -> StoreError {
         match self.campaign(id).await {
-            Ok(c) => StoreError::Conflict(format!("campaign {id} is {} and read-only", c.status)),
+            Ok(c) if c.status == CampaignStatus::Completed => {
+                StoreError::Conflict(format!("campaign {id} is {} and read-only", c.status))
+            }
+            Ok(c) => StoreError::Conflict(format!(
+                "campaign {id} is {}: transactional can only be changed while it is DRAFT",
+                c.status
+            )),
             Err(e) => e,
         }
     }

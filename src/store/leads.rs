@@ -27,6 +27,8 @@ pub struct Lead {
     pub last_call_attempt: Option<DateTime<Utc>>,
     pub qualified: Option<bool>,
     pub created_at: DateTime<Utc>,
+    /// Call-backs granted without using one of the campaign's attempts (at most 2).
+    pub free_callbacks_used: i64,
 }
 
 /// A lead parsed from an upload, ready to insert.

@@ -12,6 +12,7 @@ mod error;
 mod exports;
 mod leads;
 mod scheduled_calls;
+mod suppressions;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
@@ -20,6 +21,7 @@ pub use error::StoreError;
 pub use exports::ExportedCall;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
 pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall, ConversationSummary};
+pub use suppressions::Suppression;
 
 use std::str::FromStr;
 use std::time::Duration;

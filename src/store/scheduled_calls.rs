@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use super::{on_pool, Store, StoreError};
-use crate::domain::{CallStatus, LeadStatus};
+use crate::domain::{CallStatus, LeadStatus, SuppressionSource};
 use crate::scheduling::NextStep;
 
 /// A scheduled call this node has claimed and is about to dial.
@@ -43,6 +43,10 @@ pub struct ConversationSummary {
     pub final_outcome: String,
     pub lead_qualified: Option<bool>,
     pub extracted_data: serde_json::Value,
+    /// The call-back asked for does not use one of the lead's attempts (at most 2 a lead).
+    pub free_callback: bool,
+    /// The lead asked never to be called again: its number joins the suppression list.
+    pub opted_out: bool,
 }
 
 /// How an attempt ended.
@@ -87,7 +91,9 @@ impl Store {
         Ok(planned)
     }
 
-    /// Atomically claims up to `limit` due calls of a campaign for `node`, oldest first.
+    /// Atomically claims up to `limit` due calls of a campaign for `node`, oldest first. A call
+    /// whose number is on the suppression list is never claimed, whichever campaign put it
+    /// there (`cancel_suppressed_calls` closes it).
     pub async fn claim_due_calls(
         &self,
         campaign_id: i64,
@@ -101,8 +107,11 @@ impl Store {
         }
         const CLAIM: &str = "UPDATE scheduled_calls SET status = 'DIALING', claimed_by = $3, \
             lease_until = $4, updated_at = $2 \
-            WHERE id IN (SELECT id FROM scheduled_calls WHERE campaign_id = $1 AND status = 'PENDING' \
-            AND scheduled_time <= $2 ORDER BY scheduled_time, id LIMIT $5) AND status = 'PENDING' \
+            WHERE id IN (SELECT sc.id FROM scheduled_calls sc WHERE sc.campaign_id = $1 \
+            AND sc.status = 'PENDING' AND sc.scheduled_time <= $2 \
+            AND NOT EXISTS (SELECT 1 FROM leads l JOIN suppressions s ON s.phone = l.phone \
+                WHERE l.id = sc.lead_id) \
+            ORDER BY sc.scheduled_time, sc.id LIMIT $5) AND status = 'PENDING' \
             RETURNING id";
         let ids: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(CLAIM)
             .bind(campaign_id).bind(now).bind(node).bind(lease_until).bind(limit)
@@ -275,15 +284,34 @@ impl Store {
                 .execute(&mut *tx).await?;
             sqlx::query(QUALIFY).bind(attempt.lead_id).bind(conversation.lead_qualified)
                 .execute(&mut *tx).await?;
+            if conversation.opted_out {
+                // In the conversation's own transaction: an opt-out is never lost.
+                const SUPPRESS: &str = "INSERT INTO suppressions (phone, reason, source, created_at) \
+                    SELECT phone, $2, $3, $4 FROM leads WHERE id = $1 ON CONFLICT (phone) DO NOTHING";
+                let reason = format!(
+                    "asked not to be called again (campaign {}, call {sid})",
+                    attempt.campaign_id
+                );
+                sqlx::query(SUPPRESS).bind(attempt.lead_id).bind(reason)
+                    .bind(SuppressionSource::Call.as_str()).bind(now).execute(&mut *tx).await?;
+            }
             let closed_now = sqlx::query(CALL).bind(attempt.scheduled_call_id).bind(now)
                 .execute(&mut *tx).await?.rows_affected() > 0;
             match end.next {
                 NextStep::RetryAt(at) => {
+                    // A free call-back does not use one of the lead's attempts (decide_callback).
                     const RETRY: &str = "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, \
                         status, attempt_number, max_attempts, created_at, updated_at) \
                         SELECT campaign_id, lead_id, $2, 'PENDING', attempt_number + 1, \
-                        max_attempts + 1, $3, $3 FROM scheduled_calls WHERE id = $1";
-                    sqlx::query(RETRY).bind(attempt.scheduled_call_id).bind(at).bind(now).execute(&mut *tx).await?;
+                        max_attempts + $4, $3, $3 FROM scheduled_calls WHERE id = $1";
+                    const FREE: &str = "UPDATE leads SET free_callbacks_used = free_callbacks_used + 1 \
+                        WHERE id = $1";
+                    let free = i64::from(conversation.free_callback);
+                    sqlx::query(RETRY).bind(attempt.scheduled_call_id).bind(at).bind(now).bind(free)
+                        .execute(&mut *tx).await?;
+                    if conversation.free_callback {
+                        sqlx::query(FREE).bind(attempt.lead_id).execute(&mut *tx).await?;
+                    }
                     set_lead_status(&mut tx, attempt.lead_id, LeadStatus::Scheduled).await?;
                     if !closed_now {
                         // The status callback had counted the lead as done.

@@ -8,7 +8,7 @@ use super::exotel::CallRef;
 use crate::actors::Engine;
 use crate::config::CallingDays;
 use crate::domain::CallStatus;
-use crate::scheduling::{next_step, CallingWindow, RetryPolicy};
+use crate::scheduling::{next_step, CallingWindow, RegulatoryHours, RetryPolicy};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ClaimedCall, StoreError};
 
 /// A status report about one call.
@@ -76,12 +76,18 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
         return Ok(Applied::Progressed);
     }
     let campaign = engine.store.campaign(attempt.campaign_id).await?;
+    let mut policy = retry_policy(&campaign, engine.settings.retry_minute_seconds);
+    // Call-backs granted free (at most 2 a lead) did not use one of the lead's attempts.
+    let free = engine.store.lead(attempt.lead_id).await?.free_callbacks_used;
+    policy.max_attempts = policy
+        .max_attempts
+        .saturating_add(u32::try_from(free).unwrap_or(0));
     let next = next_step(
         update.status,
         false,
         u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
-        &retry_policy(&campaign, engine.settings.retry_minute_seconds),
-        &calling_window(&campaign),
+        &policy,
+        &retry_window(&campaign, engine.settings.calling.regulatory_hours),
         now,
     );
     let answered_at = (update.status == CallStatus::Completed)
@@ -162,13 +168,51 @@ pub fn retry_policy(campaign: &Campaign, minute_seconds: u32) -> RetryPolicy {
     }
 }
 
-/// A campaign's window; values come from validated rows, so parse failures fall back to
-/// "always open" rather than stopping the campaign.
-pub fn calling_window(campaign: &Campaign) -> CallingWindow {
-    CallingWindow {
-        start_hour: u32::try_from(campaign.calling_hours_start).unwrap_or(0),
-        end_hour: u32::try_from(campaign.calling_hours_end).unwrap_or(24),
-        timezone: campaign.timezone.parse().unwrap_or(chrono_tz::UTC),
-        days: CallingDays::parse(&campaign.calling_days).unwrap_or(CallingDays::ALL),
-    }
+/// Why a stored campaign's window cannot be read. Dialing fails closed: the campaign pauses and
+/// its `status_reason` carries this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the stored calling window cannot be read ({0}); no call is placed until it is fixed with PATCH /campaigns/{{id}}")]
+pub struct WindowError(pub String);
+
+/// A campaign's window, under the regulatory floor unless the campaign is transactional.
+/// Rows are validated on the way in, so an unreadable one (edited by hand, or a zone name a
+/// newer tz database dropped) is an error, never a guess: guessing UTC and every day would
+/// call people at night.
+pub fn calling_window(
+    campaign: &Campaign,
+    floor: RegulatoryHours,
+) -> Result<CallingWindow, WindowError> {
+    let start_hour = u32::try_from(campaign.calling_hours_start)
+        .ok()
+        .filter(|h| *h <= 23)
+        .ok_or_else(|| WindowError(format!("calling_hours_start {}", campaign.calling_hours_start)))?;
+    let end_hour = u32::try_from(campaign.calling_hours_end)
+        .ok()
+        .filter(|h| (1..=24).contains(h))
+        .ok_or_else(|| WindowError(format!("calling_hours_end {}", campaign.calling_hours_end)))?;
+    let timezone = campaign
+        .timezone
+        .parse()
+        .map_err(|_| WindowError(format!("unknown time zone {:?}", campaign.timezone)))?;
+    let days = CallingDays::parse(&campaign.calling_days)
+        .map_err(|e| WindowError(format!("calling_days {:?}: {e}", campaign.calling_days)))?;
+    Ok(CallingWindow {
+        start_hour,
+        end_hour,
+        timezone,
+        days,
+        floor: (!campaign.transactional).then_some(floor),
+    })
+}
+
+/// The window a retry or call-back time is moved into. An unreadable window cannot be used; the
+/// time then only orders the queue, since no round dials while the window is unreadable.
+pub fn retry_window(campaign: &Campaign, floor: RegulatoryHours) -> CallingWindow {
+    calling_window(campaign, floor).unwrap_or(CallingWindow {
+        start_hour: 0,
+        end_hour: 24,
+        timezone: chrono_tz::UTC,
+        days: CallingDays::ALL,
+        floor: None,
+    })
 }

@@ -41,9 +41,10 @@ async fn create_accepts_every_setting(backend: Backend) {
             "name": "Night shift", "playbook": "real_estate_en", "calling_hours_start": 22,
             "calling_hours_end": 2, "timezone": "America/New_York", "calling_days": "fri-mon",
             "max_concurrent_calls": 25, "max_attempts": 5, "retry_no_answer_minutes": 30,
-            "retry_busy_minutes": 60
+            "retry_busy_minutes": 60, "transactional": true
         }))
         .await;
+    assert_eq!(campaign["transactional"], true);
     assert_eq!(campaign["calling_days"], "Mon,Fri,Sat,Sun");
     assert_eq!(campaign["calling_hours_start"], 22);
     assert_eq!(campaign["timezone"], "America/New_York");

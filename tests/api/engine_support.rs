@@ -184,7 +184,8 @@ pub async fn run_to_completion(e: &EngineApp, id: i64) {
             let now = e.clock.now();
             let in_flight = store.in_flight_attempts(id).await.unwrap();
             let (_, due) = store.pending_summary(id, now).await.unwrap();
-            let waiting = due > 0 && calling_window(&c).is_open(now);
+            let floor = e.app.state.settings.calling.regulatory_hours;
+            let waiting = due > 0 && calling_window(&c, floor).is_ok_and(|w| w.is_open(now));
             if in_flight.is_empty() && !waiting && e.sim.live_calls() == 0 {
                 break;
             }

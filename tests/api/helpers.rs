@@ -68,6 +68,10 @@ impl TestApp {
         self.authorised(self.client.patch(self.url(path)))
     }
 
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.authorised(self.client.delete(self.url(path)))
+    }
+
     /// Creates a campaign with `body` and returns its JSON.
     pub async fn create_campaign(&self, body: Value) -> Value {
         let response = self

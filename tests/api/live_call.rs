@@ -230,6 +230,8 @@ async fn callback_and_keypad(backend: Backend) {
     );
     let leads = crate::engine_support::leads(&live.e, id).await;
     assert_eq!(leads[0]["status"], "SCHEDULED");
+    // The first call-back a lead asks for does not use one of its attempts.
+    assert_eq!(leads[0]["free_callbacks_used"], 1);
     // Tomorrow (Friday 2026-11-27) 18:00 IST.
     let store = &live.e.app.state.store;
     let (next, _) = store

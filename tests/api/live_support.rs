@@ -23,6 +23,11 @@ pub struct LiveApp {
 }
 
 pub async fn live_app(backend: Backend, sample_rate: u32) -> LiveApp {
+    live_app_with(backend, sample_rate, &[]).await
+}
+
+/// As `live_app`, with more environment variables.
+pub async fn live_app_with(backend: Backend, sample_rate: u32, extra: &[(&str, &str)]) -> LiveApp {
     let deepgram = FakeDeepgram::start(0).await.unwrap();
     let openai = FakeOpenAi::start(0).unwrap();
     let elevenlabs = FakeElevenLabs::start(0).unwrap();
@@ -35,7 +40,8 @@ pub async fn live_app(backend: Backend, sample_rate: u32) -> LiveApp {
         ("ELEVENLABS_API_KEY", "xi-test".into()),
         ("PLAYBOOKS_DIR", "tests/fixtures/playbooks".into()),
     ];
-    let borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    borrowed.extend_from_slice(extra);
     let e = engine_app(backend, simulator(10, 10), &borrowed).await;
     LiveApp {
         e,

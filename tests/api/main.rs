@@ -16,5 +16,8 @@ mod leads;
 mod live_call;
 mod live_support;
 mod media_socket;
+mod opt_out;
+mod regulatory_hours;
 mod sandbox;
+mod suppressions;
 mod upload;
