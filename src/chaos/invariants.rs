@@ -39,8 +39,9 @@ pub struct Evidence {
     pub saved: BTreeSet<String>,
     /// Each campaign number's window and attempt limit.
     pub rules: HashMap<String, NumberRules>,
-    /// Numbers the suppression list accepted; `None` when the server has no list.
-    pub suppressed: Option<BTreeSet<String>>,
+    /// The suppression list at the end (the run's own entries and those calls wrote), with
+    /// when each number was listed; `None` when the server has no list.
+    pub suppressed: Option<BTreeMap<String, DateTime<Utc>>>,
 }
 
 /// The rules one number is dialed under (its campaign's).
@@ -64,7 +65,7 @@ impl Invariant {
         match self {
             Invariant::EveryLeadEnded => "every lead reached an end state",
             Invariant::AttemptsWithinMax => "no number got more dials than max_attempts",
-            Invariant::SuppressedNeverDialed => "no suppressed number was dialed",
+            Invariant::SuppressedNeverDialed => "no suppressed number was dialed (once listed)",
             Invariant::DialsInsideWindow => "no dial outside the calling window",
             Invariant::AnsweredCallsSaved => "every answered call has a saved conversation",
         }
@@ -154,7 +155,11 @@ fn suppressed_never_dialed(e: &Evidence) -> Verdict {
     Verdict::from(
         e.placed
             .iter()
-            .filter(|c| suppressed.contains(&c.phone))
+            .filter(|c| {
+                suppressed
+                    .get(&c.phone)
+                    .is_some_and(|listed| c.at >= *listed)
+            })
             .map(|c| {
                 format!(
                     "suppressed {} was dialed at {} (call {})",
@@ -234,6 +239,7 @@ mod tests {
                 end_hour: 21,
                 timezone: chrono_tz::UTC,
                 days: CallingDays::parse("Mon-Sun").unwrap(),
+                floor: None,
             },
             max_attempts: 2,
         }
@@ -266,7 +272,13 @@ mod tests {
             answered: vec![call("s1", A, 10)],
             saved: ["s1".to_string()].into(),
             rules: [(A.to_string(), rules()), (B.to_string(), rules())].into(),
-            suppressed: Some(["+919700000001".to_string()].into()),
+            suppressed: Some(
+                [
+                    ("+919700000001".to_string(), at(9)),
+                    (A.to_string(), at(11)),
+                ]
+                .into(),
+            ),
         }
     }
 
@@ -319,12 +331,12 @@ mod tests {
             ),
             (
                 "a suppressed number dialed",
-                |e| e.suppressed = Some([A.to_string()].into()),
+                |e| e.placed.push(call("s4", A, 12)),
                 Invariant::SuppressedNeverDialed,
             ),
             (
                 "a dial at 22:00",
-                |e| e.placed[0].at = at(22),
+                |e| e.placed[2].at = at(22),
                 Invariant::DialsInsideWindow,
             ),
             (
@@ -356,7 +368,7 @@ mod tests {
             verdict(&e, Invariant::SuppressedNeverDialed),
             Verdict::NotExercised(_)
         ));
-        e.suppressed = Some(BTreeSet::new());
+        e.suppressed = Some(BTreeMap::new());
         assert!(matches!(
             verdict(&e, Invariant::SuppressedNeverDialed),
             Verdict::NotExercised(_)

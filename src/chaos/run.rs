@@ -7,6 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -24,6 +25,7 @@ use crate::sandbox::fakes::deepgram::FakeDeepgram;
 use crate::sandbox::fakes::elevenlabs::FakeElevenLabs;
 use crate::sandbox::fakes::openai::FakeOpenAi;
 use crate::sandbox::persona::Persona;
+use crate::scheduling::regulatory_hours::RegulatoryHours;
 use crate::scheduling::CallingWindow;
 
 /// The command's options.
@@ -162,7 +164,7 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
 
     // The campaigns, through the public API as an operator would.
     let api = Api::new(&base, Some(API_KEY.into()));
-    let (open, shut) = windows::choose(chrono::Utc::now());
+    let (open, shut) = windows::choose(Utc::now());
     let mut suppressed = Some(BTreeSet::new());
     for phone in &plan.suppressed_before_upload {
         suppress(&api, phone, &mut suppressed).await?;
@@ -279,6 +281,10 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     for lead in &leads {
         *leads_by_status.entry(lead.status.to_string()).or_default() += 1;
     }
+    let suppressed = match suppressed {
+        Some(_) => Some(suppression_list(&api).await?),
+        None => None,
+    };
     let evidence = Evidence {
         leads,
         placed,
@@ -396,6 +402,30 @@ async fn suppress(
     Ok(())
 }
 
+/// The whole suppression list: each number and when it was listed.
+async fn suppression_list(api: &Api) -> anyhow::Result<BTreeMap<String, DateTime<Utc>>> {
+    let mut out = BTreeMap::new();
+    let mut offset = 0;
+    loop {
+        let page = api
+            .get(&format!("/suppressions?limit=1000&offset={offset}"))
+            .await?;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            return Ok(out);
+        }
+        offset += items.len();
+        for entry in items {
+            let phone = entry["phone"].as_str().unwrap_or("").to_string();
+            let listed = entry["created_at"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .ok_or_else(|| anyhow::anyhow!("suppression entry without created_at"))?;
+            out.insert(phone, listed.with_timezone(&Utc));
+        }
+    }
+}
+
 /// Every lead of a campaign, page by page.
 async fn all_leads(api: &Api, id: i64) -> anyhow::Result<Vec<LeadEnd>> {
     let mut out = Vec::new();
@@ -437,6 +467,9 @@ fn number_rules(campaign: &Value) -> anyhow::Result<NumberRules> {
                 .map_err(|_| anyhow::anyhow!("campaign time zone {timezone:?}"))?,
             days: CallingDays::parse(campaign["calling_days"].as_str().unwrap_or(""))
                 .map_err(|e| anyhow::anyhow!("campaign calling_days: {e}"))?,
+            // The server's default REGULATORY_HOURS (the run does not set it), unless the
+            // campaign is transactional.
+            floor: (campaign["transactional"] != true).then_some(RegulatoryHours::INDIA),
         },
         max_attempts: campaign["max_attempts"]
             .as_u64()

@@ -64,6 +64,7 @@ mod tests {
             end_hour: w.end_hour,
             timezone: w.timezone.parse().expect("a known zone"),
             days: CallingDays::parse("Mon-Sun").expect("days"),
+            floor: None,
         }
     }
 

@@ -122,10 +122,7 @@ mod tests {
 
     #[test]
     fn file_level_errors() {
-        assert_eq!(
-            parse_suppressions(b"").unwrap_err(),
-            CsvFileError::Empty
-        );
+        assert_eq!(parse_suppressions(b"").unwrap_err(), CsvFileError::Empty);
         assert_eq!(
             parse_suppressions(b"name,reason\nA,x\n").unwrap_err(),
             CsvFileError::MissingColumn("phone")

@@ -31,7 +31,10 @@ pub struct CallbackUsage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackDecision {
     /// Call again at `at`; `free` when it does not use one of the lead's attempts.
-    Granted { at: DateTime<Utc>, free: bool },
+    Granted {
+        at: DateTime<Utc>,
+        free: bool,
+    },
     Refused(CallbackRefusal),
 }
 
@@ -130,25 +133,77 @@ mod tests {
             free,
         };
         let cases = [
-            ("first call-back, tomorrow 18:00", tomorrow_6pm, usage(0, 1), granted(true)),
-            ("second is free too", tomorrow_6pm, usage(1, 2), granted(true)),
-            ("third counts: 1 of 3 attempts used", tomorrow_6pm, usage(2, 3), granted(false)),
-            ("fourth counts: 2 of 3 used", tomorrow_6pm, usage(2, 4), granted(false)),
-            ("attempts used up", tomorrow_6pm, usage(2, 5), Refused(NoAttemptsLeft)),
-            ("a time already past", utc("2026-11-26T05:00:00Z"), usage(0, 1), Refused(InThePast)),
+            (
+                "first call-back, tomorrow 18:00",
+                tomorrow_6pm,
+                usage(0, 1),
+                granted(true),
+            ),
+            (
+                "second is free too",
+                tomorrow_6pm,
+                usage(1, 2),
+                granted(true),
+            ),
+            (
+                "third counts: 1 of 3 attempts used",
+                tomorrow_6pm,
+                usage(2, 3),
+                granted(false),
+            ),
+            (
+                "fourth counts: 2 of 3 used",
+                tomorrow_6pm,
+                usage(2, 4),
+                granted(false),
+            ),
+            (
+                "attempts used up",
+                tomorrow_6pm,
+                usage(2, 5),
+                Refused(NoAttemptsLeft),
+            ),
+            (
+                "a time already past",
+                utc("2026-11-26T05:00:00Z"),
+                usage(0, 1),
+                Refused(InThePast),
+            ),
             ("exactly now", now, usage(0, 1), Refused(InThePast)),
-            ("22:00 is after hours", utc("2026-11-27T16:30:00Z"), usage(0, 1), Refused(OutsideWindow)),
-            ("Sunday is not a calling day", utc("2026-11-29T06:30:00Z"), usage(0, 1), Refused(OutsideWindow)),
-            ("15 days ahead", utc("2026-12-11T06:30:00Z"), usage(0, 1), Refused(TooFarAhead)),
+            (
+                "22:00 is after hours",
+                utc("2026-11-27T16:30:00Z"),
+                usage(0, 1),
+                Refused(OutsideWindow),
+            ),
+            (
+                "Sunday is not a calling day",
+                utc("2026-11-29T06:30:00Z"),
+                usage(0, 1),
+                Refused(OutsideWindow),
+            ),
+            (
+                "15 days ahead",
+                utc("2026-12-11T06:30:00Z"),
+                usage(0, 1),
+                Refused(TooFarAhead),
+            ),
             (
                 "13 days ahead, Wednesday noon",
                 utc("2026-12-09T06:30:00Z"),
                 usage(0, 1),
-                Granted { at: utc("2026-12-09T06:30:00Z"), free: true },
+                Granted {
+                    at: utc("2026-12-09T06:30:00Z"),
+                    free: true,
+                },
             ),
         ];
         for (what, asked, usage, expected) in cases {
-            assert_eq!(decide_callback(asked, now, &window, usage), expected, "{what}");
+            assert_eq!(
+                decide_callback(asked, now, &window, usage),
+                expected,
+                "{what}"
+            );
         }
         // The floor holds even when the campaign's own window is wider (a transactional one is not).
         let wide = CallingWindow {
@@ -163,7 +218,10 @@ mod tests {
         );
         assert_eq!(
             decide_callback(at_8_30, now, &wide.without_floor(), usage(0, 1)),
-            Granted { at: at_8_30, free: true }
+            Granted {
+                at: at_8_30,
+                free: true
+            }
         );
     }
 
@@ -190,7 +248,11 @@ mod tests {
                 usage.free_used += u32::from(free);
                 usage.attempt_number += 1;
             }
-            assert_eq!(usage.attempt_number, max_attempts + 2, "max_attempts {max_attempts}");
+            assert_eq!(
+                usage.attempt_number,
+                max_attempts + 2,
+                "max_attempts {max_attempts}"
+            );
         }
     }
 }

@@ -21,7 +21,8 @@ impl RegulatoryHours {
 
     /// `9-21`: two whole hours, start in 0..=23, end in 1..=24, not equal.
     pub fn parse(raw: &str) -> Result<RegulatoryHours, String> {
-        let expected = || format!("expected START-END in whole local hours, e.g. 9-21, not {raw:?}");
+        let expected =
+            || format!("expected START-END in whole local hours, e.g. 9-21, not {raw:?}");
         let (a, b) = raw.trim().split_once('-').ok_or_else(expected)?;
         let start: u32 = a.trim().parse().map_err(|_| expected())?;
         let end: u32 = b.trim().parse().map_err(|_| expected())?;
@@ -88,7 +89,17 @@ mod tests {
             RegulatoryHours::parse("22-6"),
             Ok(RegulatoryHours { start: 22, end: 6 })
         );
-        for bad in ["", "9", "9-", "-21", "9-9", "24-3", "9-25", "nine-21", "9:00-21:00"] {
+        for bad in [
+            "",
+            "9",
+            "9-",
+            "-21",
+            "9-9",
+            "24-3",
+            "9-25",
+            "nine-21",
+            "9:00-21:00",
+        ] {
             assert!(RegulatoryHours::parse(bad).is_err(), "{bad}");
         }
     }

@@ -163,7 +163,11 @@ impl Store {
             leads.len() as u64
         });
         if closed > 0 {
-            tracing::info!(campaign_id, closed, "suppressed numbers closed without a dial");
+            tracing::info!(
+                campaign_id,
+                closed,
+                "suppressed numbers closed without a dial"
+            );
         }
         Ok(closed)
     }

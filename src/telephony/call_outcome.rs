@@ -78,7 +78,11 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
     let campaign = engine.store.campaign(attempt.campaign_id).await?;
     let mut policy = retry_policy(&campaign, engine.settings.retry_minute_seconds);
     // Call-backs granted free (at most 2 a lead) did not use one of the lead's attempts.
-    let free = engine.store.lead(attempt.lead_id).await?.free_callbacks_used;
+    let free = engine
+        .store
+        .lead(attempt.lead_id)
+        .await?
+        .free_callbacks_used;
     policy.max_attempts = policy
         .max_attempts
         .saturating_add(u32::try_from(free).unwrap_or(0));
@@ -185,7 +189,12 @@ pub fn calling_window(
     let start_hour = u32::try_from(campaign.calling_hours_start)
         .ok()
         .filter(|h| *h <= 23)
-        .ok_or_else(|| WindowError(format!("calling_hours_start {}", campaign.calling_hours_start)))?;
+        .ok_or_else(|| {
+            WindowError(format!(
+                "calling_hours_start {}",
+                campaign.calling_hours_start
+            ))
+        })?;
     let end_hour = u32::try_from(campaign.calling_hours_end)
         .ok()
         .filter(|h| (1..=24).contains(h))

@@ -19,8 +19,14 @@ async fn refused(app: &TestApp, body: Value) -> Value {
 async fn windows_leaving_the_regulatory_hours_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     for (body, field) in [
-        (json!({"name": "x", "calling_hours_start": 8}), "calling_hours_start"),
-        (json!({"name": "x", "calling_hours_end": 22}), "calling_hours_end"),
+        (
+            json!({"name": "x", "calling_hours_start": 8}),
+            "calling_hours_start",
+        ),
+        (
+            json!({"name": "x", "calling_hours_end": 22}),
+            "calling_hours_end",
+        ),
         (
             json!({"name": "x", "calling_hours_start": 0, "calling_hours_end": 24}),
             "calling_hours_start",
@@ -178,8 +184,7 @@ async fn a_stored_wide_window_still_waits_for_the_floor(backend: Backend) {
     )
     .await;
     // Thursday 07:00 IST: inside the stored window (06–19), outside the floor (09–21).
-    e.clock
-        .set(weekday_morning() - chrono::Duration::hours(4));
+    e.clock.set(weekday_morning() - chrono::Duration::hours(4));
     start(&e, id).await;
     eventually(10, "the campaign waits for its window", || async {
         campaign(&e, id).await["status"] == "SCHEDULED"

@@ -76,7 +76,11 @@ async fn suppressions_are_added_listed_and_removed(backend: Backend) {
     let bad_page = app.get("/suppressions?limit=abc").send().await.unwrap();
     error_of(bad_page, 400).await;
 
-    let removed = app.delete("/suppressions/09876543210").send().await.unwrap();
+    let removed = app
+        .delete("/suppressions/09876543210")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(removed.status(), 204);
     let gone = app.delete("/suppressions/9876543210").send().await.unwrap();
     error_of(gone, 404).await;
@@ -177,7 +181,10 @@ async fn lead_uploads_leave_out_suppressed_and_foreign_numbers(backend: Backend)
     assert_eq!(report["suppressed"], 1, "{report}");
     assert_eq!(report["suppressed_rows"][0]["row"], 2, "{report}");
     let why = report["suppressed_rows"][0]["reason"].as_str().unwrap();
-    assert!(why.contains("do-not-call") && why.contains("asked on a call"), "{why}");
+    assert!(
+        why.contains("do-not-call") && why.contains("asked on a call"),
+        "{why}"
+    );
     let rows: Vec<i64> = report["rejected"]
         .as_array()
         .unwrap()
@@ -206,7 +213,10 @@ async fn lead_uploads_leave_out_suppressed_and_foreign_numbers(backend: Backend)
     let abroad = spawn_app_with(backend, &[("ALLOWED_COUNTRY_CODES", "91,1")]).await;
     let id = abroad.campaign_id().await;
     let (_, report) = abroad
-        .upload_csv(id, "name,phone\nSam,+1 415 555 0100\nLee,+44 20 7946 0958\n")
+        .upload_csv(
+            id,
+            "name,phone\nSam,+1 415 555 0100\nLee,+44 20 7946 0958\n",
+        )
         .await;
     assert_eq!(report["accepted"], 1, "{report}");
     assert_eq!(report["rejected"][0]["row"], 3, "{report}");
