@@ -156,11 +156,13 @@ async fn main() -> ExitCode {
         }
     };
     // Commands that print figures or progress keep the log to warnings unless RUST_LOG asks.
-    let quiet = !matches!(cli.command, Command::Serve);
-    voice_runtime::telemetry::init_with_default(
-        settings.log_format,
-        if quiet { "warn" } else { "info" },
-    );
+    // The chaos run's simulator warns of every callback a killed server missed: by design.
+    let default_log = match cli.command {
+        Command::Serve => "info",
+        Command::Chaos { .. } => "error",
+        _ => "warn",
+    };
+    voice_runtime::telemetry::init_with_default(settings.log_format, default_log);
     let result = match cli.command {
         Command::Serve => serve(settings).await,
         Command::Bench {

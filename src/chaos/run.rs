@@ -199,8 +199,14 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     let mut kills = 0;
     let mut status = String::from("RUNNING");
     let mut last_progress = Instant::now();
+    let mut last_poll = Instant::now();
     let timed_out = loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Woken by each accepted dial, so that a kill lands right after the simulator said
+        // yes: often before the server has recorded the dial (the crash window).
+        tokio::select! {
+            _ = sim.dial_accepted() => {}
+            _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+        }
         let dials = sim.dials().len();
         dial_faults.arm(&sim, dials);
         if let Some(&at) = plan.kill_after_dials.get(kills) {
@@ -216,6 +222,10 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
                 server.restart().await?;
             }
         }
+        if last_poll.elapsed() < Duration::from_millis(250) {
+            continue;
+        }
+        last_poll = Instant::now();
         if let Ok(c) = api.get(&format!("/campaigns/{id}")).await {
             status = c["status"].as_str().unwrap_or("?").to_string();
             if last_progress.elapsed() >= Duration::from_secs(5) {

@@ -171,6 +171,11 @@ impl ExotelSimulator {
         self.shared.book.dials()
     }
 
+    /// Resolves when the next dial is accepted, before its HTTP answer is written.
+    pub async fn dial_accepted(&self) {
+        self.shared.book.accepted.notified().await;
+    }
+
     /// The phone's view of an answered call (voice mode).
     pub fn report(&self, call_sid: &str) -> Option<CallReport> {
         lock(&self.shared.reports).get(call_sid).cloned()
