@@ -94,6 +94,7 @@ impl Application {
             )),
             public_url,
             registry: CallRegistryHandle::start(),
+            live_dials: Default::default(),
             settings: settings.clone(),
         };
         let campaigns = CampaignSupervisor::new(engine.clone()).start();

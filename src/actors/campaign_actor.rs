@@ -19,10 +19,11 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::campaign_supervisor::{CampaignStopped, StopReason};
 use super::dialer::{dial, DialContext, DialOutcome};
+use super::reconcile::reconcile;
 use super::Engine;
-use crate::domain::{CallStatus, CampaignStatus};
-use crate::store::{AttemptRow, ClaimedCall, StoreError};
-use crate::telephony::call_outcome::{apply_status, calling_window, Applied, StatusUpdate};
+use crate::domain::CampaignStatus;
+use crate::store::{ClaimedCall, StoreError};
+use crate::telephony::call_outcome::calling_window;
 
 /// What `GET /debug/actors` shows of a campaign actor.
 #[derive(Debug, Clone, Serialize, Default)]
@@ -47,9 +48,6 @@ pub struct CampaignActor {
     /// node-wide permit. Removing the entry frees the token; removing it again does nothing,
     /// so a token is freed exactly once whoever reports the call's end first.
     tokens: HashMap<i64, Option<OwnedSemaphorePermit>>,
-    /// Claims whose dial is running in this process: reconciliation leaves them alone however
-    /// old their lease, since their outcome is on its way.
-    dialing: HashSet<i64>,
     /// Read by in-flight dials just before they call Exotel, so a pause stops dials at once.
     paused: Arc<AtomicBool>,
     round_running: bool,
@@ -123,7 +121,6 @@ impl CampaignActor {
             engine,
             supervisor,
             tokens: HashMap::new(),
-            dialing: HashSet::new(),
             paused: Arc::new(AtomicBool::new(false)),
             round_running: false,
             round_again: false,
@@ -146,7 +143,6 @@ impl CampaignActor {
             self.campaign_id,
             self.engine.clone(),
             self.paused.load(Ordering::Acquire) || self.halted.is_some(),
-            self.dialing.clone(),
         );
         ctx.spawn(round.into_actor(self).map(|result, act, ctx| {
             act.round_running = false;
@@ -223,7 +219,8 @@ impl CampaignActor {
     ) {
         let id = claim.scheduled_call_id;
         self.tokens.insert(id, permit);
-        self.dialing.insert(id);
+        // Registered before the task starts, so no round can see the claim without its dial.
+        let live = self.engine.live_dials.begin(id);
         self.view.tokens_in_use = self.tokens.len();
         let dial_ctx = DialContext {
             campaign_id: self.campaign_id,
@@ -236,15 +233,16 @@ impl CampaignActor {
         actix_rt::spawn(async move {
             let outcome = fut.await;
             me.do_send(DialFinished { id, outcome });
+            drop(live);
         });
     }
 
     fn on_dialed(&mut self, id: i64, outcome: DialOutcome, ctx: &mut Context<Self>) {
-        self.dialing.remove(&id);
         let result = match &outcome {
             DialOutcome::Placed { .. } => "placed",
             DialOutcome::Refused { .. } => "refused",
             DialOutcome::Released { .. } => "released",
+            DialOutcome::InDoubt { .. } => "in_doubt",
             DialOutcome::CredentialsRejected { .. } => "credentials_rejected",
         };
         metrics::counter!(crate::telemetry_metrics::names::DIALS, "result" => result).increment(1);
@@ -389,16 +387,11 @@ impl Handler<GetSnapshot> for CampaignActor {
 }
 
 /// One scheduling round, run off the actor so it keeps answering messages meanwhile.
-async fn run_round(
-    campaign_id: i64,
-    engine: Engine,
-    no_dials: bool,
-    dialing: HashSet<i64>,
-) -> Result<Round, StoreError> {
+async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<Round, StoreError> {
     let store = &engine.store;
     let now = engine.clock.now();
     let mut campaign = store.campaign(campaign_id).await?;
-    let in_flight = reconcile(&engine, campaign_id, now, &dialing).await?;
+    let in_flight = reconcile(&engine, campaign_id, now).await?;
     match campaign.status {
         CampaignStatus::Completed => return Ok(Round::Completed),
         CampaignStatus::Draft | CampaignStatus::Paused => return Ok(Round::Paused { in_flight }),
@@ -487,74 +480,4 @@ async fn run_round(
         in_flight,
         view,
     })
-}
-
-/// Settles claims whose lease ran out and returns the ids still in flight. A claim that never
-/// reached Exotel goes back to PENDING; a placed call is looked up with Call Details and, if it
-/// ended, closed as its status callback would have.
-async fn reconcile(
-    engine: &Engine,
-    campaign_id: i64,
-    now: DateTime<Utc>,
-    dialing: &HashSet<i64>,
-) -> Result<Vec<i64>, StoreError> {
-    let store = &engine.store;
-    let mut in_flight = Vec::new();
-    for attempt in store.in_flight_attempts(campaign_id).await? {
-        let ours = dialing.contains(&attempt.scheduled_call_id);
-        let expired = !ours && attempt.lease_until.is_none_or(|lease| lease <= now);
-        if expired && settle_expired(engine, &attempt, now).await? {
-            continue;
-        }
-        in_flight.push(attempt.scheduled_call_id);
-    }
-    Ok(in_flight)
-}
-
-/// Returns true when the attempt is no longer in flight.
-async fn settle_expired(
-    engine: &Engine,
-    attempt: &AttemptRow,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let store = &engine.store;
-    let Some(sid) = &attempt.current_call_sid else {
-        tracing::warn!(
-            scheduled_call_id = attempt.scheduled_call_id,
-            "dial claim expired; back to pending"
-        );
-        return store
-            .release_claim(attempt.scheduled_call_id, now, now)
-            .await;
-    };
-    match engine.exotel.call_details(sid).await {
-        Ok(info) if info.status.is_some_and(CallStatus::is_terminal) => {
-            let update = StatusUpdate {
-                call_sid: sid.clone(),
-                status: info.status.unwrap_or(CallStatus::Failed),
-                duration_seconds: info.duration_seconds,
-                recording_url: info.recording_url,
-                call_ref: None,
-            };
-            let applied = apply_status(engine, &update).await?;
-            tracing::info!(call_sid = %sid, ?applied, "reconciled an expired call with Exotel");
-            Ok(matches!(applied, Applied::Ended { .. } | Applied::Ignored))
-        }
-        Ok(_) => {
-            store
-                .extend_lease(attempt.scheduled_call_id, now + engine.call_lease())
-                .await?;
-            Ok(false)
-        }
-        Err(e) => {
-            tracing::warn!(call_sid = %sid, error = %e, "could not reconcile; will try again");
-            store
-                .extend_lease(
-                    attempt.scheduled_call_id,
-                    now + chrono::Duration::minutes(1),
-                )
-                .await?;
-            Ok(false)
-        }
-    }
 }

@@ -1,9 +1,13 @@
 //! The dialer: turns one claimed scheduled call into an Exotel request and records the result.
 //! Not an actor: a future the campaign actor spawns per claim (and cancels by stopping).
 //!
-//! The claim is never lost: a refused dial closes the attempt, a dial that never reached
-//! Exotel gives the claim back, and a transient error (429, 5xx, timeout) is retried with
-//! exponential backoff and jitter while the claim's lease is extended.
+//! At most once: only a dial that provably placed nothing (the connection failed before the
+//! request was written, or 429) is sent again, with exponential backoff and jitter while the
+//! claim's lease is extended. A dial that may have placed a call (a timeout or reset after the
+//! request was written, a 5xx, a 2xx without a readable `Call.Sid`) is counted at once and left
+//! *in doubt* for reconciliation to settle (`src/actors/reconcile.rs`); it is never sent again on
+//! a guess. A refused dial closes the attempt. The claim's lease is kept alive while the dial
+//! waits for its pacing slot, so reconciliation never takes a claim whose dial is still coming.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,6 +34,9 @@ pub enum DialOutcome {
     Refused { reason: String },
     /// The claim went back to PENDING (paused, or Exotel kept failing); its token is free.
     Released { reason: String },
+    /// Exotel may have placed the call: the attempt is counted and waits to be settled; its
+    /// token is free (an adopted call takes one again).
+    InDoubt { reason: String },
     /// Exotel rejected our credentials: dialing stops until an operator acts.
     CredentialsRejected { reason: String },
 }
@@ -86,7 +93,7 @@ async fn try_dial(
     };
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=MAX_TRIES {
-        engine.pacer.until_ready().await;
+        wait_for_slot(engine, claim).await?;
         if paused.load(Ordering::Acquire) {
             return release(engine, claim, "campaign paused before the dial", 0).await;
         }
@@ -106,6 +113,7 @@ async fn try_dial(
                 backoff *= 2;
             }
             ExotelError::Transient(reason) => return release(engine, claim, &reason, 60).await,
+            ExotelError::MaybePlaced(reason) => return in_doubt(engine, ctx, claim, reason).await,
             ExotelError::Permanent { .. } => {
                 return refused(engine, ctx, claim, error.to_string()).await
             }
@@ -118,6 +126,25 @@ async fn try_dial(
         }
     }
     release(engine, claim, "retries exhausted", 60).await
+}
+
+/// Waits for this dial's pacing slot (`EXOTEL_CALLS_PER_MINUTE`, node-wide), renewing the
+/// claim's lease meanwhile: with hundreds of claims queued, a slot can be minutes away.
+async fn wait_for_slot(engine: &Engine, claim: &ClaimedCall) -> Result<(), StoreError> {
+    let slot = engine.pacer.until_ready();
+    tokio::pin!(slot);
+    let renew_every = (engine.dial_lease() / 3)
+        .to_std()
+        .unwrap_or(Duration::from_secs(40));
+    loop {
+        tokio::select! {
+            () = &mut slot => return Ok(()),
+            () = tokio::time::sleep(renew_every) => {
+                let lease = engine.clock.now() + engine.dial_lease();
+                engine.store.extend_lease(claim.scheduled_call_id, lease).await?;
+            }
+        }
+    }
 }
 
 /// Backoff ± 50 %, so that many dials failing together do not retry together.
@@ -158,13 +185,9 @@ async fn placed(
     Ok(DialOutcome::Placed { call_sid })
 }
 
-async fn refused(
-    engine: &Engine,
-    ctx: DialContext,
-    claim: &ClaimedCall,
-    reason: String,
-) -> Result<DialOutcome, StoreError> {
-    let attempt = AttemptRow {
+/// The claim as an attempt row, before anything was recorded of its dial.
+fn unrecorded(ctx: DialContext, claim: &ClaimedCall) -> AttemptRow {
+    AttemptRow {
         scheduled_call_id: claim.scheduled_call_id,
         campaign_id: ctx.campaign_id,
         lead_id: claim.lead_id,
@@ -173,7 +196,40 @@ async fn refused(
         current_call_sid: None,
         claimed_by: None,
         lease_until: None,
-    };
+        in_doubt_since: None,
+    }
+}
+
+/// Exotel may have placed the call: count the attempt now and leave it to be settled.
+async fn in_doubt(
+    engine: &Engine,
+    ctx: DialContext,
+    claim: &ClaimedCall,
+    reason: String,
+) -> Result<DialOutcome, StoreError> {
+    let now = engine.clock.now();
+    let attempt = unrecorded(ctx, claim);
+    // False when a status callback adopted the call first: it is counted either way.
+    engine
+        .store
+        .mark_in_doubt(&attempt, now + engine.settle_after(), now)
+        .await?;
+    tracing::warn!(
+        campaign_id = ctx.campaign_id,
+        scheduled_call_id = claim.scheduled_call_id,
+        %reason,
+        "dial in doubt: counted, never sent again until settled"
+    );
+    Ok(DialOutcome::InDoubt { reason })
+}
+
+async fn refused(
+    engine: &Engine,
+    ctx: DialContext,
+    claim: &ClaimedCall,
+    reason: String,
+) -> Result<DialOutcome, StoreError> {
+    let attempt = unrecorded(ctx, claim);
     let end = AttemptEnd {
         status: CallStatus::Failed,
         failure_reason: Some(reason.clone()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use tokio::sync::Semaphore;
 
-use super::CallRegistryHandle;
+use super::{CallRegistryHandle, LiveDials};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::scheduling::Pacer;
@@ -26,6 +26,8 @@ pub struct Engine {
     /// The URL Exotel reaches us at (callbacks, media socket).
     pub public_url: String,
     pub registry: CallRegistryHandle,
+    /// Dials running in this process (reconciliation leaves their claims alone).
+    pub live_dials: LiveDials,
 }
 
 impl Engine {
@@ -50,6 +52,11 @@ impl Engine {
         self.settings
             .reconcile_after_seconds
             .map(|s| Duration::seconds(i64::from(s)))
+    }
+
+    /// How long after a dial falls in doubt Exotel's call list is first asked about it.
+    pub fn settle_after(&self) -> Duration {
+        Duration::seconds(i64::from(self.settings.exotel.settle_after_seconds))
     }
 
     pub fn status_callback_url(&self) -> String {

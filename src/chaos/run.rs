@@ -20,7 +20,9 @@ use super::windows;
 use crate::api_client::Api;
 use crate::config::CallingDays;
 use crate::domain::LeadStatus;
-use crate::sandbox::exotel::{CallbackFaults, ExotelSimulator, SimulatorConfig, VoiceSetup};
+use crate::sandbox::exotel::{
+    CallbackFaults, DialReply, ExotelSimulator, SimulatorConfig, VoiceSetup,
+};
 use crate::sandbox::fakes::deepgram::FakeDeepgram;
 use crate::sandbox::fakes::elevenlabs::FakeElevenLabs;
 use crate::sandbox::fakes::openai::FakeOpenAi;
@@ -122,6 +124,12 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
             .insert(lead.phone.clone(), lead.script.clone());
     }
     let sim = ExotelSimulator::start(sim_config)?;
+    // A stall outlasts the server's request deadline (EXOTEL_TIMEOUT_SECONDS below).
+    sim.random_replies(
+        plan.rates.dial,
+        plan.seed ^ 0xd1a1_fa17,
+        Duration::from_secs(4),
+    );
 
     // The server: a real process, on loopback only.
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -195,7 +203,6 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     // The run: kills at the planned dial counts, dial faults as dials go by, until the
     // campaign completes or the hard timeout strikes.
     let deadline = started + options.timeout;
-    let mut dial_faults = DialFaults::new(plan.seed, plan.rates.dial);
     let mut kills = 0;
     let mut status = String::from("RUNNING");
     let mut last_progress = Instant::now();
@@ -208,7 +215,6 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
         let dials = sim.dials().len();
-        dial_faults.arm(&sim, dials);
         if let Some(&at) = plan.kill_after_dials.get(kills) {
             if dials >= at {
                 server.kill();
@@ -323,7 +329,7 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
         answered: evidence.answered.len(),
         saved_conversations: evidence.saved.len(),
         faults: FaultCounts {
-            dial: dial_faults.injected,
+            dial: dial_fault_counts(&sim),
             callbacks: callback_faults.counts(),
             provider: deepgram.knobs.injected()
                 + openai.knobs.injected()
@@ -369,6 +375,9 @@ fn server_env(
         ("EXOTEL_CONNECT_MODE", "flow"),
         ("EXOTEL_CALLS_PER_MINUTE", "6000"),
         ("EXOTEL_RING_TIMEOUT_SECONDS", "5"),
+        // Dials in doubt are looked up in Exotel's call list after 3 s, not a minute.
+        ("EXOTEL_TIMEOUT_SECONDS", "2"),
+        ("EXOTEL_SETTLE_SECONDS", "3"),
         ("DEEPGRAM_URL", deepgram),
         ("DEEPGRAM_API_KEY", "chaos"),
         ("OPENAI_BASE_URL", openai),
@@ -508,37 +517,19 @@ async fn drop_stt_streams(knobs: crate::sandbox::fakes::Knobs, seed: u64, rate: 
     }
 }
 
-/// Faulty answers to connect requests, drawn per dial from a seeded RNG and queued on the
-/// simulator: each answers one upcoming request instead of placing the call.
-struct DialFaults {
-    rng: StdRng,
-    rate: f64,
-    seen: usize,
-    injected: BTreeMap<String, u64>,
-}
-
-impl DialFaults {
-    fn new(seed: u64, rate: f64) -> DialFaults {
-        DialFaults {
-            rng: StdRng::seed_from_u64(seed ^ 0xd1a1_fa17),
-            rate: rate.clamp(0.0, 1.0),
-            seen: 0,
-            injected: BTreeMap::new(),
-        }
+/// The simulator's unkind replies to connect requests, by kind, from its own request log.
+fn dial_fault_counts(sim: &ExotelSimulator) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for request in sim.requests() {
+        let kind = match request.reply {
+            DialReply::Normal => continue,
+            DialReply::CutBody => "cut 200 (placed)",
+            DialReply::Stall => "timeout (placed)",
+            DialReply::BadGatewayPlaced => "502 (placed)",
+            DialReply::BadGatewayNotPlaced => "502 (not placed)",
+            DialReply::TooManyRequests => "429 (not placed)",
+        };
+        *counts.entry(kind.to_string()).or_default() += 1;
     }
-
-    /// One draw per dial placed since the last call.
-    fn arm(&mut self, sim: &ExotelSimulator, dials: usize) {
-        while self.seen < dials {
-            self.seen += 1;
-            if self.rng.gen_bool(self.rate) {
-                let status = [500u16, 502, 503, 429][self.rng.gen_range(0..4)];
-                sim.inject_failures(&[status]);
-                *self
-                    .injected
-                    .entry(format!("{status} not placed"))
-                    .or_default() += 1;
-            }
-        }
-    }
+    counts
 }

@@ -48,6 +48,12 @@ pub struct ExotelSettings {
     pub calls_per_minute: u32,
     pub ring_timeout_seconds: u32,
     pub exophlo_id: Option<String>,
+    /// Whole-request deadline for Exotel's REST API (`EXOTEL_TIMEOUT_SECONDS`). A dial that
+    /// times out after its request was sent is in doubt, never simply sent again.
+    pub request_timeout_seconds: u32,
+    /// How long after an in-doubt dial its first lookup in Exotel's call list is made
+    /// (`EXOTEL_SETTLE_SECONDS`): long enough for a placed call to show up there.
+    pub settle_after_seconds: u32,
 }
 
 /// One streaming provider: its key (absent = not configured), endpoint and model/voice.
@@ -175,6 +181,8 @@ impl Settings {
                 calls_per_minute: env.number("EXOTEL_CALLS_PER_MINUTE", 200, 1..=100_000)?,
                 ring_timeout_seconds: env.number("EXOTEL_RING_TIMEOUT_SECONDS", 30, 5..=120)?,
                 exophlo_id: env.optional("EXOTEL_EXOPHLO_ID"),
+                request_timeout_seconds: env.number("EXOTEL_TIMEOUT_SECONDS", 15, 1..=120)?,
+                settle_after_seconds: env.number("EXOTEL_SETTLE_SECONDS", 60, 1..=3600)?,
             },
             deepgram: ProviderSettings {
                 api_key: env.optional("DEEPGRAM_API_KEY"),

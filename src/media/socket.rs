@@ -19,6 +19,7 @@ use crate::call::messages::{
     CallerDtmf, FirstFrameOut, InboundAudio, MarkPlayed, SocketClosed, SocketCommand,
 };
 use crate::call::{CallActor, CallProviders};
+use crate::telephony::call_outcome::adopt_unrecorded;
 use crate::telephony::exotel::CallRef;
 
 /// How far ahead of real time we send audio: enough to ride out timer jitter, little enough
@@ -305,12 +306,22 @@ async fn find_call(
     }
     let attempt = match (attempt, call_ref) {
         (Some(a), _) => a,
-        (None, Some(r)) => store
-            .attempt(r.scheduled_call_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .filter(|a| a.current_call_sid.as_deref() == Some(call_sid.as_str()))
-            .ok_or_else(|| format!("no attempt {} for call {call_sid}", r.scheduled_call_id))?,
+        (None, Some(r)) => {
+            let recorded = store
+                .attempt(r.scheduled_call_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .filter(|a| a.current_call_sid.as_deref() == Some(call_sid.as_str()));
+            let found = match recorded {
+                Some(a) => Some(a),
+                // Our record of the dial is missing (in doubt): the answered call settles it.
+                None => adopt_unrecorded(&state.engine, r.scheduled_call_id, &call_sid)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            };
+            found
+                .ok_or_else(|| format!("no attempt {} for call {call_sid}", r.scheduled_call_id))?
+        }
         (None, None) => return Err(format!("no call {call_sid}")),
     };
     let lead = store

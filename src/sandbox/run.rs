@@ -158,6 +158,8 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     let settings = Settings::from_map(&vars)?;
     let secret = settings.webhook_secret.clone();
     let clock = Arc::new(OffsetClock::default());
+    // Exotel's call list and ours must agree on when a call was made, jumps included.
+    sim.use_clock(clock.clone());
     let app = Application::build_with_clock(settings, clock.clone()).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let stop = app.stop_handle();

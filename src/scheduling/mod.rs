@@ -2,6 +2,7 @@
 //! no I/O, so every case (midnight, DST, Sundays) is unit-tested.
 
 pub mod callback;
+pub mod dial_settlement;
 pub mod pacer;
 pub mod regulatory_hours;
 pub mod retry;

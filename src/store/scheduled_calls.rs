@@ -34,6 +34,15 @@ pub struct AttemptRow {
     pub current_call_sid: Option<String>,
     pub claimed_by: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
+    /// Set while (and after) the dial was in doubt: its attempt is already counted.
+    pub in_doubt_since: Option<DateTime<Utc>>,
+}
+
+impl AttemptRow {
+    /// Whether the lead's attempt counter already includes this attempt.
+    pub fn counted(&self) -> bool {
+        self.current_call_sid.is_some() || self.in_doubt_since.is_some()
+    }
 }
 
 /// What a finished conversation leaves behind (saved with the attempt's end).
@@ -61,8 +70,8 @@ pub struct AttemptEnd {
     pub next: NextStep,
 }
 
-const ATTEMPT_COLUMNS: &str = "id AS scheduled_call_id, campaign_id, lead_id, attempt_number, \
-    status, current_call_sid, claimed_by, lease_until";
+pub(super) const ATTEMPT_COLUMNS: &str = "id AS scheduled_call_id, campaign_id, lead_id, \
+    attempt_number, status, current_call_sid, claimed_by, lease_until, in_doubt_since";
 
 impl Store {
     /// Plans a first call at `at` for every NEW lead of the campaign; returns how many.
@@ -136,7 +145,9 @@ impl Store {
     }
 
     /// Records that Exotel accepted the call: the claim becomes IN_PROGRESS with the call's sid,
-    /// a call session is opened and the lead's attempt is counted. One transaction.
+    /// a call session is opened and the lead's attempt is counted — unless the dial was in doubt,
+    /// whose attempt was counted then (a call adopted from a callback or Exotel's call list).
+    /// One transaction.
     pub async fn mark_dialed(
         &self,
         claim: &ClaimedCall,
@@ -147,29 +158,39 @@ impl Store {
     ) -> Result<(), StoreError> {
         const CALL: &str =
             "UPDATE scheduled_calls SET status = 'IN_PROGRESS', current_call_sid = $2, \
-            lease_until = $3, updated_at = $4 WHERE id = $1 AND status = 'DIALING'";
+            lease_until = $3, updated_at = $4 WHERE id = $1 AND status = 'DIALING' \
+            AND current_call_sid IS NULL AND in_doubt_since IS NULL";
+        const IN_DOUBT: &str =
+            "UPDATE scheduled_calls SET status = 'IN_PROGRESS', current_call_sid = $2, \
+            lease_until = $3, updated_at = $4 WHERE id = $1 AND status = 'DIALING' \
+            AND current_call_sid IS NULL AND in_doubt_since IS NOT NULL";
         const SESSION: &str = "INSERT INTO call_sessions (call_sid, lead_id, campaign_id, \
             scheduled_call_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, 'INITIATED', $5, $5) \
             ON CONFLICT (call_sid) DO NOTHING";
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let moved = sqlx::query(CALL).bind(claim.scheduled_call_id).bind(call_sid)
-                .bind(lease_until).bind(now).execute(&mut *tx).await?.rows_affected();
-            if moved == 0 {
+            let fresh = sqlx::query(CALL).bind(claim.scheduled_call_id).bind(call_sid)
+                .bind(lease_until).bind(now).execute(&mut *tx).await?.rows_affected() > 0;
+            let adopted = !fresh && sqlx::query(IN_DOUBT).bind(claim.scheduled_call_id).bind(call_sid)
+                .bind(lease_until).bind(now).execute(&mut *tx).await?.rows_affected() > 0;
+            if !fresh && !adopted {
                 return Err(StoreError::Conflict(format!(
                     "scheduled call {} is no longer claimed", claim.scheduled_call_id
                 )));
             }
             sqlx::query(SESSION).bind(call_sid).bind(claim.lead_id).bind(campaign_id)
                 .bind(claim.scheduled_call_id).bind(now).execute(&mut *tx).await?;
-            count_attempt(&mut tx, claim.lead_id, campaign_id, LeadStatus::InProgress, now).await?;
+            if fresh {
+                count_attempt(&mut tx, claim.lead_id, campaign_id, LeadStatus::InProgress, now).await?;
+            }
             tx.commit().await?;
         });
         Ok(())
     }
 
     /// Gives a claim back without counting an attempt (the dial never reached Exotel, or the
-    /// campaign was paused before it did): the row is PENDING again from `retry_at`.
+    /// campaign was paused before it did): the row is PENDING again from `retry_at`. A dial in
+    /// doubt is never given back: it may be ringing.
     pub async fn release_claim(
         &self,
         scheduled_call_id: i64,
@@ -178,7 +199,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE scheduled_calls SET status = 'PENDING', claimed_by = NULL, \
             lease_until = NULL, scheduled_time = $2, updated_at = $3 \
-            WHERE id = $1 AND status = 'DIALING' AND current_call_sid IS NULL";
+            WHERE id = $1 AND status = 'DIALING' AND current_call_sid IS NULL \
+            AND in_doubt_since IS NULL";
         let changed = on_pool!(self, p => sqlx::query(SQL).bind(scheduled_call_id).bind(retry_at)
             .bind(now).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(changed > 0)
@@ -217,7 +239,7 @@ impl Store {
             if closed == 0 {
                 false
             } else {
-                if attempt.current_call_sid.is_none() {
+                if !attempt.counted() {
                     // A refused dial is still an attempt on the lead.
                     count_attempt(&mut tx, attempt.lead_id, attempt.campaign_id, LeadStatus::InProgress, now).await?;
                 }
@@ -400,14 +422,16 @@ impl Store {
         Ok(row)
     }
 
-    /// Claims of a campaign being dialed or on the phone (their tokens are in use).
+    /// Claims of a campaign being dialed or on the phone (their tokens are in use). Dials in
+    /// doubt are not among them: they hold no token while they wait to be settled.
     pub async fn in_flight_attempts(
         &self,
         campaign_id: i64,
     ) -> Result<Vec<AttemptRow>, StoreError> {
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM scheduled_calls WHERE campaign_id = $1 \
-             AND status IN ('DIALING','IN_PROGRESS') ORDER BY id"
+             AND (status = 'IN_PROGRESS' OR (status = 'DIALING' AND in_doubt_since IS NULL)) \
+             ORDER BY id"
         );
         let rows = on_pool!(self, p => sqlx::query_as::<_, AttemptRow>(&sql).bind(campaign_id).fetch_all(p).await)?;
         Ok(rows)
@@ -453,7 +477,7 @@ impl Store {
 }
 
 /// Counts one more attempt on a lead (and the campaign's `leads_called` on its first).
-async fn count_attempt<'c, DB>(
+pub(super) async fn count_attempt<'c, DB>(
     tx: &mut sqlx::Transaction<'c, DB>,
     lead_id: i64,
     campaign_id: i64,

@@ -135,7 +135,21 @@ async fn find_attempt(
             return Ok(Some(found));
         }
     }
-    let Some(attempt) = store.attempt(call_ref.scheduled_call_id).await? else {
+    adopt_unrecorded(engine, call_ref.scheduled_call_id, &update.call_sid).await
+}
+
+/// Records `call_sid` as the call of scheduled call `scheduled_call_id` when our own record of
+/// its dial is missing: the dial is still DIALING with no sid (its answer has not been recorded
+/// yet, or never will be: in doubt, or its process died). Returns the attempt, or `None` when
+/// that scheduled call is not waiting for a sid. The attempt is counted once whichever way the
+/// call is learnt of (dial answer, callback, media socket, Exotel's call list).
+pub async fn adopt_unrecorded(
+    engine: &Engine,
+    scheduled_call_id: i64,
+    call_sid: &str,
+) -> Result<Option<AttemptRow>, StoreError> {
+    let store = &engine.store;
+    let Some(attempt) = store.attempt(scheduled_call_id).await? else {
         return Ok(None);
     };
     if attempt.status != "DIALING" || attempt.current_call_sid.is_some() {
@@ -150,17 +164,22 @@ async fn find_attempt(
         phone: String::new(),
     };
     let now = engine.clock.now();
-    store
+    match store
         .mark_dialed(
             &claim,
             attempt.campaign_id,
-            &update.call_sid,
+            call_sid,
             now + engine.call_lease(),
             now,
         )
-        .await?;
-    tracing::warn!(call_sid = %update.call_sid, "adopted a call whose dial was never recorded");
-    store.attempt_by_call_sid(&update.call_sid).await
+        .await
+    {
+        // Someone else recorded it first: read what they recorded.
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e),
+    }
+    tracing::warn!(%call_sid, "adopted a call whose dial was never recorded");
+    store.attempt_by_call_sid(call_sid).await
 }
 
 pub fn retry_policy(campaign: &Campaign, minute_seconds: u32) -> RetryPolicy {

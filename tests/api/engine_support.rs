@@ -59,6 +59,7 @@ pub async fn engine_app(
     extra: &[(&str, &str)],
 ) -> EngineApp {
     let clock = Arc::new(ManualClock::new(weekday_morning()));
+    sim.use_clock(clock.clone());
     let vars = merged(&sim, extra);
     let borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let app = spawn_app_with_clock(backend, &borrowed, clock.clone()).await;

@@ -8,6 +8,7 @@ mod auth;
 mod benches;
 mod campaigns;
 mod chaos;
+mod dialing_safety;
 mod engine;
 mod engine_support;
 mod exports;

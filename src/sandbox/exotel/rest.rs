@@ -10,10 +10,13 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use chrono::Utc;
 use serde_json::json;
 
+use super::call_list;
 use super::callback_faults::{CallbackFate, CallbackFaults};
 use super::calls::{CallBook, DialRecord};
+use super::dial_faults::{DialFaults, DialReply};
 use super::media_client::{run_call, write_wav, CallReport, MediaCall};
 use super::scenario::{Outcome, Scenario};
+use crate::clock::{Clock, SystemClock};
 use crate::domain::CallStatus;
 use crate::sandbox::persona::Persona;
 use crate::telephony::exotel::status::exotel_word;
@@ -84,7 +87,32 @@ struct Shared {
     reports: Mutex<HashMap<String, CallReport>>,
     /// When set, status callbacks are not sent (a lost webhook, for reconciliation tests).
     mute_callbacks: std::sync::atomic::AtomicBool,
+    /// Unkind answers to connect requests (scripted per number, or random).
+    dial_faults: Mutex<DialFaults>,
+    /// Every connect request that named a number, whatever its answer.
+    requests: Mutex<Vec<ConnectRequest>>,
+    /// When set, the Bulk Call Details list answers 503.
+    call_list_down: std::sync::atomic::AtomicBool,
+    /// Exotel's clock (`DateCreated`, the call list's filter): the runtime's own when a test or
+    /// the sandbox moves time, so both sides agree on when a call was made.
+    clock: Mutex<Arc<dyn Clock>>,
     http: reqwest::Client,
+}
+
+/// One `Calls/connect.json` request as the simulator saw it.
+#[derive(Debug, Clone)]
+pub struct ConnectRequest {
+    pub from: String,
+    pub at: chrono::DateTime<Utc>,
+    pub reply: DialReply,
+    /// The call it placed, if any (a phone rang).
+    pub placed: Option<String>,
+}
+
+impl Shared {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        lock(&self.clock).now()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -111,6 +139,10 @@ impl ExotelSimulator {
             recent: Mutex::new(VecDeque::new()),
             reports: Mutex::new(HashMap::new()),
             mute_callbacks: std::sync::atomic::AtomicBool::new(false),
+            dial_faults: Mutex::new(DialFaults::default()),
+            requests: Mutex::new(Vec::new()),
+            call_list_down: std::sync::atomic::AtomicBool::new(false),
+            clock: Mutex::new(Arc::new(SystemClock)),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()
@@ -124,6 +156,7 @@ impl ExotelSimulator {
                     "/v1/Accounts/{sid}/Calls/connect.json",
                     web::post().to(connect),
                 )
+                .route("/v1/Accounts/{sid}/Calls", web::get().to(calls))
                 .route("/v1/Accounts/{sid}/Calls/{call}", web::get().to(details))
         })
         .workers(1)
@@ -154,6 +187,41 @@ impl ExotelSimulator {
     /// The next connect requests answer with these HTTP statuses instead of placing a call.
     pub fn inject_failures(&self, statuses: &[u16]) {
         lock(&self.shared.faults).extend(statuses);
+    }
+
+    /// Reads time from `clock` (the runtime's, when a test or the sandbox moves it).
+    pub fn use_clock(&self, clock: Arc<dyn Clock>) {
+        *lock(&self.shared.clock) = clock;
+    }
+
+    /// The n-th connect request for `number` (E.164) gets the n-th reply; the last repeats.
+    pub fn script_replies(&self, number: &str, replies: Vec<DialReply>) {
+        lock(&self.shared.dial_faults).script(number, replies);
+    }
+
+    /// A random unkind reply for `rate` of the unscripted connect requests, drawn from `seed`;
+    /// a stalled answer is held for `stall`.
+    pub fn random_replies(&self, rate: f64, seed: u64, stall: Duration) {
+        let mut faults = lock(&self.shared.dial_faults);
+        faults.random(rate, seed);
+        faults.stall = stall;
+    }
+
+    /// How long a `DialReply::Stall` holds its answer.
+    pub fn stall_for(&self, stall: Duration) {
+        lock(&self.shared.dial_faults).stall = stall;
+    }
+
+    /// Every connect request that named a number, in order.
+    pub fn requests(&self) -> Vec<ConnectRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// While set, Exotel's call list (Bulk Call Details) answers 503.
+    pub fn call_list_down(&self, down: bool) {
+        self.shared
+            .call_list_down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn mute_callbacks(&self, muted: bool) {
@@ -242,20 +310,76 @@ async fn connect(
     if !fields.contains_key("Url") && !fields.contains_key("StreamUrl") {
         return rest_exception(400, "Url or StreamUrl is mandatory");
     }
+    let (reply, stall) = {
+        let mut faults = lock(&shared.dial_faults);
+        (faults.next(&from), faults.stall)
+    };
+    let placed = if reply.places_call() {
+        place(&shared, &config, &from, fields)
+    } else {
+        None
+    };
+    lock(&shared.requests).push(ConnectRequest {
+        from: from.clone(),
+        at: shared.now(),
+        reply,
+        placed: placed.clone(),
+    });
+    let Some(sid) = placed else {
+        return match reply {
+            DialReply::TooManyRequests => rest_exception(429, "Too many requests (injected)"),
+            DialReply::BadGatewayNotPlaced => bad_gateway(),
+            _ => rest_exception(400, "Invalid From number"),
+        };
+    };
+    match reply {
+        DialReply::Normal => {
+            HttpResponse::Ok().json(call_json(&sid, &from, CallStatus::Initiated, None))
+        }
+        DialReply::CutBody => {
+            let whole = call_json(&sid, &from, CallStatus::Initiated, None).to_string();
+            let cut: String = whole.chars().take(whole.len() / 3).collect();
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(cut)
+        }
+        DialReply::Stall => {
+            tokio::time::sleep(stall).await;
+            HttpResponse::Ok().json(call_json(&sid, &from, CallStatus::Initiated, None))
+        }
+        _ => bad_gateway(),
+    }
+}
+
+/// A proxy's 502: HTML, no `RestException`.
+fn bad_gateway() -> HttpResponse {
+    HttpResponse::BadGateway()
+        .content_type("text/html")
+        .body("<html><body><h1>502 Bad Gateway</h1></body></html>")
+}
+
+/// Places a call (the phone rings) and starts its life; `None` when the number's script
+/// refuses it (`Outcome::Reject`).
+fn place(
+    shared: &web::Data<Arc<Shared>>,
+    config: &SimulatorConfig,
+    from: &str,
+    fields: HashMap<String, String>,
+) -> Option<String> {
     let dial_index = lock(&shared.book.dials_per_number)
-        .get(&from)
+        .get(from)
         .copied()
         .unwrap_or(0);
-    let outcome = config.scenario.outcome(&from, dial_index);
+    let outcome = config.scenario.outcome(from, dial_index);
     if outcome == Outcome::Reject {
-        return rest_exception(400, "Invalid From number");
+        return None;
     }
     let sid = crate::config::random_token();
     shared.book.accept(DialRecord {
         call_sid: sid.clone(),
-        from: from.clone(),
+        from: from.to_string(),
         custom_field: fields.get("CustomField").cloned().unwrap_or_default(),
-        at: Utc::now(),
+        at: shared.now(),
     });
     let life = CallLife {
         shared: shared.get_ref().clone(),
@@ -270,7 +394,36 @@ async fn connect(
         held_back: Mutex::new(Vec::new()),
     };
     tokio::spawn(life.run());
-    HttpResponse::Ok().json(call_json(&sid, &from, CallStatus::Initiated, None))
+    Some(sid)
+}
+
+/// Exotel's Bulk Call Details (see `call_list.rs`).
+async fn calls(
+    shared: web::Data<Arc<Shared>>,
+    path: web::Path<String>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let config = lock(&shared.config).clone();
+    if path.into_inner() != config.account_sid || !authorised(&req, &config) {
+        return rest_exception(401, "Authentication failed");
+    }
+    if shared
+        .call_list_down
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return rest_exception(503, "Service unavailable (injected)");
+    }
+    let numbers: Vec<&str> = query
+        .get("From")
+        .map(|f| f.split(',').map(str::trim).collect())
+        .unwrap_or_default();
+    let range = match call_list::created_range(query.get("DateCreated").map_or("", String::as_str))
+    {
+        Ok(range) => range,
+        Err(message) => return rest_exception(400, &message),
+    };
+    HttpResponse::Ok().json(call_list::list(&shared.book, &numbers, range))
 }
 
 fn within_rate(shared: &Shared, per_minute: Option<usize>) -> bool {

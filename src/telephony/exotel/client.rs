@@ -1,8 +1,12 @@
 //! The Exotel REST client: place a call (`Calls/connect.json`) and read a call's details.
 //!
-//! Errors are sorted by what the caller should do: `Permanent` (this number/attempt cannot
-//! work: 400/402/403/404), `Auth` (our credentials are wrong: stop dialing and say so), and
-//! `Transient` (429, 5xx, timeouts: retry later with backoff). Credentials never reach a log:
+//! Errors are sorted by what the caller should do, and for a dial by whether a phone may be
+//! ringing: `Permanent` (this number/attempt cannot work: a 4xx `RestException`), `Auth` (our
+//! credentials are wrong: stop dialing and say so), `Transient` (nothing was placed: the
+//! connection failed before the request was written, or 429 — safe to retry with backoff) and
+//! `MaybePlaced` (the request reached Exotel and we did not see a usable answer: a timeout or a
+//! reset after it was written, a 5xx, a 2xx without a readable `Call.Sid` — a call may be
+//! ringing, so it must be settled, never sent again on a guess). Credentials never reach a log:
 //! `Debug` hides them.
 
 use std::time::Duration;
@@ -22,6 +26,8 @@ pub enum ExotelError {
     Auth { status: u16, message: String },
     #[error("Exotel unavailable: {0}")]
     Transient(String),
+    #[error("Exotel may have placed the call: {0}")]
+    MaybePlaced(String),
     #[error("Exotel is not configured: set {0}")]
     NotConfigured(&'static str),
 }
@@ -77,7 +83,7 @@ struct CallEnvelope {
 }
 
 #[derive(Deserialize)]
-struct CallBody {
+pub(super) struct CallBody {
     #[serde(rename = "Sid")]
     sid: String,
     #[serde(rename = "Status", default)]
@@ -114,11 +120,21 @@ pub(crate) fn loose_int(value: &serde_json::Value) -> Option<i64> {
 impl ExotelClient {
     pub fn new(settings: ExotelSettings) -> Result<ExotelClient, ExotelError> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
+            .timeout(Duration::from_secs(u64::from(
+                settings.request_timeout_seconds,
+            )))
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| ExotelError::Transient(e.to_string()))?;
         Ok(ExotelClient { http, settings })
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(super) fn base_url(&self) -> &str {
+        &self.settings.base_url
     }
 
     /// The variable that is missing for dialing, if any.
@@ -142,7 +158,7 @@ impl ExotelClient {
         None
     }
 
-    fn account(&self) -> Result<(&str, &str, &str), ExotelError> {
+    pub(super) fn account(&self) -> Result<(&str, &str, &str), ExotelError> {
         if let Some(var) = self.missing_setting() {
             return Err(ExotelError::NotConfigured(var));
         }
@@ -187,18 +203,32 @@ impl ExotelClient {
     }
 
     /// Places one call. Returns as soon as Exotel accepts it (200 means accepted, not answered).
+    /// Every failure says whether a call may have been placed (see the module's comment).
     pub async fn connect(&self, call: &ConnectCall) -> Result<CallInfo, ExotelError> {
         let (sid, key, token) = self.account()?;
         let url = format!(
             "{}/v1/Accounts/{sid}/Calls/connect.json",
             self.settings.base_url
         );
-        let request = self
+        let sent = self
             .http
             .post(url)
             .basic_auth(key, Some(token))
-            .form(&self.connect_form(call));
-        Self::read_call(request).await
+            .form(&self.connect_form(call))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            // Refused, DNS, TLS, or the connect timeout: the request never left us.
+            Err(e) if e.is_connect() => {
+                return Err(ExotelError::Transient(e.without_url().to_string()))
+            }
+            // A timeout or a reset once the connection was up: Exotel may have read it.
+            Err(e) => return Err(ExotelError::MaybePlaced(e.without_url().to_string())),
+        };
+        let status = response.status().as_u16();
+        let body = response.bytes().await;
+        classify_dial(status, body.as_deref().map_err(|e| e.to_string()))
     }
 
     /// The current state of a call (reconciliation after a lost callback or a restart).
@@ -208,14 +238,14 @@ impl ExotelClient {
             "{}/v1/Accounts/{sid}/Calls/{call_sid}.json?details=true",
             self.settings.base_url
         );
-        Self::read_call(self.http.get(url).basic_auth(key, Some(token))).await
-    }
-
-    async fn read_call(request: reqwest::RequestBuilder) -> Result<CallInfo, ExotelError> {
-        let response = request.send().await.map_err(|e| {
+        let response = self
+            .http
+            .get(url)
+            .basic_auth(key, Some(token))
+            .send()
+            .await
             // reqwest's messages include the URL, which has no secret in it (Basic auth is a header).
-            ExotelError::Transient(e.without_url().to_string())
-        })?;
+            .map_err(|e| ExotelError::Transient(e.without_url().to_string()))?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
@@ -226,18 +256,14 @@ impl ExotelClient {
                 .map_err(|e| ExotelError::Transient(format!("unreadable answer: {e}")))?;
             return Ok(Self::call_info(envelope.call));
         }
-        let message = serde_json::from_slice::<ErrorEnvelope>(&body)
-            .ok()
-            .and_then(|e| e.rest_exception.message)
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-        Err(match status {
-            401 => ExotelError::Auth { status, message },
-            429 | 500..=599 => ExotelError::Transient(format!("{status}: {message}")),
-            _ => ExotelError::Permanent { status, message },
+        Err(match error_of(status, &body) {
+            // A lookup places nothing: whatever went wrong, asking again later is safe.
+            ExotelError::MaybePlaced(reason) => ExotelError::Transient(reason),
+            other => other,
         })
     }
 
-    fn call_info(call: CallBody) -> CallInfo {
+    pub(super) fn call_info(call: CallBody) -> CallInfo {
         let conversation = call
             .details
             .as_ref()
@@ -248,6 +274,106 @@ impl ExotelClient {
             duration_seconds: conversation.or(call.duration.as_ref().and_then(loose_int)),
             recording_url: call.recording_url.filter(|u| !u.is_empty()),
             sid: call.sid,
+        }
+    }
+}
+
+/// What a dial's HTTP answer means. `body` is `Err` when the answer could not be read whole
+/// (the connection dropped mid-body).
+fn classify_dial(status: u16, body: Result<&[u8], String>) -> Result<CallInfo, ExotelError> {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if (200..300).contains(&status) || status >= 500 => {
+            return Err(ExotelError::MaybePlaced(format!(
+                "{status} with an unreadable body: {e}"
+            )))
+        }
+        // A 4xx was decided before any call was made, whatever happened to its body.
+        Err(_) => &[],
+    };
+    if (200..300).contains(&status) {
+        return match serde_json::from_slice::<CallEnvelope>(body) {
+            Ok(envelope) if !envelope.call.sid.trim().is_empty() => {
+                Ok(ExotelClient::call_info(envelope.call))
+            }
+            Ok(_) => Err(ExotelError::MaybePlaced(format!(
+                "{status} without a Call.Sid"
+            ))),
+            Err(e) => Err(ExotelError::MaybePlaced(format!(
+                "{status} with an unreadable answer: {e}"
+            ))),
+        };
+    }
+    Err(error_of(status, body))
+}
+
+/// An error answer (not 2xx) by what it means for a dial.
+pub(super) fn error_of(status: u16, body: &[u8]) -> ExotelError {
+    let message = serde_json::from_slice::<ErrorEnvelope>(body)
+        .ok()
+        .and_then(|e| e.rest_exception.message)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    match status {
+        401 => ExotelError::Auth { status, message },
+        // Exotel's rate limit refuses the request before doing anything with it.
+        429 => ExotelError::Transient(format!("{status}: {message}")),
+        // A 5xx may come from a proxy after Exotel placed the call, or from Exotel half-way.
+        500..=599 => ExotelError::MaybePlaced(format!("{status}: {message}")),
+        _ => ExotelError::Permanent { status, message },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(r: Result<CallInfo, ExotelError>) -> &'static str {
+        match r {
+            Ok(_) => "placed",
+            Err(ExotelError::Transient(_)) => "not placed, retry",
+            Err(ExotelError::Permanent { .. }) => "refused",
+            Err(ExotelError::Auth { .. }) => "credentials",
+            Err(ExotelError::MaybePlaced(_)) => "maybe placed",
+            Err(ExotelError::NotConfigured(_)) => "not configured",
+        }
+    }
+
+    #[test]
+    fn every_dial_answer_is_placed_not_placed_or_in_doubt() {
+        let ok = br#"{"Call":{"Sid":"abc123","Status":"queued"}}"#.as_slice();
+        type Case<'a> = (u16, Result<&'a [u8], String>, &'a str);
+        let cases: &[Case] = &[
+            (200, Ok(ok), "placed"),
+            (202, Ok(ok), "placed"),
+            (200, Ok(br#"{"Call":{"Sid":"abc1"#), "maybe placed"),
+            (200, Ok(b""), "maybe placed"),
+            (200, Ok(br#"{"Call":{"Sid":"  "}}"#), "maybe placed"),
+            (200, Ok(b"<html>gateway</html>"), "maybe placed"),
+            (200, Err("connection reset".into()), "maybe placed"),
+            (500, Ok(b""), "maybe placed"),
+            (502, Ok(b"<html>Bad Gateway</html>"), "maybe placed"),
+            (503, Err("reset".into()), "maybe placed"),
+            (
+                429,
+                Ok(br#"{"RestException":{"Status":429,"Message":"slow down"}}"#),
+                "not placed, retry",
+            ),
+            (
+                400,
+                Ok(br#"{"RestException":{"Status":400,"Message":"bad From"}}"#),
+                "refused",
+            ),
+            (403, Ok(b""), "refused"),
+            (404, Err("reset".into()), "refused"),
+            (
+                401,
+                Ok(br#"{"RestException":{"Status":401,"Message":"auth"}}"#),
+                "credentials",
+            ),
+        ];
+        for (status, body, expected) in cases {
+            let got = kind(classify_dial(*status, body.clone()));
+            assert_eq!(got, *expected, "{status} {body:?}");
         }
     }
 }

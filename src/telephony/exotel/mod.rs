@@ -2,11 +2,13 @@
 //! (`custom_field.rs`) and the status vocabulary (`status.rs`). The contract is
 //! shared/specs/exotel.md.
 
+pub mod call_list;
 pub mod callback;
 pub mod client;
 pub mod custom_field;
 pub mod status;
 
+pub use call_list::ListedCall;
 pub use callback::StatusCallback;
 pub use client::{CallInfo, ConnectCall, ExotelClient, ExotelError};
 pub use custom_field::CallRef;
