@@ -9,14 +9,14 @@ use std::time::Duration;
 use voice_runtime::chaos::{ChaosOptions, FaultRates};
 use voice_runtime::sandbox::exotel::CallbackFaultRates;
 
-use crate::helpers::{fresh_database_url, Backend};
+use crate::helpers::{database_url, Backend};
 
 async fn chaos_run_breaks_no_invariant(backend: Backend) {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = match backend {
         // The run makes (and removes) its own SQLite file.
         Backend::Sqlite => None,
-        Backend::Postgres => Some(fresh_database_url(backend, &dir).await),
+        Backend::Postgres => Some(database_url(backend, &dir).await),
     };
     let options = ChaosOptions {
         seed: 9,

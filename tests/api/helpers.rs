@@ -129,7 +129,7 @@ pub async fn spawn_app_with_clock(
     clock: Arc<dyn Clock>,
 ) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let url = fresh_database_url(backend, &dir).await;
+    let url = database_url(backend, &dir).await;
     spawn_app_on(&url, dir, vars, clock).await
 }
 
@@ -180,7 +180,7 @@ impl TestApp {
 
 /// A fresh database: a SQLite file in the test's temp dir, or a new PostgreSQL database on
 /// the server named by `TEST_DATABASE_URL` (scripts/test.sh starts one).
-pub async fn fresh_database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
+pub async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
         Backend::Postgres => {
