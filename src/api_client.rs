@@ -50,6 +50,19 @@ impl Api {
         Ok(v)
     }
 
+    /// POSTs JSON and returns the status with the body, whatever the status (a caller that
+    /// tells a missing endpoint from a refusal).
+    pub async fn post_for_status(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+        let r = self
+            .auth(self.http.post(format!("{}{path}", self.base)))
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
     /// Uploads a CSV as a `text/csv` body.
     pub async fn upload(&self, path: &str, csv: &str) -> anyhow::Result<Value> {
         let r = self

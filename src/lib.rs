@@ -10,6 +10,7 @@ pub mod api;
 pub mod api_client;
 pub mod bench;
 pub mod call;
+pub mod chaos;
 pub mod clock;
 pub mod config;
 pub mod conversation;

@@ -1,4 +1,5 @@
-//! The `voice-runtime` command: `serve` runs the runtime; `bench-import` measures CSV import.
+//! The `voice-runtime` command: `serve` runs the runtime; `sandbox`, `fakes`, `chaos` and the
+//! benchmarks drive it.
 
 use std::process::ExitCode;
 
@@ -85,6 +86,43 @@ enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+    /// A campaign against the simulated Exotel while faults strike at random (dial replies,
+    /// callbacks dropped/duplicated/reordered, provider failures, the server SIGKILLed and
+    /// restarted); then the invariants are checked. Exits non-zero on a violation.
+    Chaos {
+        /// Seed of every random choice: the same seed repeats the run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 200)]
+        leads: usize,
+        /// Times the server is SIGKILLed and restarted.
+        #[arg(long, default_value_t = 2)]
+        kills: usize,
+        /// Share of connect requests answered with a fault.
+        #[arg(long, default_value_t = 0.05)]
+        dial_fault_rate: f64,
+        /// Share of status callbacks dropped.
+        #[arg(long, default_value_t = 0.05)]
+        callback_drop_rate: f64,
+        /// Share of status callbacks sent twice.
+        #[arg(long, default_value_t = 0.05)]
+        callback_duplicate_rate: f64,
+        /// Share of non-terminal status callbacks sent after the terminal one.
+        #[arg(long, default_value_t = 0.05)]
+        callback_reorder_rate: f64,
+        /// Share of provider requests that fail (and of Deepgram streams dropped).
+        #[arg(long, default_value_t = 0.03)]
+        provider_failure_rate: f64,
+        /// Live calls at once.
+        #[arg(long, default_value_t = 20)]
+        concurrency: u32,
+        /// Hard limit in seconds: the run stops by itself and reports.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+        /// PostgreSQL to run on; a temporary SQLite file when omitted.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// Benchmark: import a generated lead list of N rows and print the time it took.
     BenchImport {
         /// Rows in the generated CSV.
@@ -124,11 +162,13 @@ async fn main() -> ExitCode {
         }
     }
     // Commands that print figures or progress keep the log to warnings unless RUST_LOG asks.
-    let quiet = !matches!(cli.command, Command::Serve);
-    voice_runtime::telemetry::init_with_default(
-        settings.log_format,
-        if quiet { "warn" } else { "info" },
-    );
+    // The chaos run's simulator warns of every callback a killed server missed: by design.
+    let default_log = match cli.command {
+        Command::Serve => "info",
+        Command::Chaos { .. } => "error",
+        _ => "warn",
+    };
+    voice_runtime::telemetry::init_with_default(settings.log_format, default_log);
     let result = match cli.command {
         Command::Serve => serve(settings).await,
         Command::Bench {
@@ -190,6 +230,41 @@ async fn main() -> ExitCode {
             )
             .await
         }
+        Command::Chaos {
+            seed,
+            leads,
+            kills,
+            dial_fault_rate,
+            callback_drop_rate,
+            callback_duplicate_rate,
+            callback_reorder_rate,
+            provider_failure_rate,
+            concurrency,
+            timeout,
+            database_url,
+        } => {
+            use voice_runtime::sandbox::exotel::CallbackFaultRates;
+            let options = voice_runtime::chaos::ChaosOptions {
+                seed,
+                leads,
+                kills,
+                rates: voice_runtime::chaos::FaultRates {
+                    dial: dial_fault_rate,
+                    callbacks: CallbackFaultRates {
+                        drop: callback_drop_rate,
+                        duplicate: callback_duplicate_rate,
+                        reorder: callback_reorder_rate,
+                    },
+                    provider: provider_failure_rate,
+                },
+                database_url,
+                concurrency,
+                timeout: std::time::Duration::from_secs(timeout),
+                server_exe: None,
+                quiet: false,
+            };
+            chaos(options).await
+        }
         Command::BenchImport { rows, database_url } => {
             voice_runtime::bench::import::run(rows, database_url.as_deref()).await
         }
@@ -233,6 +308,16 @@ async fn fakes(
     println!("(any non-empty API key works; speech is the sandbox voice, see src/sandbox/voice_codec.rs)");
     futures::future::pending::<()>().await;
     Ok(())
+}
+
+/// Runs the chaos run, prints its report, and fails (exit 1) on any invariant violation.
+async fn chaos(options: voice_runtime::chaos::ChaosOptions) -> anyhow::Result<()> {
+    let report = voice_runtime::chaos::run(options).await?;
+    println!("\n{}", report.render());
+    match report.violations() {
+        0 => Ok(()),
+        n => anyhow::bail!("{n} invariant violation(s)"),
+    }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

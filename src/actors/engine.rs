@@ -33,14 +33,25 @@ pub struct Engine {
 impl Engine {
     /// How long a DIALING claim may wait for Exotel's answer before it is reconciled.
     pub fn dial_lease(&self) -> Duration {
-        Duration::seconds(120)
+        self.reconcile_after().unwrap_or(Duration::seconds(120))
     }
 
     /// How long an answered call's claim lives: the call's time limit plus a grace period for
     /// a late terminal callback. A lease that runs out is reconciled with Exotel's Call Details.
     pub fn call_lease(&self) -> Duration {
+        if let Some(lease) = self.reconcile_after() {
+            // Safe however short: a call Exotel still reports live only gets its lease extended.
+            return lease;
+        }
         Duration::minutes(i64::from(self.settings.max_call_duration_minutes))
             + Duration::seconds(i64::from(self.settings.exotel.ring_timeout_seconds) + 120)
+    }
+
+    /// `RECONCILE_AFTER_SECONDS`, when set.
+    fn reconcile_after(&self) -> Option<Duration> {
+        self.settings
+            .reconcile_after_seconds
+            .map(|s| Duration::seconds(i64::from(s)))
     }
 
     /// How long after a dial falls in doubt Exotel's call list is first asked about it.

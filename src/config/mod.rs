@@ -139,6 +139,10 @@ pub struct Settings {
     pub retry_minute_seconds: u32,
     pub max_call_duration_minutes: u32,
     pub scheduler_poll_seconds: u32,
+    /// When set, a claim (a dial, or a call) whose news is this many seconds old is checked
+    /// with Exotel's Call Details, instead of after 2 minutes or the call's time limit plus 2
+    /// minutes: the chaos run and tests use a few seconds so that a crash settles quickly.
+    pub reconcile_after_seconds: Option<u32>,
     pub playbooks_dir: String,
     pub redis_url: Option<String>,
     pub log_format: LogFormat,
@@ -249,6 +253,10 @@ impl Settings {
             retry_minute_seconds: env.number("RETRY_MINUTE_SECONDS", 60, 1..=60)?,
             max_call_duration_minutes: env.number("MAX_CALL_DURATION_MINUTES", 10, 1..=240)?,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,
+            reconcile_after_seconds: match env.optional("RECONCILE_AFTER_SECONDS") {
+                Some(_) => Some(env.number("RECONCILE_AFTER_SECONDS", 0, 1..=86_400)?),
+                None => None,
+            },
             playbooks_dir: env.string("PLAYBOOKS_DIR", "playbooks"),
             redis_url: env.optional("REDIS_URL"),
             log_format: match env.string("LOG_FORMAT", "pretty").as_str() {

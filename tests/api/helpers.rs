@@ -191,7 +191,7 @@ impl TestApp {
 
 /// A fresh database: a SQLite file in the test's temp dir, or a new PostgreSQL database on
 /// the server named by `TEST_DATABASE_URL` (scripts/test.sh starts one).
-async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
+pub async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
         Backend::Postgres => {

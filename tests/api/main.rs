@@ -7,6 +7,7 @@ mod analytics;
 mod auth;
 mod benches;
 mod campaigns;
+mod chaos;
 mod dialing_safety;
 mod engine;
 mod engine_support;

@@ -38,6 +38,8 @@ pub struct CallBook {
     /// Wakes held calls when a test releases them.
     release: Notify,
     released: std::sync::atomic::AtomicBool,
+    /// Wakes whoever waits for the next accepted dial (the chaos run kills the server there).
+    pub accepted: Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -62,6 +64,7 @@ impl CallBook {
             },
         );
         lock(&self.dials).push(record);
+        self.accepted.notify_waiters();
         let live = self.live.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_live.fetch_max(live, Ordering::SeqCst);
         previous

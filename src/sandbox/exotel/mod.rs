@@ -4,12 +4,14 @@
 //! Details, and on demand the ambiguous answers of a real network (`dial_faults.rs`).
 
 mod call_list;
+mod callback_faults;
 mod calls;
 mod dial_faults;
 pub mod media_client;
 mod rest;
 mod scenario;
 
+pub use callback_faults::{CallbackFate, CallbackFaultCounts, CallbackFaultRates, CallbackFaults};
 pub use calls::DialRecord;
 pub use dial_faults::DialReply;
 pub use rest::{ConnectRequest, ExotelSimulator, SimulatorConfig, VoiceSetup};

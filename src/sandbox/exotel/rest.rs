@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::call_list;
+use super::callback_faults::{CallbackFate, CallbackFaults};
 use super::calls::{CallBook, DialRecord};
 use super::dial_faults::{DialFaults, DialReply};
 use super::media_client::{run_call, write_wav, CallReport, MediaCall};
@@ -33,6 +34,8 @@ pub struct SimulatorConfig {
     pub callback_retries: u32,
     /// When set, answered calls open our media socket and a persona talks.
     pub voice: Option<VoiceSetup>,
+    /// Status callbacks dropped, duplicated or reordered (the chaos run); none by default.
+    pub callback_faults: CallbackFaults,
 }
 
 /// How answered calls reach the voice bot and who talks on them.
@@ -68,6 +71,7 @@ impl SimulatorConfig {
             },
             callback_retries: 2,
             voice: None,
+            callback_faults: CallbackFaults::default(),
         }
     }
 }
@@ -235,6 +239,11 @@ impl ExotelSimulator {
         self.shared.book.dials()
     }
 
+    /// Resolves when the next dial is accepted, before its HTTP answer is written.
+    pub async fn dial_accepted(&self) {
+        self.shared.book.accepted.notified().await;
+    }
+
     /// The phone's view of an answered call (voice mode).
     pub fn report(&self, call_sid: &str) -> Option<CallReport> {
         lock(&self.shared.reports).get(call_sid).cloned()
@@ -380,6 +389,9 @@ fn place(
         retries: config.callback_retries,
         voice: config.voice.clone(),
         fields,
+        callback_faults: config.callback_faults.clone(),
+        dial_index,
+        held_back: Mutex::new(Vec::new()),
     };
     tokio::spawn(life.run());
     Some(sid)
@@ -474,6 +486,11 @@ struct CallLife {
     retries: u32,
     voice: Option<VoiceSetup>,
     fields: HashMap<String, String>,
+    callback_faults: CallbackFaults,
+    /// Which dial of this number the call is (names its callbacks for the fault draw).
+    dial_index: usize,
+    /// Callbacks held back to arrive after the next one (reordered).
+    held_back: Mutex<Vec<serde_json::Value>>,
 }
 
 impl CallLife {
@@ -630,6 +647,31 @@ impl CallLife {
             "CustomField": self.fields.get("CustomField"), "RecordingUrl": recording,
             "Legs": [{"OnCallDuration": duration.unwrap_or(0), "Status": exotel_word(status)}],
         });
+        let from = self.fields.get("From").map(String::as_str).unwrap_or("");
+        let fate = self
+            .callback_faults
+            .fate(from, self.dial_index, event, status.is_terminal());
+        match fate {
+            // What was held back behind a dropped callback still goes (below).
+            CallbackFate::Drop => {}
+            CallbackFate::Reorder => {
+                lock(&self.held_back).push(body);
+                return;
+            }
+            CallbackFate::Deliver => self.post(url, &body).await,
+            CallbackFate::Duplicate => {
+                self.post(url, &body).await;
+                self.post(url, &body).await;
+            }
+        }
+        let held: Vec<serde_json::Value> = std::mem::take(&mut *lock(&self.held_back));
+        for body in held {
+            self.post(url, &body).await;
+        }
+    }
+
+    /// One delivery of a callback, retried on failure as Exotel does.
+    async fn post(&self, url: &str, body: &serde_json::Value) {
         let json_wanted = self
             .fields
             .get("StatusCallbackContentType")
@@ -637,9 +679,9 @@ impl CallLife {
         for attempt in 0..=self.retries {
             let request = self.shared.http.post(url);
             let request = if json_wanted {
-                request.json(&body)
+                request.json(body)
             } else {
-                request.form(&form_fields(&body))
+                request.form(&form_fields(body))
             };
             match request.send().await {
                 Ok(r) if r.status().is_success() => return,

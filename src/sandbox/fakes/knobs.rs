@@ -21,6 +21,8 @@ struct Inner {
     hang_next: AtomicU32,
     /// Drop the next connection after this much audio, in ms (0 = never).
     drop_after_ms: AtomicU64,
+    /// Failures, hangs and drops handed out so far (the chaos run reports them).
+    injected: AtomicU64,
 }
 
 /// Cheap to clone; all clones share the same settings.
@@ -73,22 +75,33 @@ impl Knobs {
             .is_ok()
     }
 
+    fn counted(&self, injected: bool) -> bool {
+        if injected {
+            self.0.injected.fetch_add(1, Ordering::SeqCst);
+        }
+        injected
+    }
+
     /// Whether this request should fail.
     pub fn should_fail(&self) -> bool {
-        if Self::take(&self.0.fail_next) {
-            return true;
-        }
         let rate = self.0.failure_per_mille.load(Ordering::SeqCst);
-        rate > 0 && rand::thread_rng().gen_range(0..1000) < rate
+        let fail = Self::take(&self.0.fail_next)
+            || (rate > 0 && rand::thread_rng().gen_range(0..1000) < rate);
+        self.counted(fail)
     }
 
     pub fn should_hang(&self) -> bool {
-        Self::take(&self.0.hang_next)
+        self.counted(Self::take(&self.0.hang_next))
     }
 
     /// Audio time after which to drop this connection (taken once).
     pub fn take_drop_after(&self) -> Option<u64> {
         let ms = self.0.drop_after_ms.swap(0, Ordering::SeqCst);
-        (ms > 0).then_some(ms)
+        self.counted(ms > 0).then_some(ms)
+    }
+
+    /// How many failures, hangs and drops these knobs have handed out.
+    pub fn injected(&self) -> u64 {
+        self.0.injected.load(Ordering::SeqCst)
     }
 }
