@@ -90,6 +90,9 @@ async fn try_dial(
         if paused.load(Ordering::Acquire) {
             return release(engine, claim, "campaign paused before the dial", 0).await;
         }
+        if engine.draining() {
+            return release(engine, claim, "node shutting down before the dial", 0).await;
+        }
         let error = match engine.exotel.connect(&request).await {
             Ok(info) => return placed(engine, ctx, claim, info.sid).await,
             Err(e) => e,

@@ -107,6 +107,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Largest request body we read (CSV uploads); larger ones get 413 before being read.
     pub max_upload_bytes: usize,
+    /// On SIGTERM/SIGINT, how long live calls may go on before each is told time is up.
+    pub shutdown_grace_seconds: u32,
+    /// Where a conversation is kept when the database will not take it (`SPOOL_DIR`), replayed
+    /// at the next start and periodically while running.
+    pub spool_dir: std::path::PathBuf,
 }
 
 impl Settings {
@@ -208,6 +213,8 @@ impl Settings {
                 _ => return Err(env.error("LOG_FORMAT", "expected pretty or json")),
             },
             max_upload_bytes: env.number("MAX_UPLOAD_MB", 50, 1..=4096)? as usize * 1024 * 1024,
+            shutdown_grace_seconds: env.number("SHUTDOWN_GRACE_SECONDS", 120, 0..=3600)?,
+            spool_dir: env.string("SPOOL_DIR", "spool").into(),
         })
     }
 }

@@ -11,6 +11,7 @@ mod campaigns;
 mod error;
 mod exports;
 mod leads;
+mod media_sessions;
 mod scheduled_calls;
 
 pub use analytics::{CampaignAnalytics, Count};

@@ -141,6 +141,10 @@ pub async fn spawn_app_on(
     env.insert("DATABASE_URL".into(), database_url.to_string());
     env.insert("WEBHOOK_SECRET".into(), "test-secret".into());
     env.insert("NODE_ID".into(), "test-node".into());
+    env.insert(
+        "SPOOL_DIR".into(),
+        dir.path().join("spool").display().to_string(),
+    );
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }
@@ -176,7 +180,7 @@ impl TestApp {
 
 /// A fresh database: a SQLite file in the test's temp dir, or a new PostgreSQL database on
 /// the server named by `TEST_DATABASE_URL` (scripts/test.sh starts one).
-async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
+pub async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
     match backend {
         Backend::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
         Backend::Postgres => {
