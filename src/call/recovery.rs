@@ -5,6 +5,7 @@
 //! as for a failed attempt: again after the no-answer delay, or EXHAUSTED. Calls that were only
 //! dialed or ringing are left to the claims' reconciliation.
 
+use super::outcome::ConversationOutcome;
 use super::spool::{Replayed, Spool};
 use crate::actors::Engine;
 use crate::domain::CallStatus;
@@ -61,6 +62,9 @@ async fn close_interrupted_calls(engine: &Engine, spool: &Spool) -> Result<usize
         };
         if store.close_attempt(&attempt, &end, now).await? {
             closed += 1;
+            metrics::counter!(crate::telemetry_metrics::names::CALLS,
+                "outcome" => ConversationOutcome::Interrupted.as_str())
+            .increment(1);
             tracing::warn!(call_sid = %sid, lead_id = attempt.lead_id, ?next, "closed a call interrupted by the last stop");
         }
     }
