@@ -122,12 +122,17 @@ fn live_conversations(engine: &Engine) -> Vec<actix::Addr<crate::call::CallActor
 /// How often the spool is replayed while the node runs (and the database may be back).
 const SPOOL_REPLAY_EVERY: Duration = Duration::from_secs(30);
 
-fn spawn_spool_replay(engine: Engine) {
+/// Replays the spool every `SPOOL_REPLAY_EVERY` for as long as the node runs (its campaign
+/// supervisor is alive: a stopped node leaves the spool to its next start).
+fn spawn_spool_replay(engine: Engine, node: actix::Addr<CampaignSupervisor>) {
     actix_rt::spawn(async move {
         let mut every = tokio::time::interval(SPOOL_REPLAY_EVERY);
         every.tick().await;
         loop {
             every.tick().await;
+            if !node.connected() {
+                return;
+            }
             let done = engine.spool.replay(&engine.store).await;
             if done.saved > 0 || done.left > 0 {
                 tracing::info!(?done, "spool replayed");
@@ -200,8 +205,8 @@ impl Application {
         if recovered != Recovered::default() {
             tracing::warn!(?recovered, "recovered calls left by the previous process");
         }
-        spawn_spool_replay(engine.clone());
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
+        spawn_spool_replay(engine.clone(), campaigns.clone());
         let state = AppState {
             playbooks: PlaybookCatalog::new(&settings.playbooks_dir),
             settings,

@@ -8,9 +8,9 @@ use sqlx::{Connection, Executor};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::both_backends;
-use crate::engine_support::{eventually, restart};
+use crate::engine_support::{eventually, restart, EngineApp};
 use crate::helpers::Backend;
-use crate::live_support::live_app;
+use crate::live_support::{live_app, LiveApp};
 use crate::media_replay::{held_call, open_media, until_conversation_runs};
 
 /// A database made unusable for the app, until `end`.
@@ -78,7 +78,8 @@ fn spool_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
-async fn a_save_the_database_refuses_is_spooled_and_saved_at_the_next_start(backend: Backend) {
+/// A live call ends while the database is faulty: returns once its record is in the spool.
+async fn a_call_spooled_during(backend: Backend) -> (LiveApp, i64, Fault, Value) {
     let live = live_app(backend, 8000).await;
     let (id, sid) = held_call(&live).await;
     let mut socket = open_media(&live, &sid).await;
@@ -100,12 +101,12 @@ async fn a_save_the_database_refuses_is_spooled_and_saved_at_the_next_start(back
     let spooled: Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
     assert_eq!(spooled["call_sid"], sid);
     assert!(spooled["transcript"].is_array(), "{spooled}");
+    (live, id, fault, spooled)
+}
 
-    // The process stops; the database comes back; the next start saves the spooled call.
-    live.e.app.stop.stop().await;
-    fault.end().await;
-    let again = restart(&live.e, &[]).await;
-    let calls: Vec<Value> = again
+/// The call's export matches the spooled record, the spool is empty and the lead is done.
+async fn saved_from_the_spool(app: &EngineApp, id: i64, spooled: &Value) {
+    let calls: Vec<Value> = app
         .app
         .get(&format!("/exports/calls/{id}"))
         .send()
@@ -126,11 +127,35 @@ async fn a_save_the_database_refuses_is_spooled_and_saved_at_the_next_start(back
         calls[0]
     );
     assert!(
-        spool_files(dir.path()).is_empty(),
+        spool_files(app.app.dir().path()).is_empty(),
         "the spool file was kept"
     );
-    let lead = crate::engine_support::leads(&again, id).await[0].clone();
+    let lead = crate::engine_support::leads(app, id).await[0].clone();
     assert_eq!(lead["status"], "COMPLETED", "{lead}");
 }
 
-both_backends!(a_save_the_database_refuses_is_spooled_and_saved_at_the_next_start);
+async fn a_save_the_database_refuses_is_spooled_and_saved_at_the_next_start(backend: Backend) {
+    let (live, id, fault, spooled) = a_call_spooled_during(backend).await;
+    // The process stops; the database comes back; the next start saves the spooled call.
+    live.e.app.stop.stop().await;
+    fault.end().await;
+    let again = restart(&live.e, &[]).await;
+    saved_from_the_spool(&again, id, &spooled).await;
+}
+
+async fn a_running_node_replays_its_spool_when_the_database_is_back(backend: Backend) {
+    let (live, id, fault, spooled) = a_call_spooled_during(backend).await;
+    fault.end().await;
+    let dir = live.e.app.dir();
+    // Replayed every 30 s while running.
+    eventually(90, "the spool is replayed", || async {
+        spool_files(dir.path()).is_empty()
+    })
+    .await;
+    saved_from_the_spool(&live.e, id, &spooled).await;
+}
+
+both_backends!(
+    a_save_the_database_refuses_is_spooled_and_saved_at_the_next_start,
+    a_running_node_replays_its_spool_when_the_database_is_back,
+);
