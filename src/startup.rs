@@ -75,22 +75,27 @@ impl StopHandle {
             "shutting down: dialing stopped, waiting for live calls"
         );
         let deadline = tokio::time::Instant::now() + grace;
-        while tokio::time::Instant::now() < deadline && !live_conversations(engine).is_empty() {
+        while tokio::time::Instant::now() < deadline && calls_to_wait_for(engine) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let remaining = live_conversations(engine);
-        if !remaining.is_empty() {
+        if calls_to_wait_for(engine) {
             tracing::info!(
-                live_calls = remaining.len(),
+                live_calls = live_conversations(engine).len(),
                 "grace period over: ending the remaining calls"
             );
-            for call in &remaining {
-                call.do_send(TimeUp);
-            }
             // The time-up line plays in real time, then the hang-up and the save (which may
             // itself retry and spool): bounded, so a stuck call cannot hold the node forever.
+            // A call answered meanwhile is told as soon as its conversation starts, rather
+            // than left in silence by a server that stopped under it.
             let deadline = tokio::time::Instant::now() + TIME_UP_WAIT;
-            while tokio::time::Instant::now() < deadline && !live_conversations(engine).is_empty() {
+            let mut told = Vec::new();
+            while tokio::time::Instant::now() < deadline && calls_to_wait_for(engine) {
+                for call in live_conversations(engine) {
+                    if !told.contains(&call) {
+                        call.do_send(TimeUp);
+                        told.push(call);
+                    }
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -107,6 +112,15 @@ impl StopHandle {
 
 /// How long ended calls get to say their time-up line, hang up and save.
 const TIME_UP_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether the shutdown must wait: a conversation is running, or a call was answered and its
+/// media socket is on its way.
+fn calls_to_wait_for(engine: &Engine) -> bool {
+    engine.registry.list().into_iter().any(|c| {
+        c.actor.as_ref().is_some_and(|a| a.connected())
+            || (c.actor.is_none() && c.status == crate::domain::CallStatus::InProgress)
+    })
+}
 
 /// Calls whose conversation is running on this node (their media socket is up).
 fn live_conversations(engine: &Engine) -> Vec<actix::Addr<crate::call::CallActor>> {
