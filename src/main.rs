@@ -334,6 +334,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let bind = settings.bind_addr;
     let app = Application::build(settings).await?;
     tracing::info!(%bind, port = app.port(), "voice-runtime listening");
-    app.run_until_stopped().await?;
+    app.run_until_signalled().await?;
+    tracing::info!("voice-runtime stopped");
     Ok(())
 }

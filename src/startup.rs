@@ -2,7 +2,9 @@
 //! the real server on port 0 and production starts it on `BIND_ADDR`.
 
 use std::net::TcpListener;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::Actor;
 use actix_web::dev::{Server, ServerHandle};
@@ -12,6 +14,9 @@ use actix_web::{web, App, HttpServer};
 use crate::actors::campaign_supervisor::Shutdown;
 use crate::actors::{CallRegistryHandle, CampaignSupervisor, Engine};
 use crate::api::{self, AppState};
+use crate::call::messages::TimeUp;
+use crate::call::recovery::{recover, Recovered};
+use crate::call::spool::Spool;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::conversation::playbook_catalog::PlaybookCatalog;
@@ -24,6 +29,8 @@ use crate::telephony::exotel::{ExotelClient, ExotelError};
 pub enum StartupError {
     #[error("could not open the database: {0}")]
     Database(#[from] StoreError),
+    #[error("could not recover the calls the previous process left: {0}")]
+    Recovery(#[source] StoreError),
     #[error("could not set up the Exotel client: {0}")]
     Exotel(#[from] ExotelError),
     #[error("could not listen on {addr}: {source}")]
@@ -53,6 +60,113 @@ impl StopHandle {
         self.state.campaigns.do_send(Shutdown);
         self.server.stop(false).await;
     }
+
+    /// The graceful shutdown (SIGTERM/SIGINT): no dial reaches Exotel from now on; webhooks
+    /// and live calls' media sockets go on being served; live calls may finish for up to
+    /// `grace`, then each says the playbook's time-up line, hangs up and is saved; then the
+    /// server stops. Calls still ringing are left to reconciliation at the next start.
+    pub async fn drain(&self, grace: Duration) {
+        let engine = &self.state.engine;
+        engine.start_draining();
+        self.state.campaigns.do_send(Shutdown);
+        tracing::info!(
+            live_calls = live_conversations(engine).len(),
+            grace_seconds = grace.as_secs(),
+            "shutting down: dialing stopped, waiting for live calls"
+        );
+        let deadline = tokio::time::Instant::now() + grace;
+        while tokio::time::Instant::now() < deadline && calls_to_wait_for(engine) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if calls_to_wait_for(engine) {
+            tracing::info!(
+                live_calls = live_conversations(engine).len(),
+                "grace period over: ending the remaining calls"
+            );
+            // The time-up line plays in real time, then the hang-up and the save (which may
+            // itself retry and spool): bounded, so a stuck call cannot hold the node forever.
+            // A call answered meanwhile is told as soon as its conversation starts, rather
+            // than left in silence by a server that stopped under it.
+            let deadline = tokio::time::Instant::now() + TIME_UP_WAIT;
+            let mut told = Vec::new();
+            while tokio::time::Instant::now() < deadline && calls_to_wait_for(engine) {
+                for call in live_conversations(engine) {
+                    if !told.contains(&call) {
+                        call.do_send(TimeUp);
+                        told.push(call);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let left = engine.registry.len();
+        if left > 0 {
+            tracing::info!(
+                calls = left,
+                "calls not yet answered are left to reconciliation at the next start"
+            );
+        }
+        self.server.stop(true).await;
+    }
+}
+
+/// How long ended calls get to say their time-up line, hang up and save.
+const TIME_UP_WAIT: Duration = Duration::from_secs(60);
+
+/// Whether the shutdown must wait: a conversation is running, or a call was answered and its
+/// media socket is on its way.
+fn calls_to_wait_for(engine: &Engine) -> bool {
+    engine.registry.list().into_iter().any(|c| {
+        c.actor.as_ref().is_some_and(|a| a.connected())
+            || (c.actor.is_none() && c.status == crate::domain::CallStatus::InProgress)
+    })
+}
+
+/// Calls whose conversation is running on this node (their media socket is up).
+fn live_conversations(engine: &Engine) -> Vec<actix::Addr<crate::call::CallActor>> {
+    engine
+        .registry
+        .list()
+        .into_iter()
+        .filter_map(|c| c.actor)
+        .filter(|a| a.connected())
+        .collect()
+}
+
+/// How often the spool is replayed while the node runs (and the database may be back).
+const SPOOL_REPLAY_EVERY: Duration = Duration::from_secs(30);
+
+/// Replays the spool every `SPOOL_REPLAY_EVERY` for as long as the node runs (its campaign
+/// supervisor is alive: a stopped node leaves the spool to its next start).
+fn spawn_spool_replay(engine: Engine, node: actix::Addr<CampaignSupervisor>) {
+    actix_rt::spawn(async move {
+        let mut every = tokio::time::interval(SPOOL_REPLAY_EVERY);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            if !node.connected() {
+                return;
+            }
+            let done = engine.spool.replay(&engine.store).await;
+            if done.saved > 0 || done.left > 0 {
+                tracing::info!(?done, "spool replayed");
+            }
+        }
+    });
+}
+
+/// Listens for SIGTERM and SIGINT from now on (registered at once, so a signal that comes
+/// before the returned future is first polled is not missed); resolves on the first.
+pub fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = int.recv() => tracing::info!("SIGINT received"),
+        }
+    })
 }
 
 impl Application {
@@ -96,9 +210,19 @@ impl Application {
             public_url,
             registry: CallRegistryHandle::start(),
             live_dials: Default::default(),
+            drain: Arc::new(AtomicBool::new(false)),
+            spool: Spool::new(settings.spool_dir.clone()),
             settings: settings.clone(),
         };
+        // Before anything is served or dialed: what the last process left behind.
+        let recovered = recover(&engine, &engine.spool)
+            .await
+            .map_err(StartupError::Recovery)?;
+        if recovered != Recovered::default() {
+            tracing::warn!(?recovered, "recovered calls left by the previous process");
+        }
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
+        spawn_spool_replay(engine.clone(), campaigns.clone());
         let state = AppState {
             media_sockets: Arc::new(tokio::sync::Semaphore::new(api::state::media_socket_cap(
                 settings.max_concurrent_calls,
@@ -139,6 +263,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// `serve`: runs until SIGTERM/SIGINT, then shuts down gracefully (`StopHandle::drain`).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let stop = self.stop_handle();
+        let grace = Duration::from_secs(u64::from(self.state.settings.shutdown_grace_seconds));
+        let signalled = shutdown_signal()?;
+        actix_rt::spawn(async move {
+            signalled.await;
+            stop.drain(grace).await;
+        });
+        self.server.await
+    }
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
@@ -151,6 +287,10 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .configure(api::routes)
             .default_service(web::to(api::not_found))
     })
+    // Signals are ours (`run_until_signalled`): actix-web's own handler would stop after 30 s
+    // and drop live media sockets without a close frame or a saved conversation.
+    .disable_signals()
+    .shutdown_timeout(5)
     .listen(listener)?
     .run();
     Ok(server)

@@ -103,6 +103,10 @@ async fn try_dial(
         if !engine.store.suppressed_among(phone).await?.is_empty() {
             return release(engine, claim, "number suppressed before the dial", 0).await;
         }
+        // Last, right before the request: not one dial may leave after SIGTERM.
+        if engine.draining() {
+            return release(engine, claim, "node shutting down before the dial", 0).await;
+        }
         let error = match engine.exotel.connect(&request).await {
             Ok(info) => return placed(engine, ctx, claim, info.sid).await,
             Err(e) => e,

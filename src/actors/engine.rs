@@ -1,6 +1,7 @@
 //! What the campaign side of the runtime shares: the store, the clock, Exotel, pacing and the
 //! node-wide concurrency tokens. Cloned into every campaign actor and dial.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -28,9 +29,23 @@ pub struct Engine {
     pub registry: CallRegistryHandle,
     /// Dials running in this process (reconciliation leaves their claims alone).
     pub live_dials: LiveDials,
+    /// Set once on SIGTERM/SIGINT: from then on no dial may reach Exotel (see `draining`).
+    pub drain: Arc<AtomicBool>,
+    /// Finished calls the database would not take, until it does (`SPOOL_DIR`).
+    pub spool: crate::call::spool::Spool,
 }
 
 impl Engine {
+    /// The node is shutting down: dials still waiting for their pacing slot give their claim
+    /// back instead of calling anyone whose callbacks we could no longer take.
+    pub fn draining(&self) -> bool {
+        self.drain.load(Ordering::Acquire)
+    }
+
+    pub fn start_draining(&self) {
+        self.drain.store(true, Ordering::Release);
+    }
+
     /// How long a DIALING claim may wait for Exotel's answer before it is reconciled.
     pub fn dial_lease(&self) -> Duration {
         self.reconcile_after().unwrap_or(Duration::seconds(120))

@@ -14,6 +14,8 @@ use serde_json::{json, Map, Value};
 use super::clauses::ClauseSplitter;
 use super::llm_actor::LlmActor;
 use super::messages::*;
+use super::save::save_or_spool;
+use super::spool::SpooledCall;
 use super::stt_actor::SttActor;
 use super::tools::{self, ToolAction};
 use super::transcript::{Turn, TurnLatency};
@@ -693,12 +695,11 @@ impl CallActor {
                 next,
             };
             let now = engine.clock.now();
-            if let Err(e) = engine
-                .store
-                .finish_answered_call(&attempt, &end, &summary, now)
-                .await
-            {
-                tracing::error!(error = %e, "could not save the conversation");
+            let record = SpooledCall::new(&attempt, &end, &summary, now);
+            if let Err(e) = save_or_spool(&engine.store, &engine.spool, &record).await {
+                // Neither the database nor the disk took it: the one case left to a human.
+                tracing::error!(call_sid = %record.call_sid, error = %e, record = %serde_json::to_string(&record).unwrap_or_default(),
+                    "could not save or spool the conversation");
             }
         }
     }
@@ -1198,6 +1199,13 @@ impl Handler<CallerDtmf> for CallActor {
         if !self.agent_busy() {
             self.end_of_user_turn();
         }
+    }
+}
+
+impl Handler<TimeUp> for CallActor {
+    type Result = ();
+    fn handle(&mut self, _: TimeUp, ctx: &mut Context<Self>) {
+        self.time_up(ctx);
     }
 }
 

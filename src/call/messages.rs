@@ -37,6 +37,13 @@ pub struct SocketClosed {
     pub reason: String,
 }
 
+// ── shutdown → CallActor ───────────────────────────────────────────────────────────────
+
+/// The node's shutdown grace period is over: say the playbook's time-up line, hang up, save.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TimeUp;
+
 // ── CallActor → MediaSocket ─────────────────────────────────────────────────────────────
 
 #[derive(Message, Debug)]

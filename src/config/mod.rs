@@ -150,6 +150,11 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     /// Destinations a lead upload may hold (`ALLOWED_COUNTRY_CODES`).
     pub allowed_country_codes: AllowedCountryCodes,
+    /// On SIGTERM/SIGINT, how long live calls may go on before each is told time is up.
+    pub shutdown_grace_seconds: u32,
+    /// Where a conversation is kept when the database will not take it (`SPOOL_DIR`), replayed
+    /// at the next start and periodically while running.
+    pub spool_dir: std::path::PathBuf,
 }
 
 impl Settings {
@@ -269,6 +274,8 @@ impl Settings {
                 &env.string("ALLOWED_COUNTRY_CODES", "91"),
             )
             .map_err(|reason| env.error("ALLOWED_COUNTRY_CODES", reason))?,
+            shutdown_grace_seconds: env.number("SHUTDOWN_GRACE_SECONDS", 120, 0..=3600)?,
+            spool_dir: env.string("SPOOL_DIR", "spool").into(),
         })
     }
 }

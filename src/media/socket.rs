@@ -369,6 +369,17 @@ async fn find_call(
         .playbooks
         .load(&campaign.playbook)
         .map_err(|e| e.to_string())?;
+    // One conversation per call: a replayed or second socket for a call that is live or has
+    // ended is refused here and starts nothing.
+    let claimed = store
+        .claim_media(&call_sid, &state.settings.node_id, state.clock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    if !claimed {
+        return Err(format!(
+            "call {call_sid} already has or had a media session"
+        ));
+    }
     Ok((attempt, lead, campaign, playbook))
 }
 

@@ -12,6 +12,7 @@ mod error;
 mod exports;
 mod in_doubt;
 mod leads;
+mod media_sessions;
 mod scheduled_calls;
 mod suppressions;
 

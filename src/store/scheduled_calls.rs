@@ -87,8 +87,11 @@ impl Store {
             attempt_number, max_attempts, created_at, updated_at) \
             SELECT campaign_id, id, $2, 'PENDING', 1, $3, $4, $4 FROM leads \
             WHERE campaign_id = $1 AND status = 'NEW'";
-        const MARK: &str =
-            "UPDATE leads SET status = 'SCHEDULED' WHERE campaign_id = $1 AND status = 'NEW'";
+        // Only leads PLAN gave a call: on PostgreSQL each statement sees what committed before
+        // it, so a lead imported between the two statements is NEW here too and must stay NEW
+        // (the next round plans it) rather than become SCHEDULED with no call at all.
+        const MARK: &str = "UPDATE leads SET status = 'SCHEDULED' WHERE campaign_id = $1 \
+            AND status = 'NEW' AND EXISTS (SELECT 1 FROM scheduled_calls sc WHERE sc.lead_id = leads.id)";
         let planned = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let planned = sqlx::query(PLAN).bind(campaign_id).bind(at).bind(max_attempts).bind(now)
@@ -300,10 +303,15 @@ impl Store {
             let mut tx = p.begin().await?;
             sqlx::query(SESSION).bind(&sid).bind(end.answered_at).bind(now).bind(end.duration_seconds)
                 .execute(&mut *tx).await?;
-            sqlx::query(CONVERSATION).bind(&sid).bind(sqlx::types::Json(&conversation.transcript))
+            let saved = sqlx::query(CONVERSATION).bind(&sid).bind(sqlx::types::Json(&conversation.transcript))
                 .bind(&conversation.final_outcome).bind(conversation.lead_qualified)
                 .bind(sqlx::types::Json(&conversation.extracted_data)).bind(now)
-                .execute(&mut *tx).await?;
+                .execute(&mut *tx).await?.rows_affected();
+            if saved == 0 {
+                // Saved before (a retry after an unclear commit, or a spool replayed twice):
+                // the rest was written in that same transaction, so nothing is left to do.
+                return Ok(());
+            }
             sqlx::query(QUALIFY).bind(attempt.lead_id).bind(conversation.lead_qualified)
                 .execute(&mut *tx).await?;
             if conversation.opted_out {

@@ -156,6 +156,10 @@ pub async fn spawn_app_on(
     env.insert("DATABASE_URL".into(), database_url.to_string());
     env.insert("WEBHOOK_SECRET".into(), "test-secret".into());
     env.insert("NODE_ID".into(), "test-node".into());
+    env.insert(
+        "SPOOL_DIR".into(),
+        dir.path().join("spool").display().to_string(),
+    );
     for (k, v) in vars {
         env.insert(k.to_string(), v.to_string());
     }

@@ -1,0 +1,69 @@
+//! How a conversation ended (`conversations.final_outcome`). The LLM may choose the first six
+//! through `end_call` (`tools::OUTCOMES`); the runtime sets the others itself.
+
+/// A saved conversation's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationOutcome {
+    Qualified,
+    NotInterested,
+    CallbackRequested,
+    WrongNumber,
+    NoResponse,
+    DoNotCall,
+    HungUp,
+    Error,
+    /// The process died mid-call (kill -9, power loss); closed at the node's next start.
+    Interrupted,
+}
+
+impl ConversationOutcome {
+    pub const ALL: [ConversationOutcome; 9] = [
+        Self::Qualified,
+        Self::NotInterested,
+        Self::CallbackRequested,
+        Self::WrongNumber,
+        Self::NoResponse,
+        Self::DoNotCall,
+        Self::HungUp,
+        Self::Error,
+        Self::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Qualified => "qualified",
+            Self::NotInterested => "not_interested",
+            Self::CallbackRequested => "callback_requested",
+            Self::WrongNumber => "wrong_number",
+            Self::NoResponse => "no_response",
+            Self::DoNotCall => "do_not_call",
+            Self::HungUp => "hung_up",
+            Self::Error => "error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ConversationOutcome> {
+        Self::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_reads_back() {
+        for o in ConversationOutcome::ALL {
+            assert_eq!(ConversationOutcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(ConversationOutcome::parse("exploded"), None);
+    }
+
+    #[test]
+    fn the_llm_chooses_only_outcomes_we_know() {
+        for o in crate::call::tools::OUTCOMES {
+            assert!(ConversationOutcome::parse(o).is_some(), "{o}");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Which node carries an answered call's media, and the calls a crash left open.
+//!
+//! `claim_media` is the one gate a media socket passes before a conversation starts: a
+//! conditional UPDATE, so a replayed or duplicated socket for a call that is live (here or on
+//! another node) or already ended starts nothing. After a crash, the calls this node had live
+//! are found by the same column and closed as `interrupted`.
+
+use chrono::{DateTime, Utc};
+
+use super::scheduled_calls::ATTEMPT_COLUMNS;
+use super::{on_pool, AttemptRow, Store, StoreError};
+use crate::call::outcome::ConversationOutcome;
+
+impl Store {
+    /// Claims the media of a call for `node`; false when the call already has (or had) a media
+    /// session, its conversation is saved, or its attempt is closed.
+    pub async fn claim_media(
+        &self,
+        call_sid: &str,
+        node: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE call_sessions SET media_node = $2, updated_at = $3 \
+            WHERE call_sid = $1 AND media_node IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.call_session_id = call_sessions.id) \
+            AND EXISTS (SELECT 1 FROM scheduled_calls sc WHERE sc.id = call_sessions.scheduled_call_id \
+                AND sc.status IN ('DIALING','IN_PROGRESS'))";
+        let changed = on_pool!(self, p => sqlx::query(SQL).bind(call_sid).bind(node).bind(now)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        Ok(changed > 0)
+    }
+
+    /// Attempts still open whose media was on `node` and whose conversation was never saved:
+    /// at start-up these are calls the previous process was killed in the middle of.
+    pub async fn calls_live_on_node(&self, node: &str) -> Result<Vec<AttemptRow>, StoreError> {
+        let columns = ATTEMPT_COLUMNS
+            .split(", ")
+            .map(|c| match c.split_once(" AS ") {
+                Some((col, alias)) => format!("sc.{col} AS {alias}"),
+                None => format!("sc.{c}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM scheduled_calls sc \
+             JOIN call_sessions cs ON cs.call_sid = sc.current_call_sid \
+             WHERE cs.media_node = $1 AND sc.status = 'IN_PROGRESS' \
+             AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.call_session_id = cs.id) \
+             ORDER BY sc.id"
+        );
+        let rows = on_pool!(self, p => sqlx::query_as::<_, AttemptRow>(&sql).bind(node).fetch_all(p).await)?;
+        Ok(rows)
+    }
+
+    /// Saves the conversation of a call cut short by a crash: what was said died with the
+    /// process, so the transcript is empty and the outcome says why. Saved once.
+    pub async fn save_interrupted_conversation(
+        &self,
+        call_sid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // `lead_qualified` stays NULL: nobody can say.
+        const SQL: &str = "INSERT INTO conversations (call_session_id, transcript_history, \
+            final_outcome, extracted_data, created_at) \
+            SELECT id, $2, $3, $4, $5 FROM call_sessions WHERE call_sid = $1 \
+            ON CONFLICT (call_session_id) DO NOTHING";
+        let empty = serde_json::json!([]);
+        let no_facts = serde_json::json!({});
+        on_pool!(self, p => sqlx::query(SQL).bind(call_sid).bind(sqlx::types::Json(&empty))
+            .bind(ConversationOutcome::Interrupted.as_str()).bind(sqlx::types::Json(&no_facts)).bind(now)
+            .execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+}
