@@ -2,7 +2,6 @@
 //! the real server on port 0 and production starts it on `BIND_ADDR`.
 
 use std::net::TcpListener;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,7 +74,11 @@ impl StopHandle {
             "shutting down: dialing stopped, waiting for live calls"
         );
         let deadline = tokio::time::Instant::now() + grace;
-        while tokio::time::Instant::now() < deadline && calls_to_wait_for(engine) {
+        // Dials still in flight (an HTTP request already sent) record their answer before we
+        // go: a dial whose answer died with the process would cost its lead an attempt.
+        while tokio::time::Instant::now() < deadline
+            && (calls_to_wait_for(engine) || !engine.live_dials.is_empty())
+        {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         if calls_to_wait_for(engine) {
@@ -210,7 +213,7 @@ impl Application {
             public_url,
             registry: CallRegistryHandle::start(),
             live_dials: Default::default(),
-            drain: Arc::new(AtomicBool::new(false)),
+            drain: Default::default(),
             spool: Spool::new(settings.spool_dir.clone()),
             settings: settings.clone(),
         };

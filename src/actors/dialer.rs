@@ -13,12 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::{Engine, LiveCall};
 use crate::domain::{CallStatus, Phone};
 use crate::scheduling::NextStep;
 use crate::store::{AttemptEnd, AttemptRow, ClaimedCall, StoreError};
+use crate::telephony::call_outcome::calling_window;
 use crate::telephony::exotel::{CallRef, ConnectCall, ExotelError};
 
 /// Tries per dial before the claim is handed back for later.
@@ -94,18 +96,8 @@ async fn try_dial(
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=MAX_TRIES {
         wait_for_slot(engine, claim).await?;
-        if paused.load(Ordering::Acquire) {
-            return release(engine, claim, "campaign paused before the dial", 0).await;
-        }
-        // The slot can be minutes after the claim: an opt-out heard meanwhile still wins. The
-        // round closes the released call (the claim itself skips suppressed numbers).
-        let phone = std::slice::from_ref(&claim.phone);
-        if !engine.store.suppressed_among(phone).await?.is_empty() {
-            return release(engine, claim, "number suppressed before the dial", 0).await;
-        }
-        // Last, right before the request: not one dial may leave after SIGTERM.
-        if engine.draining() {
-            return release(engine, claim, "node shutting down before the dial", 0).await;
+        if let Some((reason, retry_at)) = hold_back(engine, ctx, claim, paused).await? {
+            return release_until(engine, claim, reason, retry_at).await;
         }
         let error = match engine.exotel.connect(&request).await {
             Ok(info) => return placed(engine, ctx, claim, info.sid).await,
@@ -139,22 +131,65 @@ async fn try_dial(
 }
 
 /// Waits for this dial's pacing slot (`EXOTEL_CALLS_PER_MINUTE`, node-wide), renewing the
-/// claim's lease meanwhile: with hundreds of claims queued, a slot can be minutes away.
+/// claim's lease meanwhile: with hundreds of claims queued, a slot can be minutes away. A
+/// shutdown ends the wait at once (`hold_back` then gives the claim back).
 async fn wait_for_slot(engine: &Engine, claim: &ClaimedCall) -> Result<(), StoreError> {
     let slot = engine.pacer.until_ready();
     tokio::pin!(slot);
+    let drain = engine.until_draining();
+    tokio::pin!(drain);
     let renew_every = (engine.dial_lease() / 3)
         .to_std()
         .unwrap_or(Duration::from_secs(40));
     loop {
         tokio::select! {
             () = &mut slot => return Ok(()),
+            () = &mut drain => return Ok(()),
             () = tokio::time::sleep(renew_every) => {
                 let lease = engine.clock.now() + engine.dial_lease();
                 engine.store.extend_lease(claim.scheduled_call_id, lease).await?;
             }
         }
     }
+}
+
+/// Why a claimed dial must not go out now, and when its call may be tried again. Checked after
+/// every wait, right before the request: the pacing slot (or a retry's backoff) can come
+/// minutes after the claim, and by then the campaign may be paused, its window shut, the
+/// number opted out or the node shutting down.
+async fn hold_back(
+    engine: &Engine,
+    ctx: DialContext,
+    claim: &ClaimedCall,
+    paused: &AtomicBool,
+) -> Result<Option<(&'static str, DateTime<Utc>)>, StoreError> {
+    let now = engine.clock.now();
+    if paused.load(Ordering::Acquire) {
+        return Ok(Some(("campaign paused before the dial", now)));
+    }
+    let campaign = engine.store.campaign(ctx.campaign_id).await?;
+    match calling_window(&campaign, engine.settings.calling.regulatory_hours) {
+        Ok(window) if !window.is_open(now) => {
+            let reason = "calling window closed before the dial";
+            return Ok(Some((reason, window.next_allowed(now))));
+        }
+        // The round pauses the campaign and says why; nothing is dialed meanwhile.
+        Err(_) => {
+            let reason = "calling window unreadable";
+            return Ok(Some((reason, now + chrono::Duration::minutes(1))));
+        }
+        Ok(_) => {}
+    }
+    // The round closes the released call (the claim itself skips suppressed numbers).
+    let phone = std::slice::from_ref(&claim.phone);
+    if !engine.store.suppressed_among(phone).await?.is_empty() {
+        return Ok(Some(("number suppressed before the dial", now)));
+    }
+    // Last, right before the request: not one dial may leave after SIGTERM.
+    if engine.draining() {
+        return Ok(Some(("node shutting down before the dial", now)));
+    }
+    Ok(None)
 }
 
 /// Backoff ± 50 %, so that many dials failing together do not retry together.
@@ -222,7 +257,7 @@ async fn in_doubt(
     // False when a status callback adopted the call first: it is counted either way.
     engine
         .store
-        .mark_in_doubt(&attempt, now + engine.settle_after(), now)
+        .mark_in_doubt(&attempt, now, now + engine.settle_after(), now)
         .await?;
     tracing::warn!(
         campaign_id = ctx.campaign_id,
@@ -261,8 +296,18 @@ async fn release(
     reason: &str,
     delay_seconds: i64,
 ) -> Result<DialOutcome, StoreError> {
+    let retry_at = engine.clock.now() + chrono::Duration::seconds(delay_seconds);
+    release_until(engine, claim, reason, retry_at).await
+}
+
+/// Gives the claim back, uncounted, to be tried again from `retry_at`.
+async fn release_until(
+    engine: &Engine,
+    claim: &ClaimedCall,
+    reason: &str,
+    retry_at: DateTime<Utc>,
+) -> Result<DialOutcome, StoreError> {
     let now = engine.clock.now();
-    let retry_at = now + chrono::Duration::seconds(delay_seconds);
     engine
         .store
         .release_claim(claim.scheduled_call_id, retry_at, now)

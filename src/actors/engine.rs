@@ -30,20 +30,41 @@ pub struct Engine {
     /// Dials running in this process (reconciliation leaves their claims alone).
     pub live_dials: LiveDials,
     /// Set once on SIGTERM/SIGINT: from then on no dial may reach Exotel (see `draining`).
-    pub drain: Arc<AtomicBool>,
+    pub drain: Drain,
     /// Finished calls the database would not take, until it does (`SPOOL_DIR`).
     pub spool: crate::call::spool::Spool,
+}
+
+/// The node's shutdown flag, and a signal for whoever waits on it.
+#[derive(Clone, Default, Debug)]
+pub struct Drain {
+    flag: Arc<AtomicBool>,
+    signal: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
     /// The node is shutting down: dials still waiting for their pacing slot give their claim
     /// back instead of calling anyone whose callbacks we could no longer take.
     pub fn draining(&self) -> bool {
-        self.drain.load(Ordering::Acquire)
+        self.drain.flag.load(Ordering::Acquire)
     }
 
     pub fn start_draining(&self) {
-        self.drain.store(true, Ordering::Release);
+        self.drain.flag.store(true, Ordering::Release);
+        self.drain.signal.notify_waiters();
+    }
+
+    /// Returns once the node is draining (at once if it already is): a dial waiting for its
+    /// pacing slot wakes up and gives its claim back rather than sit out the shutdown.
+    pub async fn until_draining(&self) {
+        loop {
+            // Registered before the check, so a drain between the two is not missed.
+            let notified = self.drain.signal.notified();
+            if self.draining() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// How long a DIALING claim may wait for Exotel's answer before it is reconciled.

@@ -63,8 +63,11 @@ async fn settle_expired(
             scheduled_call_id = attempt.scheduled_call_id,
             "dial claim expired with no record of its answer; in doubt until settled"
         );
+        // Its request went out, if at all, before its lease ran out: however long this node was
+        // down, Exotel's call list is searched around then, not around now.
+        let since = attempt.lease_until.map_or(now, |lease| lease.min(now));
         store
-            .mark_in_doubt(attempt, now + engine.settle_after(), now)
+            .mark_in_doubt(attempt, since, now + engine.settle_after(), now)
             .await?;
         return Ok(true);
     };

@@ -19,21 +19,23 @@ pub struct DueInDoubt {
 }
 
 impl Store {
-    /// Puts a claimed, unrecorded dial in doubt and counts its attempt. Returns false, changing
-    /// nothing, when the row was recorded, closed or already in doubt meanwhile.
+    /// Puts a claimed, unrecorded dial in doubt and counts its attempt. `since` is the latest
+    /// moment its request can have gone out (Exotel's call list is searched around it). Returns
+    /// false, changing nothing, when the row was recorded, closed or already in doubt meanwhile.
     pub async fn mark_in_doubt(
         &self,
         attempt: &AttemptRow,
+        since: DateTime<Utc>,
         next_lookup: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE scheduled_calls SET in_doubt_since = $2, lease_until = $3, \
-            updated_at = $2 WHERE id = $1 AND status = 'DIALING' AND current_call_sid IS NULL \
+            updated_at = $4 WHERE id = $1 AND status = 'DIALING' AND current_call_sid IS NULL \
             AND in_doubt_since IS NULL";
         let moved = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let moved = sqlx::query(SQL).bind(attempt.scheduled_call_id).bind(now).bind(next_lookup)
-                .execute(&mut *tx).await?.rows_affected() > 0;
+            let moved = sqlx::query(SQL).bind(attempt.scheduled_call_id).bind(since).bind(next_lookup)
+                .bind(now).execute(&mut *tx).await?.rows_affected() > 0;
             if moved {
                 count_attempt(&mut tx, attempt.lead_id, attempt.campaign_id, LeadStatus::InProgress, now).await?;
             }

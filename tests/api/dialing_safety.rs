@@ -241,8 +241,9 @@ async fn a_dial_whose_process_died_is_settled_not_redialed(backend: Backend) {
     e.app.stop.stop().await;
     e.sim.mute_callbacks(false);
 
+    // The node stays down for 40 minutes: the lookup must search around the dial, not now.
     let e2 = restart(&e, FAST).await;
-    e2.clock.advance(chrono::Duration::minutes(3));
+    e2.clock.advance(chrono::Duration::minutes(40));
     start(&e2, id).await;
     eventually(10, "the expired claim is in doubt", || async {
         doubts(&e2, id).await == 1
@@ -314,6 +315,56 @@ async fn an_opt_out_during_the_pacing_wait_stops_the_dial(backend: Backend) {
     assert_eq!(lead["call_attempts"], 0, "{lead}");
 }
 
+async fn a_window_that_shuts_during_the_pacing_wait_stops_the_dial(backend: Backend) {
+    let pacing = [("EXOTEL_CALLS_PER_MINUTE", "30")];
+    let e = engine_app(backend, simulator(5, 10), &pacing).await;
+    let id = campaign_with_leads(&e, 3, json!({}), |_| vec![Answer]).await;
+    start(&e, id).await;
+    eventually(10, "the first dial", || async {
+        !e.sim.requests().is_empty()
+    })
+    .await;
+    // 19:30 IST: the default window (10-19) shut while two claims wait for their slots.
+    e.clock
+        .advance(chrono::Duration::hours(8) + chrono::Duration::minutes(30));
+    run_to_completion(&e, id).await;
+    let window = voice_runtime::telephony::call_outcome::calling_window(
+        &e.app.state.store.campaign(id).await.unwrap(),
+        e.app.state.settings.calling.regulatory_hours,
+    )
+    .unwrap();
+    for request in e.sim.requests() {
+        assert!(window.is_open(request.at), "dialed at {} (UTC)", request.at);
+    }
+    assert_eq!(e.sim.requests().len(), 3);
+    for lead in leads(&e, id).await {
+        assert_eq!(lead["call_attempts"], 1, "{lead}");
+    }
+}
+
+async fn a_shutdown_releases_dials_waiting_for_their_slot(backend: Backend) {
+    let pacing = [("EXOTEL_CALLS_PER_MINUTE", "12")];
+    let e = engine_app(backend, simulator(5, 10), &pacing).await;
+    let id = campaign_with_leads(&e, 3, json!({}), |_| vec![Answer]).await;
+    start(&e, id).await;
+    eventually(10, "the first dial", || async {
+        !e.sim.requests().is_empty()
+    })
+    .await;
+    // Two claims wait 5 and 10 s for their slots; the drain must not wait for them to dial.
+    e.app.stop.drain(Duration::from_secs(30)).await;
+    assert_eq!(e.sim.requests().len(), 1, "a dial left after the signal");
+    assert!(e.app.state.engine.live_dials.is_empty());
+    let store = &e.app.state.store;
+    assert!(store.in_flight_attempts(id).await.unwrap().len() <= 1);
+    assert_eq!(doubts(&e, id).await, 0, "a released claim cost an attempt");
+    let (_, due) = store.pending_summary(id, e.clock.now()).await.unwrap();
+    assert_eq!(
+        due, 2,
+        "the two waiting claims are pending again, uncounted"
+    );
+}
+
 /// Dials of the campaign in doubt now.
 async fn doubts(e: &EngineApp, id: i64) -> usize {
     let far = e.clock.now() + chrono::Duration::days(365);
@@ -341,4 +392,6 @@ both_backends!(
     a_dial_whose_process_died_is_settled_not_redialed,
     a_running_dial_is_never_reconciled_however_old_its_lease,
     an_opt_out_during_the_pacing_wait_stops_the_dial,
+    a_window_that_shuts_during_the_pacing_wait_stops_the_dial,
+    a_shutdown_releases_dials_waiting_for_their_slot,
 );

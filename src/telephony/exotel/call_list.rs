@@ -27,7 +27,8 @@ pub struct ListedCall {
 
 #[derive(Deserialize)]
 struct CallList {
-    #[serde(rename = "Calls", default)]
+    /// Required: a body without it proves nothing (an empty list would say "nothing rang").
+    #[serde(rename = "Calls")]
     calls: Vec<ListedBody>,
 }
 
@@ -128,5 +129,21 @@ mod tests {
         let list: CallList = serde_json::from_slice(body).unwrap();
         assert_eq!(list.calls.len(), 2);
         assert_eq!(list.calls[0].sid, "a1");
+    }
+
+    #[test]
+    fn a_body_without_a_list_is_not_an_empty_list() {
+        for body in [
+            &b"{}"[..],
+            br#"{"Metadata":{"Total":0}}"#,
+            br#"{"Calls":null}"#,
+        ] {
+            assert!(
+                serde_json::from_slice::<CallList>(body).is_err(),
+                "{body:?}"
+            );
+        }
+        let empty: CallList = serde_json::from_slice(br#"{"Calls":[]}"#).unwrap();
+        assert!(empty.calls.is_empty());
     }
 }
