@@ -214,6 +214,7 @@ impl Application {
             registry: CallRegistryHandle::start(),
             live_dials: Default::default(),
             drain: Default::default(),
+            started_at: clock.now(),
             spool: Spool::new(settings.spool_dir.clone()),
             settings: settings.clone(),
         };

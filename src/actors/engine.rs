@@ -31,6 +31,8 @@ pub struct Engine {
     pub live_dials: LiveDials,
     /// Set once on SIGTERM/SIGINT: from then on no dial may reach Exotel (see `draining`).
     pub drain: Drain,
+    /// When this process started: calls placed before it belong to an earlier run.
+    pub started_at: chrono::DateTime<chrono::Utc>,
     /// Finished calls the database would not take, until it does (`SPOOL_DIR`).
     pub spool: crate::call::spool::Spool,
 }

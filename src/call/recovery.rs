@@ -11,7 +11,7 @@ use crate::actors::Engine;
 use crate::domain::CallStatus;
 use crate::scheduling::next_step;
 use crate::store::{AttemptEnd, StoreError};
-use crate::telephony::call_outcome::{lead_retry_policy, retry_window};
+use crate::telephony::call_outcome::{lead_retry_policy, retry_window, INTERRUPTED_REASON};
 
 /// What start-up recovery did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ async fn close_interrupted_calls(engine: &Engine, spool: &Spool) -> Result<usize
         store.save_interrupted_conversation(&sid, now).await?;
         let end = AttemptEnd {
             status: CallStatus::Failed,
-            failure_reason: Some("interrupted: the process stopped mid-call".into()),
+            failure_reason: Some(INTERRUPTED_REASON.into()),
             answered_at: None,
             duration_seconds: None,
             recording_url: None,

@@ -71,4 +71,18 @@ impl Store {
             .execute(p).await.map(|_| ()))?;
         Ok(())
     }
+
+    /// When the session of a call whose audio never reached us (no media socket claimed it, no
+    /// conversation saved) was opened; `None` for any other call.
+    pub async fn silent_call_placed_at(
+        &self,
+        call_sid: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        const SQL: &str = "SELECT created_at FROM call_sessions cs WHERE call_sid = $1 \
+            AND media_node IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.call_session_id = cs.id)";
+        let at =
+            on_pool!(self, p => sqlx::query_scalar(SQL).bind(call_sid).fetch_optional(p).await)?;
+        Ok(at)
+    }
 }

@@ -78,8 +78,15 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
     }
     let campaign = engine.store.campaign(attempt.campaign_id).await?;
     let policy = lead_retry_policy(engine, &campaign, attempt.lead_id).await?;
+    let lost = update.status == CallStatus::Completed && lost_to_a_crash(engine, &attempt).await?;
+    // A conversation lost to our crash is a failed attempt, retried by the policy.
+    let status = if lost {
+        CallStatus::Failed
+    } else {
+        update.status
+    };
     let next = next_step(
-        update.status,
+        status,
         false,
         u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
         &policy,
@@ -91,8 +98,12 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
         now.checked_sub_signed(lasted).unwrap_or(now)
     });
     let end = AttemptEnd {
-        status: update.status,
-        failure_reason: (update.status != CallStatus::Completed).then(|| update.status.to_string()),
+        status,
+        failure_reason: if lost {
+            Some(INTERRUPTED_REASON.to_string())
+        } else {
+            (status != CallStatus::Completed).then(|| status.to_string())
+        },
         answered_at,
         duration_seconds: update.duration_seconds.map(CallDuration::seconds),
         recording_url: update.recording_url.clone(),
@@ -101,12 +112,41 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
     if !engine.store.close_attempt(&attempt, &end, now).await? {
         return Ok(Applied::Ignored);
     }
+    if lost {
+        engine
+            .store
+            .save_interrupted_conversation(&update.call_sid, now)
+            .await?;
+        tracing::warn!(call_sid = %update.call_sid, ?next, "answered while this node was down: closed as interrupted");
+    }
     engine.registry.unregister(&update.call_sid);
     tracing::info!(call_sid = %update.call_sid, status = %update.status, ?next, "call ended");
     Ok(Applied::Ended {
         campaign_id: attempt.campaign_id,
         scheduled_call_id: attempt.scheduled_call_id,
     })
+}
+
+/// Why an attempt closed as interrupted failed (shared with start-up recovery).
+pub const INTERRUPTED_REASON: &str = "interrupted: the process stopped mid-call";
+
+/// Whether an answered call lost its conversation to a crash of ours: placed by an earlier run
+/// of this node (before this process started) and its audio never reached any node, so the
+/// person heard silence — Exotel answered while we were down, or our media socket died with
+/// the process before it was claimed. Such a lead is not done: it is retried by the policy.
+/// (A call placed by this process with no media is left as Exotel reports it: the simulator's
+/// voiceless calls, and flows that end before our applet.)
+async fn lost_to_a_crash(engine: &Engine, attempt: &AttemptRow) -> Result<bool, StoreError> {
+    let Some(sid) = &attempt.current_call_sid else {
+        return Ok(false);
+    };
+    let Some(placed_at) = engine.store.silent_call_placed_at(sid).await? else {
+        return Ok(false);
+    };
+    let placed_at = attempt
+        .in_doubt_since
+        .map_or(placed_at, |since| since.min(placed_at));
+    Ok(placed_at < engine.started_at)
 }
 
 /// The attempt a report is about: by sid, or (when the report raced our own record of the dial)

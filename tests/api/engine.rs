@@ -364,6 +364,48 @@ async fn a_restart_mid_campaign_dials_nobody_twice_and_loses_no_one(backend: Bac
     }
 }
 
+async fn a_call_answered_while_the_node_was_down_is_interrupted_not_completed(backend: Backend) {
+    let e = engine_app(backend, simulator(5, 10), &[]).await;
+    let id = campaign_with_leads(&e, 1, json!({"max_attempts": 3}), |_| vec![Hold, Answer]).await;
+    start(&e, id).await;
+    eventually(10, "the call is on the line", || async {
+        e.app.state.engine.registry.len() == 1
+    })
+    .await;
+    // The node dies before the call's audio reached it; the call ends, its callback is lost.
+    e.app.stop.stop().await;
+    e.sim.mute_callbacks(true);
+    e.sim.release_held();
+    eventually(5, "the call ends", || async { e.sim.live_calls() == 0 }).await;
+    e.sim.mute_callbacks(false);
+    e.clock.advance(chrono::Duration::minutes(1));
+
+    let e2 = restart(&e, &[]).await;
+    e2.clock.advance(chrono::Duration::minutes(30));
+    e2.app.state.campaigns.do_send(WakeAll);
+    // Exotel says "completed", yet nobody heard a word: not a finished lead.
+    run_to_completion(&e2, id).await;
+    let lead = &leads(&e2, id).await[0];
+    assert_eq!(lead["call_attempts"], 2, "{lead}");
+    assert_eq!(lead["status"], "COMPLETED", "{lead}");
+    let calls: Value = e2
+        .app
+        .get(&format!("/exports/calls/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["final_outcome"].as_str().unwrap_or("none"))
+        .collect();
+    assert!(outcomes.contains(&"interrupted"), "{calls}");
+}
+
 async fn start_and_pause_refuse_what_cannot_be(backend: Backend) {
     let e = engine_app(backend, simulator(5, 10), &[]).await;
     let empty = e.app.campaign_id().await;
@@ -458,6 +500,7 @@ both_backends!(
     wrong_credentials_pause_the_campaign_and_lose_nothing,
     outside_calling_hours_nothing_is_dialed,
     a_restart_mid_campaign_dials_nobody_twice_and_loses_no_one,
+    a_call_answered_while_the_node_was_down_is_interrupted_not_completed,
     start_and_pause_refuse_what_cannot_be,
     debug_endpoints_show_live_calls_and_actors,
 );
