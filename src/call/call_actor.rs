@@ -1,7 +1,8 @@
 //! `CallActor`: one per live call. It owns the session state and the turn-taking state machine
 //! (greeting → listening → thinking → speaking → … → closing), supervises the STT, LLM and TTS
 //! children (restarted with backoff within a per-call budget; when the budget is spent the
-//! agent plays a cached apology and ends the call with outcome `error`, or `do_not_call` after an opt-out), handles barge-in, and
+//! agent plays a cached apology and ends the call with outcome `error`, or `do_not_call` after
+//! an opt-out), handles barge-in, and
 //! when the call ends writes everything in one transaction and frees the call's token.
 
 use std::collections::HashMap;
