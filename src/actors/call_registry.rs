@@ -12,7 +12,8 @@ use serde::Serialize;
 use crate::call::CallActor;
 use crate::domain::CallStatus;
 
-/// A call placed by this node and not yet ended.
+/// A call placed by this node and not yet ended: registered on a successful dial, or, for a call
+/// adopted after its dial was not recorded, when its conversation starts (`Attach`).
 #[derive(Debug, Clone, Serialize)]
 pub struct LiveCall {
     pub call_sid: String,
@@ -48,16 +49,24 @@ pub struct Register(pub LiveCall);
 #[rtype(result = "()")]
 pub struct Unregister(pub String);
 
-/// Attaches the call's actor when its media session starts.
+/// Attaches the call's actor when its media session starts. The call comes with what its actor
+/// knows of it: a call adopted after an unreadable dial answer (by a status callback, its media
+/// socket or Exotel's call list) was never registered, and is entered now, so the shutdown
+/// drain waits for its conversation and status callbacks see its media is live.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Attach(pub String, pub Addr<CallActor>);
+pub struct Attach(pub LiveCall);
 
 impl Handler<Attach> for CallRegistry {
     type Result = ();
     fn handle(&mut self, msg: Attach, _: &mut Context<Self>) {
-        if let Some(mut call) = self.calls.get_mut(&msg.0) {
-            call.actor = Some(msg.1);
+        let call = msg.0;
+        match self.calls.get_mut(&call.call_sid) {
+            Some(mut known) => known.actor = call.actor,
+            None => {
+                tracing::info!(call_sid = %call.call_sid, "a call adopted without a recorded dial joins the registry");
+                self.calls.insert(call.call_sid.clone(), call);
+            }
         }
     }
 }
@@ -117,8 +126,9 @@ impl CallRegistryHandle {
         self.addr.do_send(Unregister(call_sid.to_string()));
     }
 
-    pub fn attach(&self, call_sid: &str, actor: Addr<CallActor>) {
-        self.addr.do_send(Attach(call_sid.to_string(), actor));
+    /// `call.actor` is the conversation's actor; the rest is used only if the call is unknown.
+    pub fn attach(&self, call: LiveCall) {
+        self.addr.do_send(Attach(call));
     }
 
     pub fn set_status(&self, call_sid: &str, status: CallStatus) {

@@ -1,7 +1,8 @@
 //! `CallActor`: one per live call. It owns the session state and the turn-taking state machine
 //! (greeting → listening → thinking → speaking → … → closing), supervises the STT, LLM and TTS
 //! children (restarted with backoff within a per-call budget; when the budget is spent the
-//! agent plays a cached apology and ends the call with outcome `error`), handles barge-in, and
+//! agent plays a cached apology and ends the call with outcome `error`, or `do_not_call` after
+//! an opt-out), handles barge-in, and
 //! when the call ends writes everything in one transaction and frees the call's token.
 
 use std::collections::HashMap;
@@ -14,17 +15,19 @@ use serde_json::{json, Map, Value};
 use super::clauses::ClauseSplitter;
 use super::llm_actor::LlmActor;
 use super::messages::*;
+use super::outcome::ConversationOutcome;
 use super::save::save_or_spool;
 use super::spool::SpooledCall;
 use super::stt_actor::SttActor;
 use super::tools::{self, ToolAction};
 use super::transcript::{Turn, TurnLatency};
 use super::tts_actor::TtsActor;
+use super::verdict::Verdict;
 use super::CallProviders;
 use crate::actors::campaign_actor::CallEnded;
-use crate::actors::Engine;
+use crate::actors::{Engine, LiveCall};
 use crate::conversation::playbook::{render, Playbook};
-use crate::domain::CallStatus;
+use crate::domain::{CallStatus, SuppressionSource};
 use crate::media::vad::{Vad, VadEvent};
 use crate::providers::deepgram::SttEvent;
 use crate::providers::openai::{ChatMessage, LlmDelta, ToolCall};
@@ -140,7 +143,8 @@ pub struct CallActor {
     history: Vec<ChatMessage>,
     tools: Value,
     facts: Map<String, Value>,
-    outcome: Option<String>,
+    /// The outcome so far and whether the person opted out (sticky).
+    verdict: Verdict,
     callback_at: Option<DateTime<Utc>>,
     /// The call-back does not use one of the lead's attempts (`decide_callback`).
     callback_free: bool,
@@ -183,7 +187,7 @@ impl CallActor {
             history: Vec::new(),
             tools,
             facts: Map::new(),
-            outcome: None,
+            verdict: Verdict::default(),
             callback_at: None,
             callback_free: false,
             user_text: String::new(),
@@ -457,10 +461,22 @@ impl CallActor {
                 }
                 format!("recorded {}", Value::Object(details))
             }
+            // `end_call` with outcome `do_not_call` is an opt-out as much as the tool is.
+            ToolAction::EndCall { outcome }
+                if outcome == ConversationOutcome::DoNotCall.as_str() =>
+            {
+                self.opt_out()
+            }
             ToolAction::EndCall { outcome } => {
-                self.outcome.get_or_insert(outcome);
+                self.verdict.propose(&outcome);
                 self.mark_closing();
                 "the call will end after your goodbye".into()
+            }
+            ToolAction::ScheduleCallback { .. } if self.verdict.opted_out() => {
+                // Whatever the person says after opting out, they are not called again.
+                "not booked: the lead asked not to be called again, so no call-back may be \
+                 scheduled; say goodbye"
+                    .into()
             }
             ToolAction::ScheduleCallback { when } => {
                 let floor = self.s.engine.settings.calling.regulatory_hours;
@@ -479,7 +495,7 @@ impl CallActor {
                     CallbackDecision::Granted { at, free } => {
                         self.callback_at = Some(at);
                         self.callback_free = free;
-                        self.outcome = Some("callback_requested".into());
+                        self.verdict.callback_requested();
                         self.mark_closing();
                         format!(
                             "callback scheduled for {}",
@@ -487,7 +503,7 @@ impl CallActor {
                         )
                     }
                     CallbackDecision::Refused(CallbackRefusal::NoAttemptsLeft) => {
-                        self.outcome = Some("callback_requested".into());
+                        self.verdict.callback_requested();
                         self.mark_closing();
                         CallbackRefusal::NoAttemptsLeft.to_string()
                     }
@@ -505,13 +521,38 @@ impl CallActor {
                     }
                 }
             }
-            ToolAction::DoNotCall => {
-                self.outcome = Some("do_not_call".into());
-                self.mark_closing();
-                "the lead will not be called again".into()
-            }
+            ToolAction::DoNotCall => self.opt_out(),
             ToolAction::Invalid(why) => why,
         }
+    }
+
+    fn opt_out(&mut self) -> String {
+        self.verdict.opt_out();
+        self.suppress_now();
+        self.mark_closing();
+        "the lead will not be called again".into()
+    }
+
+    /// Puts the number on the suppression list as soon as the person opts out, not only when
+    /// the conversation is saved: a process killed mid-goodbye must not call them again.
+    fn suppress_now(&self) {
+        let store = self.s.engine.store.clone();
+        let phone = self.s.lead.phone.clone();
+        let reason = format!(
+            "asked not to be called again (campaign {}, call {})",
+            self.s.attempt.campaign_id, self.s.call_sid
+        );
+        let now = self.s.engine.clock.now();
+        let call_sid = self.s.call_sid.clone();
+        actix::spawn(async move {
+            if let Err(e) = store
+                .add_suppression(&phone, &reason, SuppressionSource::Call, now)
+                .await
+            {
+                // The conversation's save writes it again in its own transaction.
+                tracing::warn!(%call_sid, error = %e, "could not suppress the number yet; the save will");
+            }
+        });
     }
 
     fn mark_closing(&mut self) {
@@ -570,7 +611,7 @@ impl CallActor {
 
     fn closing_line(&self) -> String {
         let c = &self.s.playbook.closing;
-        let line = match self.outcome.as_deref() {
+        let line = match self.verdict.outcome() {
             Some("callback_requested") => &c.callback,
             Some("qualified") => &c.qualified,
             _ if self.s.playbook.is_qualified(&self.facts) => &c.qualified,
@@ -587,7 +628,7 @@ impl CallActor {
         }
         self.giving_up = true;
         tracing::warn!(call_sid = %self.s.call_sid, "restart budget spent; apologising and ending the call");
-        self.outcome = Some("error".into());
+        self.verdict.failed();
         self.agent = None;
         self.generation += 1;
         self.cancel_children();
@@ -641,15 +682,19 @@ impl CallActor {
     /// Writes the conversation, the call's end and the lead's verdict in one transaction.
     fn save(&mut self) -> impl std::future::Future<Output = ()> + 'static {
         let spoke = self.transcript.iter().any(|t| t.speaker == "user");
-        let outcome = self.outcome.clone().unwrap_or_else(|| {
-            if !spoke {
-                "no_response".into()
-            } else if self.s.playbook.is_qualified(&self.facts) {
-                "qualified".into()
-            } else {
-                "hung_up".into()
-            }
-        });
+        let outcome = self
+            .verdict
+            .outcome()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                if !spoke {
+                    "no_response".into()
+                } else if self.s.playbook.is_qualified(&self.facts) {
+                    "qualified".into()
+                } else {
+                    "hung_up".into()
+                }
+            });
         metrics::counter!(crate::telemetry_metrics::names::CALLS, "outcome" => outcome.clone())
             .increment(1);
         if self.dropped_audio > 0 {
@@ -663,9 +708,10 @@ impl CallActor {
         let openai = self.s.providers.openai.clone();
         let attempt = self.s.attempt.clone();
         let duration = (engine.clock.now() - self.started_at).num_seconds();
+        let opted_out = self.verdict.opted_out();
         let next = match self.callback_at {
             // A lead who asked not to be called again is never called back.
-            Some(at) if outcome != "do_not_call" => NextStep::RetryAt(at),
+            Some(at) if !opted_out => NextStep::RetryAt(at),
             _ => NextStep::Done,
         };
         let free_callback = self.callback_free;
@@ -684,7 +730,8 @@ impl CallActor {
                 lead_qualified: qualified,
                 extracted_data: Value::Object(facts),
                 free_callback,
-                opted_out: outcome == "do_not_call",
+                // Also written when the tool ran (`suppress_now`); this is the backup.
+                opted_out,
             };
             let end = AttemptEnd {
                 status: CallStatus::Completed,
@@ -904,7 +951,19 @@ impl Actor for CallActor {
         self.tts = Some(Supervisor::start(move |_| {
             TtsActor::new(eleven, voice, rate, lang, tts_to, f2)
         }));
-        self.s.engine.registry.attach(&self.s.call_sid, me);
+        self.s.engine.registry.attach(LiveCall {
+            call_sid: self.s.call_sid.clone(),
+            campaign_id: self.s.attempt.campaign_id,
+            lead_id: self.s.attempt.lead_id,
+            scheduled_call_id: self.s.attempt.scheduled_call_id,
+            attempt: self.s.attempt.attempt_number,
+            lead_name: self.s.lead.name.clone(),
+            phone: self.s.lead.phone.clone(),
+            // Its media is up: it was answered. The dial time is not known here.
+            status: CallStatus::InProgress,
+            dialed_at: self.started_at,
+            actor: Some(me),
+        });
 
         let apology = render(&self.s.playbook.closing.apology, &self.vars);
         if let Some(tts) = &self.tts {
@@ -946,7 +1005,7 @@ impl CallActor {
             let line = self.s.playbook.silence.reprompt.clone();
             self.say(render(&line, &self.vars), false);
         } else {
-            self.outcome.get_or_insert_with(|| "no_response".into());
+            self.verdict.propose("no_response");
             let line = render(&self.s.playbook.closing.not_qualified, &self.vars);
             self.say(line, true);
         }

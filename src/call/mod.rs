@@ -14,6 +14,7 @@ pub mod stt_actor;
 pub mod tools;
 pub mod transcript;
 pub mod tts_actor;
+pub mod verdict;
 
 pub use call_actor::CallActor;
 pub use providers::CallProviders;

@@ -2,14 +2,16 @@
 //! left behind: first the spool is replayed (conversations the database would not take), then
 //! this node's calls that were live when the process died (media on this node, no saved
 //! conversation) are closed with outcome `interrupted`, and their leads follow the retry policy
-//! as for a failed attempt: again after the no-answer delay, or EXHAUSTED. Calls that were only
-//! dialed or ringing are left to the claims' reconciliation.
+//! as for a failed attempt: again after the no-answer delay, or EXHAUSTED — except a lead whose
+//! number is on the suppression list (the person may have opted out on that very call, which
+//! is written as the tool runs), who is done. Calls that were only dialed or ringing are left
+//! to the claims' reconciliation.
 
 use super::outcome::ConversationOutcome;
 use super::spool::{Replayed, Spool};
 use crate::actors::Engine;
 use crate::domain::CallStatus;
-use crate::scheduling::next_step;
+use crate::scheduling::{next_step, NextStep};
 use crate::store::{AttemptEnd, StoreError};
 use crate::telephony::call_outcome::{lead_retry_policy, retry_window, INTERRUPTED_REASON};
 
@@ -43,14 +45,25 @@ async fn close_interrupted_calls(engine: &Engine, spool: &Spool) -> Result<usize
         }
         let now = engine.clock.now();
         let campaign = store.campaign(attempt.campaign_id).await?;
-        let next = next_step(
-            CallStatus::Failed,
-            false,
-            u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
-            &lead_retry_policy(engine, &campaign, attempt.lead_id).await?,
-            &retry_window(&campaign, engine.settings.calling.regulatory_hours),
-            now,
-        );
+        let lead = store.lead(attempt.lead_id).await?;
+        let suppressed = !store
+            .suppressed_among(std::slice::from_ref(&lead.phone))
+            .await?
+            .is_empty();
+        // The scheduling round would also cancel a retry of a suppressed number; not planning
+        // one at all keeps the lead's end honest (done, not failed) and needs no later round.
+        let next = if suppressed {
+            NextStep::Done
+        } else {
+            next_step(
+                CallStatus::Failed,
+                false,
+                u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
+                &lead_retry_policy(engine, &campaign, attempt.lead_id).await?,
+                &retry_window(&campaign, engine.settings.calling.regulatory_hours),
+                now,
+            )
+        };
         store.save_interrupted_conversation(&sid, now).await?;
         let end = AttemptEnd {
             status: CallStatus::Failed,

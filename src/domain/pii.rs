@@ -48,9 +48,72 @@ pub fn mask(number: &str) -> String {
     out
 }
 
+/// Free text from elsewhere (a provider's error message) with the phone numbers in it masked,
+/// unless `LOG_PII=true`: such text ends up in log lines and failure reasons.
+pub fn mask_numbers_in(text: &str) -> String {
+    if REVEAL.load(Ordering::Relaxed) {
+        text.to_string()
+    } else {
+        mask_numbers(text)
+    }
+}
+
+/// Shortest digit run taken for a phone number: subscriber numbers have 7 or more digits, while
+/// HTTP statuses, years and ids in error messages are shorter or run into letters.
+const MIN_NUMBER_DIGITS: usize = 7;
+
+/// Masks (`mask`) every run of `MIN_NUMBER_DIGITS` or more digits, with its leading `+`.
+pub fn mask_numbers(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let plus = chars[i] == '+' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit());
+        if !(plus || chars[i].is_ascii_digit()) {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += usize::from(plus);
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+        let run: String = chars[start..i].iter().collect();
+        if i - start - usize::from(plus) >= MIN_NUMBER_DIGITS {
+            out.push_str(&mask(&run));
+        } else {
+            out.push_str(&run);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_inside_text_are_masked() {
+        let cases = [
+            (
+                "Call to +919876543210 failed",
+                "Call to +91******3210 failed",
+            ),
+            ("To: 09876543210.", "To: *******3210."),
+            ("'09876543210' is DND", "'*******3210' is DND"),
+            // Statuses, codes and short ids stay readable.
+            (
+                "HTTP 403: code 20003 at 2026",
+                "HTTP 403: code 20003 at 2026",
+            ),
+            ("a + b, +12", "a + b, +12"),
+            ("", ""),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(mask_numbers(raw), want, "{raw}");
+        }
+    }
 
     #[test]
     fn numbers_keep_only_country_code_and_last_four() {

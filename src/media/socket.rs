@@ -187,14 +187,8 @@ impl MediaSocket {
                 .and_then(CallRef::decode)
         });
         let state = self.state.clone();
-        let lookup = find_call(state, start.call_sid.clone(), call_ref);
+        let lookup = find_call(state, start.call_sid.clone(), call_ref, self.authorised);
         ctx.wait(lookup.into_actor(self).map(move |found, act, ctx| match found {
-            Ok(found) if !act.authorised.opens(&found.0) => {
-                tracing::warn!(call_sid = %start.call_sid, "media token is for another call; closing");
-                let why = "this socket's token is for another call".to_string();
-                ctx.close(Some(ws::CloseReason { code: ws::CloseCode::Policy, description: Some(why) }));
-                ctx.stop();
-            }
             Ok(found) => {
                 let me = ctx.address().recipient();
                 let setup = CallSetup {
@@ -320,11 +314,17 @@ type Found = (
 
 /// The attempt, lead, campaign and playbook of a call, by our ids or by Exotel's call sid
 /// (waiting a moment: the socket can arrive before our record of the dial commits).
+///
+/// The socket's credentials are checked against the attempt before anything is written
+/// (adopting an unrecorded dial, claiming the media): a leaked per-call URL announcing another
+/// call's sid must not claim that call's media and leave the real socket refused.
 async fn find_call(
     state: AppState,
     call_sid: String,
     call_ref: Option<CallRef>,
+    authorised: Authorised,
 ) -> Result<Found, String> {
+    const NOT_YOURS: &str = "this socket's token is for another call";
     let store = &state.store;
     let mut attempt = None;
     for _ in 0..40 {
@@ -338,13 +338,17 @@ async fn find_call(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let attempt = match (attempt, call_ref) {
+        (Some(a), _) if !authorised.opens(&a) => return Err(NOT_YOURS.into()),
         (Some(a), _) => a,
         (None, Some(r)) => {
-            let recorded = store
+            let row = store
                 .attempt(r.scheduled_call_id)
                 .await
-                .map_err(|e| e.to_string())?
-                .filter(|a| a.current_call_sid.as_deref() == Some(call_sid.as_str()));
+                .map_err(|e| e.to_string())?;
+            if row.as_ref().is_some_and(|a| !authorised.opens(a)) {
+                return Err(NOT_YOURS.into());
+            }
+            let recorded = row.filter(|a| a.current_call_sid.as_deref() == Some(call_sid.as_str()));
             let found = match recorded {
                 Some(a) => Some(a),
                 // Our record of the dial is missing (in doubt): the answered call settles it.

@@ -214,6 +214,25 @@ async fn a_media_token_opens_its_own_call_only(backend: Backend) {
         .list()
         .iter()
         .all(|c| c.actor.is_none()));
+    // ...and claimed nothing: Y's real socket (the flow's URL) still gets Y's conversation.
+    let (mut real_y, _) = tokio_tungstenite::connect_async(media_ws(&e.app).as_str())
+        .await
+        .expect("the shared secret opens a socket");
+    let start_y = json!({"event": "start", "start": {"stream_sid": "S2", "call_sid": sid_y}});
+    real_y
+        .send(Message::Text(start_y.to_string().into()))
+        .await
+        .unwrap();
+    eventually(20, "Y's real socket starts Y's conversation", || async {
+        e.app
+            .state
+            .engine
+            .registry
+            .lookup(&sid_y)
+            .is_some_and(|c| c.actor.is_some())
+    })
+    .await;
+    drop(real_y);
     // A wrong token opens no socket at all.
     let forged = media_x.replace(token_x, &"0".repeat(token_x.len()));
     assert!(tokio_tungstenite::connect_async(forged.as_str())

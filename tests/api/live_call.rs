@@ -1,12 +1,15 @@
 //! The live call end to end: the simulated Exotel dials, answers, opens our media socket and a
 //! persona talks; the fakes transcribe, think and speak through the real clients.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
+use voice_runtime::sandbox::exotel::{DialReply, Outcome, VoiceSetup};
 use voice_runtime::sandbox::persona::{Persona, Reply};
 
 use crate::both_backends;
+use crate::engine_support::{campaign_with_leads, eventually, leads, phone, start};
 use crate::helpers::Backend;
 use crate::live_support::*;
 
@@ -260,7 +263,72 @@ async fn the_llm_never_receives_the_phone_number(backend: Backend) {
     }
 }
 
+/// A call adopted after its dial answer was unreadable (a cut 200) joins the registry when its
+/// conversation starts: `GET /debug/sessions` shows it (the SIGTERM drain waits for what the
+/// registry lists), and a terminal callback arriving while its media is live leaves the call's
+/// end to the conversation, as for a recorded dial.
+async fn an_adopted_call_is_registered_while_its_conversation_runs(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let e = &live.e;
+    e.sim.set_voice(VoiceSetup {
+        voicebot_url: e.app.url("/exotel/voicebot-url?token=test-secret"),
+        personas: HashMap::new(),
+        default_persona: crate::process_support::chatty(),
+        sample_rate: 8000,
+        recordings_dir: None,
+        time_limit: Duration::from_secs(90),
+        measure: false,
+    });
+    let id = campaign_with_leads(
+        e,
+        1,
+        json!({"playbook": "test_short", "max_attempts": 1}),
+        |_| vec![Outcome::Answer],
+    )
+    .await;
+    e.sim.script_replies(&phone(0), vec![DialReply::CutBody]);
+    start(e, id).await;
+    eventually(60, "the adopted call's conversation is listed", || async {
+        let s = e.app.get_json("/debug/sessions").await;
+        s["sessions"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|c| c["lead_id"].is_i64() && c["conversation"]["stage"].is_string())
+        })
+    })
+    .await;
+    let sid = e.sim.dials()[0].call_sid.clone();
+    let listed = e
+        .app
+        .state
+        .engine
+        .registry
+        .lookup(&sid)
+        .expect("registered");
+    assert_eq!(listed.campaign_id, id);
+    assert_eq!(listed.attempt, 1);
+    // Exotel's "completed" arrives while the conversation still runs: it must not close it.
+    let answer: Value = e
+        .app
+        .client
+        .post(e.app.url("/webhooks/exotel/call-status?token=test-secret"))
+        .form(&[("CallSid", sid.as_str()), ("Status", "completed")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["result"], "updated", "{answer}");
+    let lead = &leads(e, id).await[0];
+    assert_eq!(lead["status"], "IN_PROGRESS", "{lead}");
+    assert!(
+        live.conversation(id).await.is_none(),
+        "closed behind the conversation"
+    );
+}
+
 both_backends!(
+    an_adopted_call_is_registered_while_its_conversation_runs,
     a_full_qualification_conversation,
     the_llm_never_receives_the_phone_number,
     barge_in_stops_the_agent_and_is_recorded,

@@ -12,6 +12,7 @@ use crate::both_backends;
 use crate::engine_support::*;
 use crate::helpers::Backend;
 use crate::live_support::{live_app, live_app_with};
+use crate::process_support::world;
 
 async fn suppressions(e: &EngineApp) -> Vec<Value> {
     let page: Value = e.app.get_json("/suppressions").await;
@@ -167,7 +168,75 @@ async fn call_backs_cannot_keep_a_lead_on_the_list(backend: Backend) {
     assert_eq!(lead["free_callbacks_used"], 2, "{lead}");
 }
 
+/// The goodbye after an opt-out cannot be spoken (TTS fails on it, the call gives up with its
+/// apology): the outcome stays `do_not_call` and the number is on the list.
+async fn an_opt_out_survives_a_failed_goodbye(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.elevenlabs
+        .knobs
+        .fail_texts_containing("will not call again");
+    let id = live
+        .call(Persona::by_name("do_not_call").expect("persona"))
+        .await;
+    let report = live.phone_report();
+    assert!(
+        report.agent_turns.iter().any(|t| t.contains("problem")),
+        "the call did not give up: {:?}",
+        report.agent_turns
+    );
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "do_not_call", "{c}");
+    let listed = suppressions(&live.e).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["phone"], phone(0));
+}
+
+/// The number is suppressed when the person opts out, not when the call is saved: a process
+/// killed during the goodbye leaves the number on the list, and the restart closes the call as
+/// interrupted without planning a retry.
+async fn an_opt_out_is_kept_through_kill_9_mid_goodbye(backend: Backend) {
+    let w = world(backend).await;
+    let mut server = w.serve(&[]).await;
+    w.talk_with(&server, Persona::by_name("do_not_call").expect("persona"));
+    // The goodbye never comes back from TTS: the call stays live after the opt-out.
+    w.elevenlabs()
+        .knobs
+        .hang_texts_containing("will not call again");
+    let id = w.campaign(&server, 1, json!({"max_attempts": 3})).await;
+    eventually(
+        60,
+        "the number is suppressed while the call is live",
+        || async {
+            let listed = w.get(&server, "/suppressions").await;
+            let live = w.get(&server, "/debug/sessions").await;
+            listed["items"].as_array().is_some_and(|a| !a.is_empty())
+                && live["sessions"].as_array().is_some_and(|a| {
+                    a.iter().any(|c| {
+                        c["conversation"]["stage"]
+                            .as_str()
+                            .is_some_and(|s| s != "ended")
+                    })
+                })
+        },
+    )
+    .await;
+    server.kill();
+    let server = w.serve(&[]).await;
+    let saved = w.conversations(&server, id).await;
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert_eq!(saved[0]["final_outcome"], "interrupted", "{}", saved[0]);
+    let leads = w.get(&server, &format!("/campaigns/{id}/leads")).await;
+    let lead = &leads["items"][0];
+    assert_eq!(lead["status"], "COMPLETED", "a retry was planned: {lead}");
+    let listed = w.get(&server, "/suppressions").await;
+    assert_eq!(listed["items"][0]["phone"], phone(0), "{listed}");
+    assert_eq!(listed["items"][0]["source"], "call", "{listed}");
+    assert_eq!(w.sim.dials().len(), 1, "redialed");
+}
+
 both_backends!(
+    an_opt_out_survives_a_failed_goodbye,
+    an_opt_out_is_kept_through_kill_9_mid_goodbye,
     the_claim_skips_suppressed_numbers,
     an_opt_out_on_a_call_is_never_dialed_by_another_campaign,
     a_number_suppressed_after_its_upload_is_never_dialed,

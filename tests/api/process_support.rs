@@ -67,6 +67,11 @@ pub async fn world(backend: Backend) -> World {
 }
 
 impl World {
+    /// The fake ElevenLabs the server speaks through (its knobs inject failures).
+    pub fn elevenlabs(&self) -> &FakeElevenLabs {
+        &self._fakes.2
+    }
+
     /// Starts `voice-runtime serve` on this world's database; returns once it answers.
     pub async fn serve(&self, extra: &[(&str, &str)]) -> Server {
         let port = free_port();

@@ -62,10 +62,10 @@ async fn stream(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value
     let Some(text) = body["text"].as_str().filter(|t| !t.trim().is_empty()) else {
         return detail(422, "invalid_text", "text is required");
     };
-    if knobs.should_fail() {
+    if knobs.should_fail() || knobs.should_fail_text(text) {
         return detail(500, "system_busy", "The system is busy");
     }
-    let hang = knobs.should_hang();
+    let hang = knobs.should_hang() || knobs.should_hang_text(text);
     let delay = knobs.first_delay();
     let bytes = pcm_to_bytes(&voice_codec::encode(text, rate));
     // 100 ms of audio per chunk, several times faster than real time, as the real service.

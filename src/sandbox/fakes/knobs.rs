@@ -23,6 +23,22 @@ struct Inner {
     drop_after_ms: AtomicU64,
     /// Failures, hangs and drops handed out so far (the chaos run reports them).
     injected: AtomicU64,
+    /// Requests whose text contains this fail (a failure at one point of a conversation,
+    /// e.g. its goodbye, without timing the test).
+    fail_text: std::sync::Mutex<Option<String>>,
+    /// Requests whose text contains this hang without answering.
+    hang_text: std::sync::Mutex<Option<String>>,
+}
+
+fn set_pattern(slot: &std::sync::Mutex<Option<String>>, pattern: &str) {
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(pattern.to_lowercase());
+}
+
+fn matches(slot: &std::sync::Mutex<Option<String>>, text: &str) -> bool {
+    let pattern = slot.lock().unwrap_or_else(|p| p.into_inner());
+    pattern
+        .as_deref()
+        .is_some_and(|p| text.to_lowercase().contains(p))
 }
 
 /// Cheap to clone; all clones share the same settings.
@@ -46,6 +62,28 @@ impl Knobs {
     pub fn fail_next(&self, n: u32) -> &Self {
         self.0.fail_next.store(n, Ordering::SeqCst);
         self
+    }
+
+    /// Every request whose text contains `pattern` (case-insensitive) fails.
+    pub fn fail_texts_containing(&self, pattern: &str) -> &Self {
+        set_pattern(&self.0.fail_text, pattern);
+        self
+    }
+
+    /// Whether a request for this text should fail (`fail_texts_containing`).
+    pub fn should_fail_text(&self, text: &str) -> bool {
+        self.counted(matches(&self.0.fail_text, text))
+    }
+
+    /// Every request whose text contains `pattern` (case-insensitive) hangs.
+    pub fn hang_texts_containing(&self, pattern: &str) -> &Self {
+        set_pattern(&self.0.hang_text, pattern);
+        self
+    }
+
+    /// Whether a request for this text should hang (`hang_texts_containing`).
+    pub fn should_hang_text(&self, text: &str) -> bool {
+        self.counted(matches(&self.0.hang_text, text))
     }
 
     pub fn hang_next(&self, n: u32) -> &Self {

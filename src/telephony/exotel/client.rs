@@ -310,11 +310,15 @@ fn classify_dial(status: u16, body: Result<&[u8], String>) -> Result<CallInfo, E
 }
 
 /// An error answer (not 2xx) by what it means for a dial.
+///
+/// Exotel's messages usually name the dialed number, and they end up in log lines and failure
+/// reasons: the numbers in them are masked here, where they enter (`LOG_PII=true` keeps them).
 pub(super) fn error_of(status: u16, body: &[u8]) -> ExotelError {
-    let message = serde_json::from_slice::<ErrorEnvelope>(body)
+    let raw = serde_json::from_slice::<ErrorEnvelope>(body)
         .ok()
         .and_then(|e| e.rest_exception.message)
         .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    let message = crate::domain::pii::mask_numbers_in(&raw);
     match status {
         401 => ExotelError::Auth { status, message },
         // Exotel's rate limit refuses the request before doing anything with it.
@@ -376,6 +380,34 @@ mod tests {
         for (status, body, expected) in cases {
             let got = kind(classify_dial(*status, body.clone()));
             assert_eq!(got, *expected, "{status} {body:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod masking_tests {
+    use super::*;
+
+    /// Exotel names the dialed number in its refusals; that text is logged by the dialer.
+    #[test]
+    fn numbers_in_exotel_error_messages_are_masked() {
+        let body = br#"{"RestException":{"Status":400,"Message":"Call to +919876543210 failed: 09876543210 is on DND"}}"#;
+        match error_of(400, body) {
+            ExotelError::Permanent { status, message } => {
+                assert_eq!(status, 400);
+                assert_eq!(
+                    message,
+                    "Call to +91******3210 failed: *******3210 is on DND"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let raw = b"<html>no route to 919876543210</html>";
+        match error_of(502, raw) {
+            ExotelError::MaybePlaced(message) => {
+                assert!(!message.contains("9876543210"), "{message}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 }
