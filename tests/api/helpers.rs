@@ -23,14 +23,32 @@ macro_rules! both_backends {
         mod $name {
             #[actix_rt::test]
             async fn sqlite() {
-                super::$name($crate::helpers::Backend::Sqlite).await
+                super::$name($crate::helpers::Backend::Sqlite).await;
+                $crate::helpers::stop_apps().await;
             }
             #[actix_rt::test]
             async fn postgres() {
-                super::$name($crate::helpers::Backend::Postgres).await
+                super::$name($crate::helpers::Backend::Postgres).await;
+                $crate::helpers::stop_apps().await;
             }
         }
     )*};
+}
+
+thread_local! {
+    /// The apps this test started (each test runs on its own thread and actix System).
+    static STARTED: std::cell::RefCell<Vec<StopHandle>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Stops every app the test started, inside its runtime, and lets in-flight work wind down.
+/// Without it the System is dropped with campaign rounds still holding pooled database
+/// connections, whose `Drop` needs a Tokio context that is already gone (a panic at teardown).
+pub async fn stop_apps() {
+    let started = STARTED.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    for app in started {
+        app.stop().await;
+    }
+    actix_rt::time::sleep(std::time::Duration::from_millis(100)).await;
 }
 
 /// A running application and what a test needs to talk to it.
@@ -175,6 +193,7 @@ pub async fn spawn_app_on(
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let stop = app.stop_handle();
+    STARTED.with(|s| s.borrow_mut().push(stop.clone()));
     actix_rt::spawn(app.run_until_stopped());
     TestApp {
         address,
