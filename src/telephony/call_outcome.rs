@@ -135,7 +135,9 @@ pub const INTERRUPTED_REASON: &str = "interrupted: the process stopped mid-call"
 /// person heard silence — Exotel answered while we were down, or our media socket died with
 /// the process before it was claimed. Such a lead is not done: it is retried by the policy.
 /// (A call placed by this process with no media is left as Exotel reports it: the simulator's
-/// voiceless calls, and flows that end before our applet.)
+/// voiceless calls, and flows that end before our applet. For a real call any answer without
+/// media was silence, so a clock stepped back across a restart only changes which of those
+/// silent calls are retried; it can never re-call a person who had a conversation.)
 async fn lost_to_a_crash(engine: &Engine, attempt: &AttemptRow) -> Result<bool, StoreError> {
     let Some(sid) = &attempt.current_call_sid else {
         return Ok(false);

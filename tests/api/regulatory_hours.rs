@@ -183,8 +183,9 @@ async fn a_stored_wide_window_still_waits_for_the_floor(backend: Backend) {
         id,
     )
     .await;
-    // Thursday 07:00 IST: inside the stored window (06–19), outside the floor (09–21).
-    e.clock.set(weekday_morning() - chrono::Duration::hours(4));
+    // Friday 07:00 IST: inside the stored window (06–19), outside the floor (09–21). (Time only
+    // moves forward here, as it does for a running node.)
+    e.clock.set(weekday_morning() + chrono::Duration::hours(20));
     start(&e, id).await;
     eventually(10, "the campaign waits for its window", || async {
         campaign(&e, id).await["status"] == "SCHEDULED"
