@@ -1214,7 +1214,7 @@ impl Handler<ChildFailed> for CallActor {
         let count = self.restarts.entry(msg.child).or_insert(0);
         *count += 1;
         let total: u32 = self.restarts.values().sum();
-        tracing::warn!(call_sid = %self.s.call_sid, child = ?msg.child, reason = %msg.reason, total, "child failed; restarted");
+        tracing::warn!(call_sid = %self.s.call_sid, child = ?msg.child, error = %msg.error, total, "child failed; restarted");
         if total > RESTART_BUDGET {
             self.give_up(ctx);
         }

@@ -9,6 +9,7 @@ use actix::prelude::*;
 use futures::StreamExt;
 
 use super::messages::{CancelGeneration, Child, ChildFailed, FromLlm, Generate};
+use crate::providers::error::ProviderError;
 use crate::providers::openai::{LlmError, OpenAiClient};
 
 pub struct LlmActor {
@@ -46,7 +47,7 @@ impl Supervised for LlmActor {
 /// The stream ended with an error after its retries.
 #[derive(Message)]
 #[rtype(result = "()")]
-struct StreamFailed(String);
+struct StreamFailed(ProviderError);
 
 impl Handler<Generate> for LlmActor {
     type Result = ();
@@ -72,11 +73,12 @@ impl Handler<Generate> for LlmActor {
                         backoff *= 3;
                     }
                     Err(e) => {
+                        let error = e.to_provider_error();
                         call.do_send(FromLlm::Failed {
                             generation,
-                            error: e.message.clone(),
+                            error: error.clone(),
                         });
-                        me.do_send(StreamFailed(e.message));
+                        me.do_send(StreamFailed(error));
                         return;
                     }
                 }
@@ -85,11 +87,12 @@ impl Handler<Generate> for LlmActor {
                 match item {
                     Ok(delta) => call.do_send(FromLlm::Delta { generation, delta }),
                     Err(e) => {
+                        let error = e.to_provider_error();
                         call.do_send(FromLlm::Failed {
                             generation,
-                            error: e.message.clone(),
+                            error: error.clone(),
                         });
-                        me.do_send(StreamFailed(e.message));
+                        me.do_send(StreamFailed(error));
                         return;
                     }
                 }
@@ -114,7 +117,7 @@ impl Handler<StreamFailed> for LlmActor {
     fn handle(&mut self, msg: StreamFailed, ctx: &mut Context<Self>) {
         self.failures.do_send(ChildFailed {
             child: Child::Llm,
-            reason: msg.0,
+            error: msg.0,
         });
         ctx.stop();
     }

@@ -3,6 +3,7 @@
 use actix::prelude::*;
 
 use crate::providers::deepgram::SttEvent;
+use crate::providers::error::ProviderError;
 use crate::providers::openai::{ChatMessage, LlmDelta};
 
 // ── MediaSocket → CallActor ─────────────────────────────────────────────────────────────
@@ -68,9 +69,17 @@ pub struct FromStt(pub SttEvent);
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub enum FromLlm {
-    Delta { generation: u64, delta: LlmDelta },
-    Done { generation: u64 },
-    Failed { generation: u64, error: String },
+    Delta {
+        generation: u64,
+        delta: LlmDelta,
+    },
+    Done {
+        generation: u64,
+    },
+    Failed {
+        generation: u64,
+        error: ProviderError,
+    },
 }
 
 #[derive(Message, Debug)]
@@ -85,7 +94,7 @@ pub enum FromTts {
     },
     Failed {
         clause: u64,
-        error: String,
+        error: ProviderError,
     },
     /// A phrase synthesised ahead of time (the apology), kept by the call.
     Cached {
@@ -107,7 +116,7 @@ pub enum Child {
 #[rtype(result = "()")]
 pub struct ChildFailed {
     pub child: Child,
-    pub reason: String,
+    pub error: ProviderError,
 }
 
 // ── CallActor → children ────────────────────────────────────────────────────────────────

@@ -13,6 +13,7 @@ use super::messages::{Child, ChildFailed, FromStt, SttAudio, SttClose};
 use crate::config::ProviderSettings;
 use crate::media::audio::pcm_to_bytes;
 use crate::providers::deepgram::{self, Outgoing, SttEvent};
+use crate::providers::error::{Provider, ProviderError};
 
 pub struct SttActor {
     settings: ProviderSettings,
@@ -114,7 +115,7 @@ impl SttActor {
         self.failures_in_a_row += 1;
         self.failures.do_send(ChildFailed {
             child: Child::Stt,
-            reason,
+            error: ProviderError::transient(Provider::Deepgram, reason),
         });
         // Stopping hands us to the Supervisor, which restarts this same struct.
         ctx.stop();

@@ -7,6 +7,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use actix::prelude::*;
+
+use crate::providers::error::{Provider, ProviderError};
 use futures::StreamExt;
 
 use super::messages::{CancelSpeech, Child, ChildFailed, FromTts, Prefetch, Speak};
@@ -95,6 +97,7 @@ impl TtsActor {
                     act.pump(ctx);
                 }
                 Err(error) => {
+                    let error = ProviderError::transient(Provider::ElevenLabs, error);
                     act.queue.clear();
                     act.call.do_send(FromTts::Failed {
                         clause,
@@ -102,7 +105,7 @@ impl TtsActor {
                     });
                     act.failures.do_send(ChildFailed {
                         child: Child::Tts,
-                        reason: error,
+                        error,
                     });
                     ctx.stop();
                 }

@@ -4,5 +4,6 @@
 
 pub mod deepgram;
 pub mod elevenlabs;
+pub mod error;
 pub mod openai;
 pub mod sse;

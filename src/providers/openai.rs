@@ -79,6 +79,18 @@ pub struct LlmError {
     pub retryable: bool,
 }
 
+impl LlmError {
+    /// The shared provider error (the kind refined per status by the client).
+    pub fn to_provider_error(&self) -> crate::providers::error::ProviderError {
+        use crate::providers::error::{Provider, ProviderError};
+        if self.retryable {
+            ProviderError::transient(Provider::OpenAi, self.message.clone())
+        } else {
+            ProviderError::protocol(Provider::OpenAi, self.message.clone())
+        }
+    }
+}
+
 /// Assembles tool calls from fragments, keyed by `index` (a missing index means "next slot"
 /// when the id differs, for servers that omit it).
 #[derive(Debug, Default)]
