@@ -54,6 +54,8 @@ pub struct CallSetup {
     pub engine: Engine,
     pub providers: CallProviders,
     pub campaigns: Recipient<CallEnded>,
+    /// Pre-rendered lines for when a provider fails (`None` until the cache has them).
+    pub fallback: Option<std::sync::Arc<super::fallback_audio::FallbackLines>>,
 }
 
 /// A clause of an agent turn and how far it got.

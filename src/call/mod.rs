@@ -3,7 +3,9 @@
 
 pub mod call_actor;
 pub mod clauses;
+pub mod fallback_audio;
 pub mod llm_actor;
+pub mod machine_detection;
 pub mod messages;
 pub mod outcome;
 pub mod providers;

@@ -14,10 +14,12 @@ pub enum ConversationOutcome {
     Error,
     /// The process died mid-call (kill -9, power loss); closed at the node's next start.
     Interrupted,
+    /// A machine answered (voicemail, call screening, a carrier announcement).
+    Voicemail,
 }
 
 impl ConversationOutcome {
-    pub const ALL: [ConversationOutcome; 9] = [
+    pub const ALL: [ConversationOutcome; 10] = [
         Self::Qualified,
         Self::NotInterested,
         Self::CallbackRequested,
@@ -27,6 +29,7 @@ impl ConversationOutcome {
         Self::HungUp,
         Self::Error,
         Self::Interrupted,
+        Self::Voicemail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl ConversationOutcome {
             Self::HungUp => "hung_up",
             Self::Error => "error",
             Self::Interrupted => "interrupted",
+            Self::Voicemail => "voicemail",
         }
     }
 

@@ -109,6 +109,19 @@ impl Default for BargeIn {
     }
 }
 
+/// How the call tells a machine from a person, and what it leaves on a machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Voicemail {
+    /// Phrases that only machines say ("please leave a message", "the number you have
+    /// dialled", "aap jis number par call kar rahe hain"); matched case-insensitively.
+    #[serde(default)]
+    pub phrases: Vec<String>,
+    /// Left after the beep; no message when absent (the call just ends).
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Objection {
@@ -132,6 +145,9 @@ pub struct Playbook {
     pub silence: Silence,
     #[serde(default)]
     pub barge_in: BargeIn,
+    /// Answering machines, call screening and carrier announcements.
+    #[serde(default)]
+    pub voicemail: Voicemail,
     pub max_turns: u32,
 }
 

@@ -203,6 +203,7 @@ impl MediaSocket {
                     engine: act.state.engine.clone(),
                     providers: CallProviders::new(&act.state.settings),
                     campaigns: act.state.campaigns.clone().recipient(),
+                    fallback: None,
                 };
                 act.call = Some(CallActor::new(setup).start());
                 tracing::info!(call_sid = %start.call_sid, rate = act.sample_rate, "media stream started");
