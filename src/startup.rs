@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpServer};
 use crate::actors::campaign_supervisor::Shutdown;
 use crate::actors::{CallRegistryHandle, CampaignSupervisor, Engine};
 use crate::api::{self, AppState};
+use crate::call::fallback_audio::FallbackAudio;
 use crate::call::messages::TimeUp;
 use crate::call::recovery::{recover, Recovered};
 use crate::call::spool::Spool;
@@ -136,6 +137,17 @@ fn live_conversations(engine: &Engine) -> Vec<actix::Addr<crate::call::CallActor
         .collect()
 }
 
+/// The playbooks in `PLAYBOOKS_DIR` at start (an invalid one is skipped: campaigns refuse
+/// it by name when they are created).
+fn startup_playbooks(dir: &str) -> Vec<crate::conversation::playbook::Playbook> {
+    let catalog = PlaybookCatalog::new(dir);
+    catalog
+        .available()
+        .iter()
+        .filter_map(|file| catalog.load(file).ok())
+        .collect()
+}
+
 /// How often the spool is replayed while the node runs (and the database may be back).
 const SPOOL_REPLAY_EVERY: Duration = Duration::from_secs(30);
 
@@ -216,8 +228,13 @@ impl Application {
             drain: Default::default(),
             started_at: clock.now(),
             spool: Spool::new(settings.spool_dir.clone()),
+            fallback_audio: FallbackAudio::from_settings(&settings),
             settings: settings.clone(),
         };
+        // Loaded before any call can start; what is missing is rendered in the background.
+        engine
+            .fallback_audio
+            .prepare(&startup_playbooks(&settings.playbooks_dir));
         // Before anything is served or dialed: what the last process left behind.
         let recovered = recover(&engine, &engine.spool)
             .await

@@ -35,6 +35,9 @@ pub struct Engine {
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Finished calls the database would not take, until it does (`SPOOL_DIR`).
     pub spool: crate::call::spool::Spool,
+    /// The playbooks' pre-rendered apology, "one moment" and time-up lines
+    /// (`FALLBACK_AUDIO_DIR`), handed to each call whose lines are ready.
+    pub fallback_audio: crate::call::fallback_audio::FallbackAudio,
 }
 
 /// The node's shutdown flag, and a signal for whoever waits on it.

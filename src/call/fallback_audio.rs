@@ -1,8 +1,24 @@
 //! Fallback audio: the lines a call must be able to say when a provider fails (the apology,
 //! "one moment", the time-up line), rendered ahead of time so saying them depends on no
-//! provider. (Stub: the on-disk cache that fills these is being built.)
+//! provider.
+//!
+//! Each playbook's three lines are rendered once per voice and sample rate through the TTS,
+//! kept on disk (`FALLBACK_AUDIO_DIR`, one file per line named by a hash of what it sounds
+//! like: `line_key`), loaded at start (`FallbackAudio::prepare`) and handed to each call
+//! whose lines are ready (`CallSetup.fallback`). A line missing at start is rendered in the
+//! background with retries; a call that starts before its lines are ready gets none.
+
+mod disk;
+mod line_key;
+mod node;
+mod render;
 
 use std::sync::Arc;
+
+pub use disk::DiskCache;
+pub use line_key::{spoken_without_lead, LineKey, LineKind};
+pub use node::{FallbackAudio, RetryPolicy};
+pub use render::{elevenlabs_renderer, Render};
 
 /// One pre-rendered line: its text (for the transcript) and its audio at the call's rate.
 #[derive(Debug, Clone)]

@@ -155,6 +155,9 @@ pub struct Settings {
     /// Where a conversation is kept when the database will not take it (`SPOOL_DIR`), replayed
     /// at the next start and periodically while running.
     pub spool_dir: std::path::PathBuf,
+    /// Where the pre-rendered fallback lines (apology, "one moment", time-up) are kept
+    /// (`FALLBACK_AUDIO_DIR`; by default `fallback_audio` next to `SPOOL_DIR`).
+    pub fallback_audio_dir: std::path::PathBuf,
 }
 
 impl Settings {
@@ -276,6 +279,14 @@ impl Settings {
             .map_err(|reason| env.error("ALLOWED_COUNTRY_CODES", reason))?,
             shutdown_grace_seconds: env.number("SHUTDOWN_GRACE_SECONDS", 120, 0..=3600)?,
             spool_dir: env.string("SPOOL_DIR", "spool").into(),
+            fallback_audio_dir: match env.optional("FALLBACK_AUDIO_DIR") {
+                Some(dir) => dir.into(),
+                // Beside the spool: the node's other local data, so one volume keeps both.
+                None => std::path::Path::new(&env.string("SPOOL_DIR", "spool"))
+                    .parent()
+                    .unwrap_or(std::path::Path::new(""))
+                    .join("fallback_audio"),
+            },
         })
     }
 }

@@ -50,6 +50,11 @@ pub struct Closing {
     /// Said when the call reaches `MAX_CALL_DURATION_MINUTES`.
     #[serde(default = "default_time_up")]
     pub time_up: String,
+    /// Said when the agent's answer is late (a slow first token), so the caller is not left
+    /// in silence. Pre-rendered like the apology and time-up lines (`FALLBACK_AUDIO_DIR`), so
+    /// it is spoken without lead variables: a `{{lead_name}}` here is left out.
+    #[serde(default = "default_one_moment")]
+    pub one_moment: String,
 }
 
 fn default_callback() -> String {
@@ -57,6 +62,9 @@ fn default_callback() -> String {
 }
 fn default_apology() -> String {
     "Sorry, we are having a technical problem. We will call you back. Goodbye!".into()
+}
+fn default_one_moment() -> String {
+    "One moment, please.".into()
 }
 fn default_time_up() -> String {
     "I have to end the call now. Thank you for your time, goodbye!".into()

@@ -197,13 +197,13 @@ impl MediaSocket {
                     attempt: found.0,
                     lead: found.1,
                     campaign: found.2,
+                    fallback: act.state.engine.fallback_audio.lines_for(&found.3, act.sample_rate),
                     playbook: found.3,
                     sample_rate: act.sample_rate,
                     socket: me,
                     engine: act.state.engine.clone(),
                     providers: CallProviders::new(&act.state.settings),
                     campaigns: act.state.campaigns.clone().recipient(),
-                    fallback: None,
                 };
                 act.call = Some(CallActor::new(setup).start());
                 tracing::info!(call_sid = %start.call_sid, rate = act.sample_rate, "media stream started");
