@@ -1,7 +1,8 @@
 //! Simulated leads: who picks up and what they say. A persona listens to what the agent says
 //! (decoded from the call's audio) and answers from its script, with human-like pauses; some
 //! talk over the agent, say only "hmm" while it talks, stay silent, hang up mid-sentence, or
-//! press keys.
+//! press keys. Turn-taking personas: "Hello?" on picking up, "haan ji" while the agent talks,
+//! a breath in the middle of a sentence, and a provider that stalls mid-call.
 
 use std::time::Duration;
 
@@ -20,6 +21,13 @@ pub enum Reply {
     Answer {
         cues: Vec<(String, String)>,
         otherwise: String,
+    },
+    /// One sentence with a breath inside it: `first`, `breath` of silence, then `rest`. The
+    /// agent must wait for the whole sentence, not answer its first half.
+    SayWithBreath {
+        first: String,
+        breath: Duration,
+        rest: String,
     },
     Silence,
     HangUp,
@@ -62,6 +70,8 @@ pub struct Persona {
     pub backchannel: Option<(String, Duration)>,
     /// Hangs up during agent turn `n`, `after` into it.
     pub hang_up_during: Option<(usize, Duration)>,
+    /// Says this `after` picking up, whatever the agent is doing ("Hello?").
+    pub says_on_pickup: Option<(String, Duration)>,
 }
 
 impl Persona {
@@ -73,6 +83,7 @@ impl Persona {
             barge_in: None,
             backchannel: None,
             hang_up_during: None,
+            says_on_pickup: None,
         }
     }
 
@@ -140,10 +151,62 @@ impl Persona {
                     say("ok bye"),
                 ],
             ),
+            "hello" => Persona::hello_on_pickup(),
+            "haan_ji" => Persona::haan_ji(),
+            "pause_mid_sentence" => Persona::pauses_mid_sentence(),
+            "provider_stall" => Persona::provider_stall(),
             _ => return None,
         };
         Some(p)
     }
+
+    /// Picks up saying "Hello?" 300 ms after the call starts, over the greeting's first words
+    /// (as real callees do), then answers as an interested buyer.
+    pub fn hello_on_pickup() -> Persona {
+        let mut p = Persona::new("hello", buyer("2bhk", "Pune", "80 lakh"));
+        p.says_on_pickup = Some(("hello?".into(), Duration::from_millis(300)));
+        p
+    }
+
+    /// Says "haan ji" 900 ms into the agent's first turn (a back-channel that must
+    /// not interrupt it), and answers as an interested buyer.
+    pub fn haan_ji() -> Persona {
+        let mut p = Persona::new("haan_ji", buyer("3bhk", "Mumbai", "1.5 crore"));
+        p.backchannel = Some(("haan ji".into(), Duration::from_millis(900)));
+        p
+    }
+
+    /// Takes a breath of 750 ms in the middle of an answer ("my budget is … 80 lakh"): one
+    /// turn, not two.
+    pub fn pauses_mid_sentence() -> Persona {
+        let breath = |first: &str, rest: &str| Reply::SayWithBreath {
+            first: first.into(),
+            breath: Self::BREATH,
+            rest: rest.into(),
+        };
+        Persona::new(
+            "pause_mid_sentence",
+            vec![
+                Self::say("yes"),
+                breath("i am looking for", "a 2bhk in pune"),
+                breath("my budget is", "80 lakh"),
+                Self::say("thanks"),
+            ],
+        )
+    }
+
+    /// The breath inside `pauses_mid_sentence`'s answers.
+    pub const BREATH: Duration = Duration::from_millis(750);
+
+    /// An interested buyer in Shimla, whose call meets a stalled provider: the sandbox makes
+    /// the fake TTS hang on any line naming `STALL_CUE` (the agent's confirmation), and the
+    /// caller must hear "one moment" or the apology, never more than 3 s of silence.
+    pub fn provider_stall() -> Persona {
+        Persona::new("provider_stall", buyer("2bhk", "Shimla", "60 lakh"))
+    }
+
+    /// What the stalled provider hangs on (`provider_stall`).
+    pub const STALL_CUE: &'static str = "shimla";
 
     /// Every persona that picks up, for a seeded random mix.
     pub const ANSWERING: [&'static str; 9] = [

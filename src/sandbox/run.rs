@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::exotel::media_client::{CallReport, Wait, WaitCause};
 use super::exotel::{ExotelSimulator, Outcome, SimulatorConfig, VoiceSetup};
 use super::fakes::deepgram::FakeDeepgram;
 use super::fakes::elevenlabs::FakeElevenLabs;
@@ -103,6 +104,11 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     let openai = FakeOpenAi::start(ai_port)?;
     let elevenlabs = FakeElevenLabs::start(el_port)?;
     let sim = ExotelSimulator::start(simulator_config(&leads))?;
+    if leads.iter().any(|l| l.persona == "provider_stall") {
+        // The stalled provider: the fake TTS never answers a line naming the stall persona's
+        // town (its confirmation), as a real stream that stops mid-call.
+        elevenlabs.knobs.hang_texts_containing(Persona::STALL_CUE);
+    }
 
     let mut vars = env.clone();
     let mut set = |k: &str, v: String| {
@@ -131,6 +137,11 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     if let Some(dir) = &options.playbooks_dir {
         set("PLAYBOOKS_DIR", dir.clone());
     }
+    // The fallback lines are rendered by this run's TTS (the fake, unless a real key is set).
+    set(
+        "FALLBACK_AUDIO_DIR",
+        dir.join("fallback_audio").display().to_string(),
+    );
     if !options.respect_calling_hours {
         // The window is forced open below (00–24, every day), so the regulatory floor is
         // lifted for this node: it dials nobody but its own simulator. The campaign stays
@@ -418,6 +429,48 @@ pub fn turn_figures(calls: &[Value], key: &str) -> Vec<u64> {
     v
 }
 
+/// The silences callers heard waiting for the agent, across every answered call.
+#[derive(Debug, Clone, Default)]
+pub struct Silences {
+    pub longest: Option<LongestWait>,
+    /// Over every wait of every call, greetings included, ms.
+    pub p50: Option<u64>,
+    pub p95: Option<u64>,
+    pub waits: usize,
+}
+
+/// The longest wait, and whose call it was.
+#[derive(Debug, Clone)]
+pub struct LongestWait {
+    pub persona: String,
+    pub call_sid: String,
+    pub wait: Wait,
+}
+
+/// `Silences` from the phone's reports (`SandboxResult::phone`).
+pub fn silences(phone: &HashMap<String, CallReport>) -> Silences {
+    let mut all: Vec<u64> = phone
+        .values()
+        .flat_map(|r| r.waits.iter().map(|w| u64::from(w.ms)))
+        .collect();
+    all.sort_unstable();
+    let longest = phone
+        .iter()
+        .filter_map(|(sid, r)| Some((sid, r, r.longest_wait()?)))
+        .max_by_key(|(_, _, w)| w.ms)
+        .map(|(sid, r, w)| LongestWait {
+            persona: r.persona.clone(),
+            call_sid: sid.clone(),
+            wait: w.clone(),
+        });
+    Silences {
+        longest,
+        p50: percentile(&all, 50.0),
+        p95: percentile(&all, 95.0),
+        waits: all.len(),
+    }
+}
+
 fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
     let mut out = String::new();
     let a = &r.analytics;
@@ -476,9 +529,81 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
         "Runtime's own time per turn: final transcript → LLM request p50 {} µs p99 {} µs; first TTS byte → first frame p50 {} µs p99 {} µs\n",
         fmt(percentile(&ours_a, 50.0)), fmt(percentile(&ours_a, 99.0)), fmt(percentile(&ours_b, 50.0)), fmt(percentile(&ours_b, 99.0))
     ));
+    let silence = silences(&r.phone);
+    match &silence.longest {
+        Some(longest) => out.push_str(&format!(
+            "Longest silence a caller heard waiting for the agent: {} ms ({}, call {}, after {}{}); waits p50 {} ms, p95 {} ms over {} waits (greetings included)\n",
+            longest.wait.ms,
+            longest.persona,
+            longest.call_sid,
+            match &longest.wait.after {
+                WaitCause::PickUp => "picking up".to_string(),
+                WaitCause::CallerSpoke(said) => format!("{said:?}"),
+            },
+            if longest.wait.answered { "" } else { ", never answered" },
+            fmt(silence.p50),
+            fmt(silence.p95),
+            silence.waits
+        )),
+        None => out.push_str("Longest silence a caller heard waiting for the agent: - (no answered call)\n"),
+    }
     out.push_str(&format!(
         "\nTranscripts: curl {}/exports/calls/{}  (add ?format=csv for a spreadsheet)\nRecordings (WAV, left caller / right agent): {}\n",
         r.base_url, r.campaign_id, recordings.display()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(persona: &str, waits: &[(u32, bool)]) -> CallReport {
+        CallReport {
+            persona: persona.into(),
+            waits: waits
+                .iter()
+                .map(|&(ms, answered)| Wait {
+                    after: WaitCause::CallerSpoke("yes".into()),
+                    ms,
+                    answered,
+                })
+                .collect(),
+            ..CallReport::default()
+        }
+    }
+
+    #[test]
+    fn the_longest_silence_names_its_call_and_persona() {
+        let phone: HashMap<String, CallReport> = [
+            (
+                "CA1".to_string(),
+                report("interested", &[(400, true), (700, true)]),
+            ),
+            (
+                "CA2".to_string(),
+                report("provider_stall", &[(500, true), (2900, false)]),
+            ),
+            ("CA3".to_string(), report("silent", &[])),
+        ]
+        .into_iter()
+        .collect();
+        let s = silences(&phone);
+        let longest = s.longest.unwrap();
+        assert_eq!(
+            (longest.call_sid.as_str(), longest.persona.as_str()),
+            ("CA2", "provider_stall")
+        );
+        assert_eq!(longest.wait.ms, 2900);
+        assert!(!longest.wait.answered);
+        assert_eq!((s.waits, s.p50, s.p95), (4, Some(500), Some(2900)));
+        assert!(silences(&HashMap::new()).longest.is_none());
+    }
+
+    #[test]
+    fn the_turn_taking_personas_are_known_by_name() {
+        for name in ["hello", "haan_ji", "pause_mid_sentence", "provider_stall"] {
+            assert_eq!(Persona::by_name(name).unwrap().name, name);
+        }
+    }
 }

@@ -49,6 +49,38 @@ pub struct CallReport {
     pub agent_audio: Vec<i16>,
     /// Audio health at the phone (the load benchmark reads these).
     pub health: AudioHealth,
+    /// The persona who took the call.
+    pub persona: String,
+    /// Every silence the caller sat through waiting for the agent: from picking up to the
+    /// greeting, and from the end of each thing they said (while the agent was quiet) to the
+    /// agent's next audible frame.
+    pub waits: Vec<Wait>,
+}
+
+/// One stretch of silence the caller heard while waiting for the agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wait {
+    pub after: WaitCause,
+    pub ms: u32,
+    /// False when no agent audio ever came: the call ended (or was cut) while the caller
+    /// waited; `ms` runs to that end.
+    pub answered: bool,
+}
+
+/// What the caller was waiting after.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitCause {
+    /// The call was picked up (`start`): waiting for the greeting.
+    PickUp,
+    /// The caller said this.
+    CallerSpoke(String),
+}
+
+impl CallReport {
+    /// The longest silence the caller heard while waiting for the agent.
+    pub fn longest_wait(&self) -> Option<&Wait> {
+        self.waits.iter().max_by_key(|w| w.ms)
+    }
 }
 
 /// How the agent's audio arrived, as a phone would judge it.
@@ -92,6 +124,13 @@ struct Phone {
     /// When the caller last finished saying something, awaiting the agent's answer.
     spoke_until: Option<Instant>,
     measure: bool,
+    /// Since when, and after what, the caller has been waiting for the agent's audio.
+    waiting: Option<(Instant, WaitCause)>,
+    /// What the caller is saying now (for the wait's cause), and the last audible agent frame.
+    saying: String,
+    last_audible_at: Option<Instant>,
+    call_started: Instant,
+    pickup_said: bool,
 }
 
 fn warn(report: &mut CallReport, what: String) {
@@ -194,6 +233,14 @@ impl Phone {
             }
         }
         if audible {
+            self.last_audible_at = Some(now);
+            if let Some((since, after)) = self.waiting.take() {
+                self.report.waits.push(Wait {
+                    after,
+                    ms: now.saturating_duration_since(since).as_millis() as u32,
+                    answered: true,
+                });
+            }
             if let Some(spoke) = self.spoke_until.take() {
                 if now > spoke {
                     self.report
@@ -267,10 +314,26 @@ impl Phone {
                 actions.push(reply);
             }
         }
+        if let Some((text, after)) = &self.call.persona.says_on_pickup {
+            if !self.pickup_said && self.call_started.elapsed() >= *after {
+                self.pickup_said = true;
+                actions.push(Reply::Say(text.clone()));
+            }
+        }
         let m = n.min(self.mouth.len());
         if m > 0 && m == self.mouth.len() {
             // The caller's last words go out this tick: the agent's answer is timed from here.
             self.spoke_until = Some(Instant::now());
+            // Waiting starts only if the agent is quiet: words said over the agent (a
+            // back-channel, a "Hello?") leave the caller listening, not waiting.
+            let agent_talking = !self.ear.is_empty()
+                || self
+                    .last_audible_at
+                    .is_some_and(|t| t.elapsed() < Duration::from_millis(300));
+            let said = std::mem::take(&mut self.saying);
+            if !agent_talking {
+                self.waiting = Some((Instant::now(), WaitCause::CallerSpoke(said)));
+            }
         }
         let mut spoken: Vec<i16> = self.mouth.drain(..m).collect();
         spoken.resize(n, 0);
@@ -346,11 +409,20 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         .await
         .map_err(|e| e.to_string())?;
     sink.send(send(start)).await.map_err(|e| e.to_string())?;
+    let picked_up = Instant::now();
     let mut phone = Phone {
+        waiting: Some((picked_up, WaitCause::PickUp)),
+        saying: String::new(),
+        last_audible_at: None,
+        call_started: picked_up,
+        pickup_said: false,
         replies: call.persona.replies.iter().cloned().collect(),
         decoder: Decoder::new(rate),
         call: call.clone(),
-        report: CallReport::default(),
+        report: CallReport {
+            persona: call.persona.name.clone(),
+            ..CallReport::default()
+        },
         mouth: VecDeque::new(),
         ear: VecDeque::new(),
         received: 0,
@@ -408,7 +480,14 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
                     match action {
                         Reply::Say(text) => {
                             phone.report.caller_said.push(text.clone());
+                            phone.saying = text.clone();
                             phone.mouth.extend(voice_codec::encode(&text, rate));
+                        }
+                        Reply::SayWithBreath { first, breath, rest } => {
+                            let whole = format!("{first} {rest}");
+                            phone.report.caller_said.push(whole.clone());
+                            phone.saying = whole;
+                            phone.mouth.extend(with_breath(&first, breath, &rest, rate));
                         }
                         Reply::Dtmf(d) => {
                             phone.report.caller_said.push(format!("[{d}]"));
@@ -434,8 +513,32 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         let said = std::mem::take(&mut phone.turn_text);
         phone.report.agent_turns.push(said);
     }
+    if let Some((since, after)) = phone.waiting.take() {
+        // The line went dead (or was cut) while the caller waited: that silence counts too.
+        phone.report.waits.push(Wait {
+            after,
+            ms: since.elapsed().as_millis() as u32,
+            answered: false,
+        });
+    }
     phone.report.duration = started.elapsed();
     Ok(phone.report)
+}
+
+/// One sentence spoken with a breath inside: `first` without its end mark, `breath` of
+/// silence, `rest` without its start mark, so it decodes as one utterance with a gap (as a
+/// person who pauses mid-sentence sounds to a transcriber).
+fn with_breath(first: &str, breath: Duration, rest: &str, rate: u32) -> Vec<i16> {
+    let symbol = voice_codec::encode("", rate).len() / 2;
+    let head = voice_codec::encode(first, rate);
+    let tail = voice_codec::encode(&format!(" {rest}"), rate);
+    let mut out = head[..head.len() - symbol].to_vec();
+    out.extend(std::iter::repeat_n(
+        0,
+        rate as usize * breath.as_millis() as usize / 1000,
+    ));
+    out.extend_from_slice(&tail[symbol..]);
+    out
 }
 
 /// Writes a two-channel WAV (left: caller, right: agent), PCM16.
@@ -465,4 +568,43 @@ pub fn write_wav(
         out.extend_from_slice(&right.get(i).copied().unwrap_or(0).to_le_bytes());
     }
     std::fs::write(path, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_breath_inside_a_sentence_is_silence_between_its_halves() {
+        let rate = 8000;
+        let audio = with_breath("my budget is", Duration::from_millis(750), "80 lakh", rate);
+        let whole = voice_codec::encode("my budget is 80 lakh", rate);
+        assert_eq!(audio.len(), whole.len() + rate as usize * 750 / 1000);
+        // The longest run of silence is the breath (plus the tone gaps around it).
+        let mut longest = 0;
+        let mut run = 0;
+        for s in &audio {
+            run = if *s == 0 { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        assert!((6000..=6200).contains(&longest), "{longest}");
+        // A transcriber hears the first half cut off by the pause, then the rest.
+        let mut decoder = Decoder::new(rate);
+        let mut heard = decoder.push(&audio);
+        heard.extend(decoder.push(&vec![0; rate as usize]));
+        let said: Vec<(String, bool)> = heard
+            .into_iter()
+            .filter_map(|h| match h {
+                Heard::Utterance { text, complete } => Some((text, complete)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("my budget is".to_string(), false),
+                (" 80 lakh".to_string(), true)
+            ]
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! A fake ElevenLabs streaming TTS: `POST /v1/text-to-speech/{voice}/stream?output_format=…`
 //! answers headerless PCM16 in the sandbox voice, streamed in chunks faster than real time.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,17 +16,28 @@ use crate::sandbox::voice_codec;
 pub struct FakeElevenLabs {
     pub base_url: String,
     pub knobs: Knobs,
+    /// Speech requests received (tests check that cached audio is not asked for again).
+    requests: web::Data<AtomicU64>,
 }
 
 impl FakeElevenLabs {
     pub fn start(port: u16) -> std::io::Result<FakeElevenLabs> {
-        let (port, knobs) = super::http::serve(port, |cfg| {
-            cfg.route("/v1/text-to-speech/{voice}/stream", web::post().to(stream));
+        let requests = web::Data::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        let (port, knobs) = super::http::serve(port, move |cfg| {
+            cfg.app_data(counter.clone())
+                .route("/v1/text-to-speech/{voice}/stream", web::post().to(stream));
         })?;
         Ok(FakeElevenLabs {
             base_url: format!("http://127.0.0.1:{port}"),
             knobs,
+            requests,
         })
+    }
+
+    /// How many speech requests this fake has received.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
     }
 }
 
@@ -35,7 +47,13 @@ fn detail(status: u16, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(s).json(json!({"detail": {"status": code, "message": message}}))
 }
 
-async fn stream(knobs: web::Data<Knobs>, req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+async fn stream(
+    knobs: web::Data<Knobs>,
+    requests: web::Data<AtomicU64>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    requests.fetch_add(1, Ordering::SeqCst);
     if req.headers().get("xi-api-key").is_none() {
         return detail(401, "invalid_api_key", "Invalid API key");
     }
