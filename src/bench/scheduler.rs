@@ -44,6 +44,8 @@ pub async fn run(leads: usize, concurrency: u32, database_url: Option<&str>) -> 
         ("DEEPGRAM_API_KEY", "unused"),
         ("OPENAI_API_KEY", "unused"),
         ("ELEVENLABS_API_KEY", "unused"),
+        // The fallback lines rendered at start must not reach the real ElevenLabs.
+        ("ELEVENLABS_BASE_URL", "http://127.0.0.1:9"),
     ] {
         vars.insert(k.into(), v.into());
     }

@@ -44,6 +44,8 @@ pub fn exotel_vars(sim: &ExotelSimulator) -> Vec<(String, String)> {
         ("DEEPGRAM_API_KEY".into(), "unused".into()),
         ("OPENAI_API_KEY".into(), "unused".into()),
         ("ELEVENLABS_API_KEY".into(), "unused".into()),
+        // Nothing here may reach the internet: the fallback lines rendered at start fail fast.
+        ("ELEVENLABS_BASE_URL".into(), "http://127.0.0.1:9".into()),
     ]
 }
 
