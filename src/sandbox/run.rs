@@ -94,7 +94,13 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     };
     let csv = limit_rows(&csv, options.calls);
     let leads = personas_of(&csv, options.seed);
-    let dir = std::env::temp_dir().join(format!("voice-runtime-sandbox-{}", std::process::id()));
+    // One directory per run (not per process): two runs in one test binary must not share
+    // a database.
+    let dir = std::env::temp_dir().join(format!(
+        "voice-runtime-sandbox-{}-{}",
+        std::process::id(),
+        &crate::config::random_token()[..8]
+    ));
     let recordings = dir.join("recordings");
     std::fs::create_dir_all(&recordings)?;
 
