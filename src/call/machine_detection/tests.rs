@@ -87,15 +87,16 @@ const HUMAN: Option<AnsweredBy> = Some(AnsweredBy::Human);
 fn verdicts() {
     use Line::*;
     let greeting = "hi, you have reached the voicemail of ravi kumar. i cannot take your call right now, please leave a message after the beep.";
-    let cases: Vec<(
-        &str,
-        &str,
+    type Case = (
+        &'static str,
+        &'static str,
         u32,
         Vec<Line>,
         Option<AnsweredBy>,
         Option<Reason>,
         bool,
-    )> = vec![
+    );
+    let cases: Vec<Case> = vec![
         // name, playbook, rate, script, verdict, reason, beep reported
         (
             "hello then silence",
