@@ -422,13 +422,14 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
     let mut out = String::new();
     let a = &r.analytics;
     out.push_str(&format!(
-        "\nCampaign {} {} in {:.0} s: {} leads, {} calls, {} answered\n",
+        "\nCampaign {} {} in {:.0} s: {} leads, {} calls, {} answered by people, {} by machines\n",
         r.campaign_id,
         r.campaign["status"].as_str().unwrap_or("?"),
         r.elapsed.as_secs_f64(),
         a["total_leads"],
         a["total_calls"],
-        a["answered_calls"]
+        a["answered_calls"],
+        a["voicemail_calls"]
     ));
     out.push_str("\nOutcomes\n");
     for o in a["outcomes"].as_array().into_iter().flatten() {
