@@ -29,3 +29,4 @@ mod shutdown;
 mod spool;
 mod suppressions;
 mod upload;
+mod voicemail;

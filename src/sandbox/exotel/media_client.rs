@@ -284,6 +284,11 @@ impl Phone {
             self.spoke_until = Some(Instant::now());
         }
         let mut spoken: Vec<i16> = self.mouth.drain(..m).collect();
+        if self.call.persona.machine.is_some() && self.mouth.is_empty() {
+            // Set as the greeting's last frame goes out: any agent audio heard from the next
+            // tick on was sent after the machine finished.
+            self.machine_done_at.get_or_insert_with(Instant::now);
+        }
         spoken.resize(n, 0);
         self.report.caller_audio.extend(&spoken);
         (spoken, echoes, actions)
@@ -293,9 +298,6 @@ impl Phone {
     /// or hangs up.
     fn machine_tick(&mut self) -> Option<Reply> {
         let machine = self.call.persona.machine.as_ref()?;
-        if self.mouth.is_empty() && self.machine_done_at.is_none() {
-            self.machine_done_at = Some(Instant::now());
-        }
         let done = self.machine_done_at?;
         let wait = match machine.then {
             MachineEnd::RecordFor(d) | MachineEnd::HangUpAfter(d) => d,
