@@ -205,7 +205,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         json!({"calling_hours_start": 0, "calling_hours_end": 24, "calling_days": "Mon-Sun"})
     };
     let mut body = json!({"name": "Sandbox campaign", "playbook": options.playbook, "max_concurrent_calls": options.max_concurrent_calls,
-        "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "max_attempts": 3});
+        "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "retry_voicemail_minutes": 5, "max_attempts": 3});
     if let (Some(b), Some(h)) = (body.as_object_mut(), hours.as_object()) {
         b.extend(h.clone());
     }
