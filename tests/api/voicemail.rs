@@ -170,7 +170,25 @@ async fn a_person_saying_hello_is_not_a_machine(backend: Backend) {
     );
 }
 
+/// A playbook with no machine phrases (and no message): the audio alone (the long greeting,
+/// the beep) still tells the machine.
+async fn without_phrases_the_audio_still_tells_a_machine(backend: Backend) {
+    let app = live_app(backend, 8000).await;
+    let id = call(
+        &app,
+        Persona::voicemail_box_en(),
+        json!({"playbook": "test_short", "max_attempts": 2}),
+    )
+    .await;
+    let conversation = app.conversation(id).await.unwrap();
+    assert_eq!(conversation["final_outcome"], "voicemail", "{conversation}");
+    let report = app.phone_report();
+    assert!(report.machine_recorded.is_empty(), "{report:?}");
+    assert!(!report.caller_hung_up, "the agent hung up: {report:?}");
+}
+
 both_backends!(
+    without_phrases_the_audio_still_tells_a_machine,
     a_voicemail_box_gets_the_message_after_the_beep,
     no_message_when_the_playbook_has_none,
     a_hindi_carrier_announcement_is_voicemail_without_a_message,
