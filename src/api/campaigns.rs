@@ -27,9 +27,15 @@ pub struct CampaignBody {
     pub max_attempts: Option<u32>,
     pub retry_no_answer_minutes: Option<u32>,
     pub retry_busy_minutes: Option<u32>,
+    /// Wait before calling again after a machine answered (voicemail, a carrier announcement).
+    pub retry_voicemail_minutes: Option<u32>,
     /// Transactional or service calls, not held to `REGULATORY_HOURS`; settable while DRAFT.
     pub transactional: Option<bool>,
 }
+
+/// A new campaign's `retry_voicemail_minutes` when the request leaves it out: a machine today
+/// often means a person a couple of hours later.
+pub const DEFAULT_RETRY_VOICEMAIL_MINUTES: u32 = 120;
 
 fn in_range(
     field: &str,
@@ -108,6 +114,11 @@ impl CampaignBody {
                 self.retry_busy_minutes,
                 0..=43_200,
             )?,
+            retry_voicemail_minutes: in_range(
+                "retry_voicemail_minutes",
+                self.retry_voicemail_minutes,
+                0..=43_200,
+            )?,
             transactional: self.transactional,
         })
     }
@@ -184,6 +195,9 @@ pub async fn create(
         retry_busy_minutes: patch
             .retry_busy_minutes
             .unwrap_or(defaults.retry_busy_minutes),
+        retry_voicemail_minutes: patch
+            .retry_voicemail_minutes
+            .unwrap_or(DEFAULT_RETRY_VOICEMAIL_MINUTES),
     };
     let transactional = patch.transactional.unwrap_or(false);
     check_window(

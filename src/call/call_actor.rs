@@ -36,6 +36,8 @@ use crate::scheduling::{decide_callback, CallbackDecision, CallbackUsage, NextSt
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ConversationSummary, Lead};
 use crate::telephony::call_outcome::retry_window;
 
+mod answering_machine;
+
 /// Child restarts a call tolerates before it gives up with an apology.
 const RESTART_BUDGET: u32 = 3;
 /// Tool-only answers the LLM may chain before it must speak.
@@ -171,6 +173,8 @@ pub struct CallActor {
     last_latency: Option<TurnLatency>,
     /// Caller audio chunks the transcriber's mailbox could not take.
     dropped_audio: u64,
+    /// Voicemail and carrier announcements (`answering_machine`).
+    machine: answering_machine::MachineWatch,
 }
 
 impl CallActor {
@@ -179,7 +183,9 @@ impl CallActor {
         let started_at = setup.engine.clock.now();
         let tools = tools::definitions(&setup.playbook);
         let vad = Vad::new(setup.sample_rate);
+        let machine = answering_machine::MachineWatch::new(&setup.playbook, setup.sample_rate);
         CallActor {
+            machine,
             s: setup,
             vars,
             stt: None,
@@ -684,10 +690,11 @@ impl CallActor {
     /// Writes the conversation, the call's end and the lead's verdict in one transaction.
     fn save(&mut self) -> impl std::future::Future<Output = ()> + 'static {
         let spoke = self.transcript.iter().any(|t| t.speaker == "user");
-        let outcome = self
-            .verdict
-            .outcome()
-            .map(str::to_string)
+        let machine = self.answered_by_machine();
+        let voicemail = machine.then(|| self.s.campaign.clone());
+        let outcome = machine
+            .then(|| ConversationOutcome::Voicemail.as_str().to_string())
+            .or_else(|| self.verdict.outcome().map(str::to_string))
             .unwrap_or_else(|| {
                 if !spoke {
                     "no_response".into()
@@ -720,6 +727,14 @@ impl CallActor {
         let history = self.history.clone();
         let started_at = self.started_at;
         async move {
+            let next = match &voicemail {
+                Some(campaign) => {
+                    answering_machine::next_after_voicemail(&engine, campaign, &attempt).await
+                }
+                None => next,
+            };
+            // A machine qualifies nobody and refuses nothing: the lead stays undecided.
+            let spoke = spoke && voicemail.is_none();
             if spoke && !playbook.is_qualified(&facts) && outcome != "error" {
                 fill_missing_facts(&openai, &playbook, &history, &mut facts).await;
             }
@@ -990,6 +1005,9 @@ impl Actor for CallActor {
 
 impl CallActor {
     fn silence_tick(&mut self, ctx: &mut Context<Self>) {
+        if !self.finished && self.machine_tick() {
+            return;
+        }
         if self.finished || self.giving_up || self.agent_busy() || self.vad.is_speaking() {
             return;
         }
@@ -1043,10 +1061,14 @@ impl Handler<InboundAudio> for CallActor {
             }
             None => {}
         }
+        let machine = self.machine_audio(&msg.0);
         if let Some(stt) = &self.stt {
             if stt.try_send(SttAudio(msg.0)).is_err() {
                 self.dropped_audio += 1;
             }
+        }
+        if machine {
+            return;
         }
         let long_enough = self.vad.speech_ms() >= self.s.playbook.barge_in.min_speech_ms;
         let only_backchannel =
@@ -1068,6 +1090,20 @@ impl Handler<InboundAudio> for CallActor {
 impl Handler<FromStt> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: FromStt, ctx: &mut Context<Self>) {
+        let machine = match &msg.0 {
+            SttEvent::Interim(text) => self.machine_transcript(text, false),
+            SttEvent::Final { text, .. } => self.machine_transcript(text, true),
+            _ => self.answered_by_machine(),
+        };
+        if machine {
+            // What the machine said, for the record; nobody answers it.
+            if let SttEvent::Final { text, .. } = msg.0 {
+                if !text.trim().is_empty() {
+                    self.push_turn("user", text, false, None);
+                }
+            }
+            return;
+        }
         match msg.0 {
             SttEvent::Interim(text) => {
                 if self.agent_speaking() && !self.is_backchannel(&text) {

@@ -38,6 +38,10 @@ pub struct SpooledCall {
     pub opted_out: bool,
     /// When the call ended (the save's `now`).
     pub ended_at: DateTime<Utc>,
+    /// No call-back and no attempt left (a machine answered the last attempt): the lead is
+    /// EXHAUSTED rather than done.
+    #[serde(default)]
+    pub exhausted: bool,
 }
 
 impl SpooledCall {
@@ -66,6 +70,7 @@ impl SpooledCall {
             free_callback: conversation.free_callback,
             opted_out: conversation.opted_out,
             ended_at,
+            exhausted: end.next == NextStep::Exhausted,
         }
     }
 
@@ -89,6 +94,7 @@ impl SpooledCall {
             recording_url: None,
             next: match self.callback_at {
                 Some(at) => NextStep::RetryAt(at),
+                None if self.exhausted => NextStep::Exhausted,
                 None => NextStep::Done,
             },
         };
@@ -252,6 +258,7 @@ mod tests {
             free_callback: false,
             opted_out: true,
             ended_at: Utc::now(),
+            exhausted: false,
         }
     }
 

@@ -117,17 +117,74 @@ impl Default for BargeIn {
     }
 }
 
-/// How the call tells a machine from a person, and what it leaves on a machine.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// How the call tells a machine from a person, and what it leaves on a machine
+/// (`call::machine_detection` applies the rules).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Voicemail {
     /// Phrases that only machines say ("please leave a message", "the number you have
-    /// dialled", "aap jis number par call kar rahe hain"); matched case-insensitively.
+    /// dialled", "aap jis number par call kar rahe hain"); matched as whole words, tolerant of
+    /// case, punctuation and common spelling variants.
     #[serde(default)]
     pub phrases: Vec<String>,
     /// Left after the beep; no message when absent (the call just ends).
     #[serde(default)]
     pub message: Option<String>,
+    /// The verdict is given within this many seconds of the call's audio starting; a call
+    /// still undecided then is taken for a person.
+    #[serde(default = "default_decide_within_seconds")]
+    pub decide_within_seconds: u32,
+    /// Speech at the start lasting this long without a real pause is a machine's greeting.
+    #[serde(default = "default_long_greeting_ms")]
+    pub long_greeting_ms: u32,
+}
+
+fn default_decide_within_seconds() -> u32 {
+    6
+}
+fn default_long_greeting_ms() -> u32 {
+    4000
+}
+
+impl Default for Voicemail {
+    fn default() -> Self {
+        Voicemail {
+            phrases: Vec::new(),
+            message: None,
+            decide_within_seconds: default_decide_within_seconds(),
+            long_greeting_ms: default_long_greeting_ms(),
+        }
+    }
+}
+
+impl Voicemail {
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        if !(1..=30).contains(&self.decide_within_seconds) {
+            return Err((
+                "voicemail.decide_within_seconds",
+                "must be between 1 and 30".into(),
+            ));
+        }
+        let window_ms = u64::from(self.decide_within_seconds) * 1000;
+        if self.long_greeting_ms < 1500 || u64::from(self.long_greeting_ms) >= window_ms {
+            return Err((
+                "voicemail.long_greeting_ms",
+                format!(
+                    "must be at least 1500 and shorter than the decision window ({window_ms} ms)"
+                ),
+            ));
+        }
+        if self.phrases.iter().any(|p| p.trim().is_empty()) {
+            return Err(("voicemail.phrases", "a phrase is empty".into()));
+        }
+        if self.message.as_ref().is_some_and(|m| m.trim().is_empty()) {
+            return Err((
+                "voicemail.message",
+                "must not be empty (leave it out for no message)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -230,6 +287,7 @@ impl Playbook {
         if self.max_turns == 0 {
             return Err(("max_turns", "must be at least 1".into()));
         }
+        self.voicemail.validate()?;
         for (field, text) in [
             ("greeting", &self.greeting),
             ("system_prompt", &self.system_prompt),
@@ -299,6 +357,41 @@ mod tests {
             Playbook::parse(&zero, "x.yaml").unwrap_err().field,
             "max_turns"
         );
+    }
+
+    #[test]
+    fn voicemail_fields_have_defaults_and_are_validated() {
+        let text = std::fs::read_to_string("playbooks/real_estate_en.yaml").unwrap();
+        let start = text
+            .find("voicemail:")
+            .expect("shipped playbook has a voicemail section");
+        let end = text[start..].find("max_turns").unwrap() + start;
+        let without = format!("{}{}", &text[..start], &text[end..]);
+        let playbook = Playbook::parse(&without, "x.yaml").unwrap();
+        assert_eq!(playbook.voicemail.decide_within_seconds, 6);
+        assert_eq!(playbook.voicemail.long_greeting_ms, 4000);
+        assert!(playbook.voicemail.phrases.is_empty());
+        let cases = [
+            (
+                "  decide_within_seconds: 0\n",
+                "voicemail.decide_within_seconds",
+            ),
+            (
+                "  decide_within_seconds: 3\n  long_greeting_ms: 3000\n",
+                "voicemail.long_greeting_ms",
+            ),
+            ("  long_greeting_ms: 500\n", "voicemail.long_greeting_ms"),
+            ("  phrases: [\"\"]\n", "voicemail.phrases"),
+            ("  message: \" \"\n", "voicemail.message"),
+        ];
+        for (fields, field) in cases {
+            let broken = format!("{}voicemail:\n{fields}{}", &text[..start], &text[end..]);
+            assert_eq!(
+                Playbook::parse(&broken, "x.yaml").unwrap_err().field,
+                field,
+                "{fields}"
+            );
+        }
     }
 
     #[test]

@@ -72,6 +72,28 @@ pub struct Persona {
     pub hang_up_during: Option<(usize, Duration)>,
     /// Says this `after` picking up, whatever the agent is doing ("Hello?").
     pub says_on_pickup: Option<(String, Duration)>,
+    /// Not a person: an answering machine or a carrier announcement answers.
+    pub machine: Option<Machine>,
+}
+
+/// What a machine that answers does: plays its greeting at once (over whatever the agent
+/// says), then a beep if it has one, then records for a while or hangs up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Machine {
+    pub greeting: String,
+    /// The "record now" tone: frequency (Hz) and length.
+    pub beep: Option<(f32, Duration)>,
+    /// After the greeting (and beep): records this long, then hangs up.
+    pub then: MachineEnd,
+}
+
+/// How a machine's line ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MachineEnd {
+    /// Records what is said for this long, then hangs up.
+    RecordFor(Duration),
+    /// Hangs up this long after the announcement.
+    HangUpAfter(Duration),
 }
 
 impl Persona {
@@ -84,7 +106,34 @@ impl Persona {
             backchannel: None,
             hang_up_during: None,
             says_on_pickup: None,
+            machine: None,
         }
+    }
+
+    /// A voicemail box (English): a long greeting, a beep, then it records for 20 s.
+    pub fn voicemail_box_en() -> Persona {
+        let mut p = Persona::new("voicemail", Vec::new());
+        p.machine = Some(Machine {
+            greeting: "hi, you have reached the voicemail of ravi kumar. i cannot take your \
+                call right now. please leave a message after the beep."
+                .into(),
+            beep: Some((1000.0, Duration::from_millis(500))),
+            then: MachineEnd::RecordFor(Duration::from_secs(20)),
+        });
+        p
+    }
+
+    /// An Indian carrier announcement in Hindi: no beep, then the line hangs up.
+    pub fn carrier_announcement_hi() -> Persona {
+        let mut p = Persona::new("carrier_hi", Vec::new());
+        p.machine = Some(Machine {
+            greeting: "aap jis number par call kar rahe hain, vah abhi switched off hai, \
+                kripya thodi der baad call karein."
+                .into(),
+            beep: None,
+            then: MachineEnd::HangUpAfter(Duration::from_millis(800)),
+        });
+        p
     }
 
     fn say(s: &str) -> Reply {
@@ -155,6 +204,8 @@ impl Persona {
             "haan_ji" => Persona::haan_ji(),
             "pause_mid_sentence" => Persona::pauses_mid_sentence(),
             "provider_stall" => Persona::provider_stall(),
+            "voicemail" => Persona::voicemail_box_en(),
+            "carrier_hi" => Persona::carrier_announcement_hi(),
             _ => return None,
         };
         Some(p)
@@ -209,7 +260,7 @@ impl Persona {
     pub const STALL_CUE: &'static str = "shimla";
 
     /// Every persona that picks up, for a seeded random mix.
-    pub const ANSWERING: [&'static str; 9] = [
+    pub const ANSWERING: [&'static str; 11] = [
         "interested",
         "not_interested",
         "callback",
@@ -219,5 +270,7 @@ impl Persona {
         "hang_up",
         "do_not_call",
         "dtmf",
+        "voicemail",
+        "carrier_hi",
     ];
 }

@@ -222,7 +222,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         json!({"calling_hours_start": 0, "calling_hours_end": 24, "calling_days": "Mon-Sun"})
     };
     let mut body = json!({"name": "Sandbox campaign", "playbook": options.playbook, "max_concurrent_calls": options.max_concurrent_calls,
-        "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "max_attempts": 3});
+        "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "retry_voicemail_minutes": 5, "max_attempts": 3});
     if let (Some(b), Some(h)) = (body.as_object_mut(), hours.as_object()) {
         b.extend(h.clone());
     }
@@ -481,13 +481,14 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
     let mut out = String::new();
     let a = &r.analytics;
     out.push_str(&format!(
-        "\nCampaign {} {} in {:.0} s: {} leads, {} calls, {} answered\n",
+        "\nCampaign {} {} in {:.0} s: {} leads, {} calls, {} answered by people, {} by machines\n",
         r.campaign_id,
         r.campaign["status"].as_str().unwrap_or("?"),
         r.elapsed.as_secs_f64(),
         a["total_leads"],
         a["total_calls"],
-        a["answered_calls"]
+        a["answered_calls"],
+        a["voicemail_calls"]
     ));
     out.push_str("\nOutcomes\n");
     for o in a["outcomes"].as_array().into_iter().flatten() {

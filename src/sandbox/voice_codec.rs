@@ -162,8 +162,12 @@ impl Decoder {
     }
 
     fn end_run(&mut self, run: &[i16], heard: &mut Vec<Heard>) {
-        // A run shorter than 2/3 of a tone is a fragment (cut, or a click): skip it.
-        if run.len() < self.rate as usize * TONE_MS * 2 / 3 / 1000 {
+        // A run shorter than 2/3 of a tone is a fragment (cut, or a click): skip it. A run much
+        // longer than a symbol is not speech either: a held tone such as a voicemail beep, which
+        // a transcriber must not turn into words.
+        if run.len() < self.rate as usize * TONE_MS * 2 / 3 / 1000
+            || run.len() > self.rate as usize * TONE_MS * 2 / 1000
+        {
             return;
         }
         let symbol = self.classify(run);
@@ -292,6 +296,30 @@ mod tests {
             .collect();
         let heard = decode_all(&samples, 8000, 800);
         assert_eq!(utterances(&heard), vec![(SENTENCE.to_string(), true)]);
+    }
+
+    #[test]
+    fn a_held_tone_is_not_a_word() {
+        for rate in [8000, 16000] {
+            let beep: Vec<i16> = (0..rate / 2)
+                .map(|i| {
+                    (9000.0 * (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / rate as f32).sin())
+                        as i16
+                })
+                .collect();
+            let mut audio = encode("leave a message", rate);
+            audio.extend(vec![0; rate as usize / 5]);
+            audio.extend(&beep);
+            audio.extend(vec![0; rate as usize / 5]);
+            let heard = decode_all(&audio, rate, 160);
+            assert_eq!(
+                utterances(&heard),
+                vec![("leave a message".to_string(), true)]
+            );
+            assert!(decode_all(&beep, rate, 160)
+                .iter()
+                .all(|h| matches!(h, Heard::SpeechStarted)));
+        }
     }
 
     #[test]

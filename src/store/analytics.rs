@@ -20,10 +20,16 @@ pub struct CampaignAnalytics {
     pub leads_by_status: Vec<Count>,
     pub total_calls: i64,
     pub calls_by_status: Vec<Count>,
+    /// Calls a person answered: answered at the telephone level and not by a machine.
     pub answered_calls: i64,
-    /// answered calls / calls placed.
+    /// Calls a machine answered (conversation outcome `voicemail`: voicemail, call screening,
+    /// a carrier announcement). Never counted in `answered_calls`.
+    pub voicemail_calls: i64,
+    /// Calls a person answered / calls placed.
     pub answer_rate: Option<f64>,
-    /// Mean length of answered calls, in seconds.
+    /// Calls a machine answered / calls placed.
+    pub voicemail_rate: Option<f64>,
+    /// Mean length of calls a person answered, in seconds.
     pub average_duration_seconds: Option<f64>,
     pub qualified_leads: i64,
     /// Leads a conversation decided on (qualified or not).
@@ -51,9 +57,17 @@ impl Store {
             "SELECT COALESCE(c.final_outcome, 'unknown') AS key, COUNT(*) AS count \
             FROM conversations c JOIN call_sessions s ON s.id = c.call_session_id \
             WHERE s.campaign_id = $1 GROUP BY COALESCE(c.final_outcome, 'unknown') ORDER BY 1";
-        const ANSWERED: &str = "SELECT COUNT(answered_at), \
-            CAST(AVG(CASE WHEN answered_at IS NOT NULL THEN duration_seconds END) AS DOUBLE PRECISION) \
-            FROM call_sessions WHERE campaign_id = $1";
+        // A machine answers like a person at the telephone level (answered_at is set); only
+        // the conversation's outcome tells them apart.
+        const ANSWERED: &str = "SELECT \
+            CAST(COALESCE(SUM(CASE WHEN s.answered_at IS NOT NULL \
+                AND COALESCE(c.final_outcome, '') <> 'voicemail' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(COALESCE(SUM(CASE WHEN c.final_outcome = 'voicemail' THEN 1 ELSE 0 END), 0) AS BIGINT), \
+            CAST(AVG(CASE WHEN s.answered_at IS NOT NULL \
+                AND COALESCE(c.final_outcome, '') <> 'voicemail' THEN s.duration_seconds END) \
+                AS DOUBLE PRECISION) \
+            FROM call_sessions s LEFT JOIN conversations c ON c.call_session_id = s.id \
+            WHERE s.campaign_id = $1";
         const QUALIFIED: &str = "SELECT \
             CAST(COALESCE(SUM(CASE WHEN qualified THEN 1 ELSE 0 END), 0) AS BIGINT), \
             COUNT(qualified) FROM leads WHERE campaign_id = $1";
@@ -66,7 +80,7 @@ impl Store {
         let calls_by_status = counts(CALLS_BY_STATUS).await?;
         let attempts_histogram = counts(ATTEMPTS).await?;
         let outcomes = counts(OUTCOMES).await?;
-        let (answered_calls, average_duration_seconds): (i64, Option<f64>) =
+        let (answered_calls, voicemail_calls, average_duration_seconds): (i64, i64, Option<f64>) =
             on_pool!(self, p => sqlx::query_as(ANSWERED).bind(id).fetch_one(p).await)?;
         let (qualified_leads, decided_leads): (i64, i64) =
             on_pool!(self, p => sqlx::query_as(QUALIFIED).bind(id).fetch_one(p).await)?;
@@ -80,7 +94,9 @@ impl Store {
             total_calls,
             calls_by_status,
             answered_calls,
+            voicemail_calls,
             answer_rate: ratio(answered_calls, total_calls),
+            voicemail_rate: ratio(voicemail_calls, total_calls),
             average_duration_seconds,
             qualified_leads,
             decided_leads,

@@ -22,6 +22,8 @@ pub struct Campaign {
     pub max_attempts: i64,
     pub retry_no_answer_minutes: i64,
     pub retry_busy_minutes: i64,
+    /// Wait before calling again after a machine answered (outcome `voicemail`).
+    pub retry_voicemail_minutes: i64,
     pub total_leads: i64,
     pub leads_called: i64,
     pub leads_completed: i64,
@@ -54,6 +56,7 @@ pub struct CampaignSettings {
     pub max_attempts: u32,
     pub retry_no_answer_minutes: u32,
     pub retry_busy_minutes: u32,
+    pub retry_voicemail_minutes: u32,
 }
 
 /// A campaign to create.
@@ -77,6 +80,7 @@ pub struct CampaignPatch {
     pub max_attempts: Option<u32>,
     pub retry_no_answer_minutes: Option<u32>,
     pub retry_busy_minutes: Option<u32>,
+    pub retry_voicemail_minutes: Option<u32>,
     /// Applied only while the campaign is DRAFT (the UPDATE checks it).
     pub transactional: Option<bool>,
 }
@@ -89,8 +93,9 @@ impl Store {
     ) -> Result<Campaign, StoreError> {
         const SQL: &str = "INSERT INTO campaigns (name, status, playbook, calling_hours_start, \
             calling_hours_end, timezone, calling_days, max_concurrent_calls, max_attempts, \
-            retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at, transactional) \
-            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) RETURNING *";
+            retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at, transactional, \
+            retry_voicemail_minutes) \
+            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) RETURNING *";
         let s = &new.settings;
         let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
             .bind(&new.name)
@@ -105,6 +110,7 @@ impl Store {
             .bind(i64::from(s.retry_busy_minutes))
             .bind(now)
             .bind(new.transactional)
+            .bind(i64::from(s.retry_voicemail_minutes))
             .fetch_one(p)
             .await)?;
         Ok(row)
@@ -160,7 +166,8 @@ impl Store {
             max_attempts = COALESCE($9, max_attempts), \
             retry_no_answer_minutes = COALESCE($10, retry_no_answer_minutes), \
             retry_busy_minutes = COALESCE($11, retry_busy_minutes), updated_at = $12, \
-            transactional = COALESCE($13, transactional) \
+            transactional = COALESCE($13, transactional), \
+            retry_voicemail_minutes = COALESCE($14, retry_voicemail_minutes) \
             WHERE id = $1 AND status <> 'COMPLETED' \
             AND ($13 IS NULL OR $13 = transactional OR status = 'DRAFT') RETURNING *";
         let wide = |v: Option<u32>| v.map(i64::from);
@@ -178,6 +185,7 @@ impl Store {
             .bind(wide(patch.retry_busy_minutes))
             .bind(now)
             .bind(patch.transactional)
+            .bind(wide(patch.retry_voicemail_minutes))
             .fetch_optional(p)
             .await)?;
         match row {

@@ -350,6 +350,16 @@ impl Store {
                         sqlx::query(UNDONE).bind(attempt.campaign_id).execute(&mut *tx).await?;
                     }
                 }
+                // A machine answered the last attempt: the lead was never reached. Replaces the
+                // end the status callback may have written first (it cannot tell a machine).
+                NextStep::Exhausted => {
+                    set_lead_status(&mut tx, attempt.lead_id, LeadStatus::Exhausted).await?;
+                    if closed_now {
+                        const DONE: &str = "UPDATE campaigns SET leads_completed = leads_completed + 1, \
+                            updated_at = $2 WHERE id = $1";
+                        sqlx::query(DONE).bind(attempt.campaign_id).bind(now).execute(&mut *tx).await?;
+                    }
+                }
                 _ if closed_now => {
                     set_lead_status(&mut tx, attempt.lead_id, LeadStatus::Completed).await?;
                     const DONE: &str = "UPDATE campaigns SET leads_completed = leads_completed + 1, \

@@ -8,7 +8,7 @@ use super::exotel::CallRef;
 use crate::actors::Engine;
 use crate::config::CallingDays;
 use crate::domain::{CallDuration, CallStatus};
-use crate::scheduling::{next_step, CallingWindow, RegulatoryHours, RetryPolicy};
+use crate::scheduling::{next_step, CallingWindow, NextStep, RegulatoryHours, RetryPolicy};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ClaimedCall, StoreError};
 
 /// A status report about one call.
@@ -250,6 +250,29 @@ pub fn retry_policy(campaign: &Campaign, minute_seconds: u32) -> RetryPolicy {
     }
 }
 
+/// How long a campaign waits after a machine answered (`retry_voicemail_minutes`, in the
+/// runtime's minutes: `RETRY_MINUTE_SECONDS` shortens them in tests and the sandbox).
+pub fn voicemail_delay(campaign: &Campaign, minute_seconds: u32) -> chrono::Duration {
+    chrono::Duration::seconds(campaign.retry_voicemail_minutes.max(0) * i64::from(minute_seconds))
+}
+
+/// What follows attempt number `attempt` (1-based) that a machine answered at `now`
+/// (voicemail, call screening, a carrier announcement): another call `delay` later, moved into
+/// the calling window (and the regulatory hours under it), or EXHAUSTED when it was the lead's
+/// last attempt. The machine did not talk to the lead, so the lead is not done.
+pub fn next_step_after_voicemail(
+    attempt: u32,
+    policy: &RetryPolicy,
+    delay: chrono::Duration,
+    window: &CallingWindow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> NextStep {
+    if attempt >= policy.max_attempts {
+        return NextStep::Exhausted;
+    }
+    NextStep::RetryAt(window.next_allowed(now + delay))
+}
+
 /// Why a stored campaign's window cannot be read. Dialing fails closed: the campaign pauses and
 /// its `status_reason` carries this message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -302,4 +325,123 @@ pub fn retry_window(campaign: &Campaign, floor: RegulatoryHours) -> CallingWindo
         days: CallingDays::ALL,
         floor: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+
+    fn at(rfc3339: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(rfc3339)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn next_step_after_a_voicemail() {
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            no_answer_delay: Duration::minutes(30),
+            busy_delay: Duration::minutes(30),
+        };
+        // 10:00–19:00 IST, Monday to Saturday, under TRAI's 09:00–21:00.
+        let window = CallingWindow {
+            start_hour: 10,
+            end_hour: 19,
+            timezone: chrono_tz::Asia::Kolkata,
+            days: CallingDays::parse("Mon-Sat").unwrap(),
+            floor: Some(RegulatoryHours::INDIA),
+        };
+        let two_hours = Duration::minutes(120);
+        let cases = [
+            // Thursday 11:00 IST: 13:00 IST the same day.
+            (
+                "2026-11-26T05:30:00Z",
+                1,
+                two_hours,
+                NextStep::RetryAt(at("2026-11-26T07:30:00Z")),
+            ),
+            (
+                "2026-11-26T05:30:00Z",
+                2,
+                two_hours,
+                NextStep::RetryAt(at("2026-11-26T07:30:00Z")),
+            ),
+            // Thursday 18:00 IST + 2 h is after the window: Friday 10:00 IST.
+            (
+                "2026-11-26T12:30:00Z",
+                1,
+                two_hours,
+                NextStep::RetryAt(at("2026-11-27T04:30:00Z")),
+            ),
+            // Saturday 18:30 IST: Sunday is not a calling day, so Monday 10:00 IST.
+            (
+                "2026-11-28T13:00:00Z",
+                1,
+                two_hours,
+                NextStep::RetryAt(at("2026-11-30T04:30:00Z")),
+            ),
+            // No wait: at once, inside the window.
+            (
+                "2026-11-26T05:30:00Z",
+                1,
+                Duration::zero(),
+                NextStep::RetryAt(at("2026-11-26T05:30:00Z")),
+            ),
+            // The last attempt reached a machine: nothing left.
+            ("2026-11-26T05:30:00Z", 3, two_hours, NextStep::Exhausted),
+            ("2026-11-26T05:30:00Z", 4, two_hours, NextStep::Exhausted),
+        ];
+        for (now, attempt, delay, expected) in cases {
+            assert_eq!(
+                next_step_after_voicemail(attempt, &policy, delay, &window, at(now)),
+                expected,
+                "{now} attempt {attempt}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transactional_window_is_not_held_to_the_regulatory_hours() {
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            no_answer_delay: Duration::zero(),
+            busy_delay: Duration::zero(),
+        };
+        let window = CallingWindow {
+            start_hour: 0,
+            end_hour: 24,
+            timezone: chrono_tz::Asia::Kolkata,
+            days: CallingDays::ALL,
+            floor: None,
+        };
+        // 22:30 IST + 1 h = 23:30 IST, allowed for a transactional campaign.
+        assert_eq!(
+            next_step_after_voicemail(
+                1,
+                &policy,
+                Duration::hours(1),
+                &window,
+                at("2026-11-26T17:00:00Z")
+            ),
+            NextStep::RetryAt(at("2026-11-26T18:00:00Z"))
+        );
+        let promotional = CallingWindow {
+            floor: Some(RegulatoryHours::INDIA),
+            ..window
+        };
+        // Under TRAI's hours: 09:00 IST the next day.
+        assert_eq!(
+            next_step_after_voicemail(
+                1,
+                &policy,
+                Duration::hours(1),
+                &promotional,
+                at("2026-11-26T17:00:00Z")
+            ),
+            NextStep::RetryAt(at("2026-11-27T03:30:00Z"))
+        );
+    }
 }

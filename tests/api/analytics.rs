@@ -90,7 +90,9 @@ async fn empty_campaign_has_zeroes_and_no_rates(backend: Backend) {
     assert_eq!(a["total_leads"], 0);
     assert_eq!(a["total_calls"], 0);
     assert_eq!(a["answered_calls"], 0);
+    assert_eq!(a["voicemail_calls"], 0);
     assert_eq!(a["answer_rate"], Value::Null);
+    assert_eq!(a["voicemail_rate"], Value::Null);
     assert_eq!(a["average_duration_seconds"], Value::Null);
     assert_eq!(a["qualification_rate"], Value::Null);
     assert_eq!(a["attempts_histogram"], json!([]));
@@ -119,7 +121,9 @@ async fn figures_match_the_calls_made(backend: Backend) {
         json!([{"key": "BUSY", "count": 1}, {"key": "COMPLETED", "count": 1}, {"key": "NO_ANSWER", "count": 1}])
     );
     assert_eq!(a["answered_calls"], 1);
+    assert_eq!(a["voicemail_calls"], 0);
     assert!((a["answer_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(a["voicemail_rate"], 0.0);
     assert_eq!(a["average_duration_seconds"], 60.0);
     assert_eq!(a["qualified_leads"], 1);
     assert_eq!(a["decided_leads"], 1);
@@ -128,7 +132,82 @@ async fn figures_match_the_calls_made(backend: Backend) {
     assert_eq!(a["attempts_histogram"], json!([{"key": "0", "count": 2}]));
 }
 
+/// A machine answers like a person at the telephone level (COMPLETED, answered_at set): the
+/// figures must still not count it as an answered call.
+async fn voicemail_is_counted_apart_from_people(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = seed_calls(&app).await;
+    let leads: Value = app
+        .get(&format!("/campaigns/{id}/leads"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let bala = leads["items"][1]["id"].as_i64().unwrap();
+    let store = &app.state.store;
+    let now = Utc::now();
+    let session = store
+        .create_call_session(
+            &NewCallSession {
+                call_sid: "CA4".into(),
+                lead_id: bala,
+                campaign_id: id,
+                scheduled_call_id: None,
+                status: CallStatus::Initiated,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let end = CallEnd {
+        status: CallStatus::Completed,
+        answered_at: Some(now - Duration::seconds(20)),
+        ended_at: now,
+        duration_seconds: Some(20),
+        recording_url: None,
+    };
+    assert!(store.finish_call_session("CA4", &end).await.unwrap());
+    let record = ConversationRecord {
+        call_session_id: session,
+        transcript: json!([
+            {"speaker": "user", "text": "please leave a message after the beep", "timestamp": now, "interrupted": false}
+        ]),
+        final_outcome: "voicemail".into(),
+        lead_qualified: None,
+        extracted_data: json!({}),
+    };
+    store.save_conversation(&record, now).await.unwrap();
+    let a: Value = app
+        .get(&format!("/analytics/campaign/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(a["total_calls"], 4);
+    assert_eq!(
+        a["calls_by_status"],
+        json!([{"key": "BUSY", "count": 1}, {"key": "COMPLETED", "count": 2}, {"key": "NO_ANSWER", "count": 1}])
+    );
+    assert_eq!(a["answered_calls"], 1, "{a}");
+    assert_eq!(a["voicemail_calls"], 1, "{a}");
+    assert_eq!(a["answer_rate"], 0.25);
+    assert_eq!(a["voicemail_rate"], 0.25);
+    // The machine's 20 s are not a conversation's length.
+    assert_eq!(a["average_duration_seconds"], 60.0);
+    assert_eq!(
+        a["outcomes"],
+        json!([{"key": "qualified", "count": 1}, {"key": "voicemail", "count": 1}])
+    );
+    // Nobody was qualified or refused by a machine.
+    assert_eq!(a["decided_leads"], 1);
+}
+
 both_backends!(
     empty_campaign_has_zeroes_and_no_rates,
-    figures_match_the_calls_made
+    figures_match_the_calls_made,
+    voicemail_is_counted_apart_from_people
 );

@@ -21,6 +21,7 @@ async fn create_fills_defaults_from_configuration(backend: Backend) {
     assert_eq!(campaign["max_attempts"], 3);
     assert_eq!(campaign["retry_no_answer_minutes"], 120);
     assert_eq!(campaign["retry_busy_minutes"], 240);
+    assert_eq!(campaign["retry_voicemail_minutes"], 120);
     assert_eq!(campaign["total_leads"], 0);
     let id = campaign["id"].as_i64().unwrap();
     let fetched: Value = app
@@ -41,9 +42,10 @@ async fn create_accepts_every_setting(backend: Backend) {
             "name": "Night shift", "playbook": "real_estate_en", "calling_hours_start": 22,
             "calling_hours_end": 2, "timezone": "America/New_York", "calling_days": "fri-mon",
             "max_concurrent_calls": 25, "max_attempts": 5, "retry_no_answer_minutes": 30,
-            "retry_busy_minutes": 60, "transactional": true
+            "retry_busy_minutes": 60, "retry_voicemail_minutes": 45, "transactional": true
         }))
         .await;
+    assert_eq!(campaign["retry_voicemail_minutes"], 45);
     assert_eq!(campaign["transactional"], true);
     assert_eq!(campaign["calling_days"], "Mon,Fri,Sat,Sun");
     assert_eq!(campaign["calling_hours_start"], 22);
@@ -79,6 +81,10 @@ async fn invalid_settings_are_422_naming_the_field(backend: Backend) {
             "max_concurrent_calls",
         ),
         (json!({"name": "x", "max_attempts": 99}), "max_attempts"),
+        (
+            json!({"name": "x", "retry_voicemail_minutes": 43_201}),
+            "retry_voicemail_minutes",
+        ),
     ];
     for (body, field) in cases {
         let response = app.post("/campaigns").json(&body).send().await.unwrap();
@@ -114,6 +120,16 @@ async fn malformed_json_and_wrong_types_are_400(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(error_of(negative, 400).await["field"], "max_attempts");
+    let negative_wait = app
+        .post("/campaigns")
+        .json(&json!({"name": "x", "retry_voicemail_minutes": -5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_of(negative_wait, 400).await["field"],
+        "retry_voicemail_minutes"
+    );
     let unknown = app
         .post("/campaigns")
         .json(&json!({"name": "x", "colour": "blue"}))
@@ -185,7 +201,10 @@ async fn patch_edits_and_validates_the_merged_window(backend: Backend) {
     let id = app.campaign_id().await;
     let updated: Value = app
         .patch(&format!("/campaigns/{id}"))
-        .json(&json!({"name": "Renamed", "calling_hours_end": 21, "max_concurrent_calls": 3}))
+        .json(
+            &json!({"name": "Renamed", "calling_hours_end": 21, "max_concurrent_calls": 3,
+            "retry_voicemail_minutes": 0}),
+        )
         .send()
         .await
         .unwrap()
@@ -196,6 +215,7 @@ async fn patch_edits_and_validates_the_merged_window(backend: Backend) {
     assert_eq!(updated["calling_hours_end"], 21);
     assert_eq!(updated["calling_hours_start"], 10);
     assert_eq!(updated["max_concurrent_calls"], 3);
+    assert_eq!(updated["retry_voicemail_minutes"], 0);
     // Start 21 with the stored end 21 would be an empty window.
     let empty = app
         .patch(&format!("/campaigns/{id}"))

@@ -31,3 +31,4 @@ mod shutdown;
 mod spool;
 mod suppressions;
 mod upload;
+mod voicemail;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::media::audio::{pcm_from_base64, pcm_to_base64};
-use crate::sandbox::persona::{Persona, Reply};
+use crate::sandbox::persona::{MachineEnd, Persona, Reply};
 use crate::sandbox::voice_codec::{self, Decoder, Heard};
 
 /// One simulated answered call.
@@ -55,6 +55,11 @@ pub struct CallReport {
     /// greeting, and from the end of each thing they said (while the agent was quiet) to the
     /// agent's next audible frame.
     pub waits: Vec<Wait>,
+    /// A machine persona: what the agent said that the machine recorded (utterances begun
+    /// after its greeting and beep ended).
+    pub machine_recorded: Vec<String>,
+    /// A machine persona: agent utterances begun while the greeting or beep still played.
+    pub machine_talked_over: Vec<String>,
 }
 
 /// One stretch of silence the caller heard while waiting for the agent.
@@ -131,6 +136,10 @@ struct Phone {
     last_audible_at: Option<Instant>,
     call_started: Instant,
     pickup_said: bool,
+    /// A machine persona: when its greeting (and beep) finished playing.
+    machine_done_at: Option<Instant>,
+    /// Whether the agent utterance being decoded began after the machine's greeting.
+    utterance_recorded: bool,
 }
 
 fn warn(report: &mut CallReport, what: String) {
@@ -273,13 +282,14 @@ impl Phone {
             match event {
                 Heard::Utterance { text, .. } => {
                     self.mid_utterance = false;
+                    self.machine_heard(&text);
                     if !self.turn_text.is_empty() {
                         self.turn_text.push(' ');
                     }
                     self.turn_text.push_str(text.trim());
                 }
                 Heard::Partial(_) => self.mid_utterance = true,
-                Heard::SpeechStarted => {}
+                Heard::SpeechStarted => self.utterance_recorded = self.machine_done_at.is_some(),
             }
         }
         let mut echoes = Vec::new();
@@ -293,6 +303,7 @@ impl Phone {
             }
         }
         let mut actions = self.during_turn();
+        actions.extend(self.machine_tick());
         if self.ear.is_empty()
             && !self.turn_text.is_empty()
             && self.last_agent_audio.elapsed() > Duration::from_millis(700)
@@ -336,9 +347,42 @@ impl Phone {
             }
         }
         let mut spoken: Vec<i16> = self.mouth.drain(..m).collect();
+        if self.call.persona.machine.is_some() && self.mouth.is_empty() {
+            // Set as the greeting's last frame goes out: any agent audio heard from the next
+            // tick on was sent after the machine finished.
+            self.machine_done_at.get_or_insert_with(Instant::now);
+        }
         spoken.resize(n, 0);
         self.report.caller_audio.extend(&spoken);
         (spoken, echoes, actions)
+    }
+
+    /// A machine persona's line: greeting and beep play (queued at the start), then it records
+    /// or hangs up.
+    fn machine_tick(&mut self) -> Option<Reply> {
+        let machine = self.call.persona.machine.as_ref()?;
+        let done = self.machine_done_at?;
+        let wait = match machine.then {
+            MachineEnd::RecordFor(d) | MachineEnd::HangUpAfter(d) => d,
+        };
+        (done.elapsed() >= wait).then_some(Reply::HangUp)
+    }
+
+    /// An agent utterance heard by a machine persona: recorded, or said over its greeting.
+    fn machine_heard(&mut self, text: &str) {
+        let Some(machine) = &self.call.persona.machine else {
+            return;
+        };
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return;
+        }
+        let recording = matches!(machine.then, MachineEnd::RecordFor(_));
+        if recording && self.utterance_recorded {
+            self.report.machine_recorded.push(text);
+        } else {
+            self.report.machine_talked_over.push(text);
+        }
     }
 
     fn next_reply(&mut self, heard: &str) -> Option<Reply> {
@@ -443,7 +487,19 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         cleared_at: None,
         spoke_until: None,
         measure: call.measure,
+        machine_done_at: None,
+        utterance_recorded: false,
     };
+    if let Some(machine) = &call.persona.machine {
+        // A machine does not wait for the agent: its greeting starts as the line opens.
+        phone.report.caller_said.push(machine.greeting.clone());
+        phone
+            .mouth
+            .extend(voice_codec::encode(&machine.greeting, rate));
+        if let Some((hz, length)) = machine.beep {
+            phone.mouth.extend(beep_tone(hz, length, rate));
+        }
+    }
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let ended_by_server = loop {
@@ -539,6 +595,17 @@ fn with_breath(first: &str, breath: Duration, rest: &str, rate: u32) -> Vec<i16>
     ));
     out.extend_from_slice(&tail[symbol..]);
     out
+}
+
+/// A voicemail beep: one pure tone (a third of full scale).
+pub fn beep_tone(hz: f32, length: Duration, rate: u32) -> Vec<i16> {
+    let n = (rate as u128 * length.as_millis() / 1000) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / rate as f32;
+            (0.33 * i16::MAX as f32 * (2.0 * std::f32::consts::PI * hz * t).sin()) as i16
+        })
+        .collect()
 }
 
 /// Writes a two-channel WAV (left: caller, right: agent), PCM16.
