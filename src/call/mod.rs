@@ -14,6 +14,7 @@ pub mod save;
 pub mod spool;
 pub mod stt_actor;
 pub mod tools;
+pub mod turn;
 pub mod transcript;
 pub mod tts_actor;
 pub mod verdict;

@@ -1,0 +1,1 @@
+//! Table-driven tests of the turn-taking rules on a fake clock.
