@@ -25,7 +25,9 @@ use super::tools::{self, ToolAction};
 use super::transcript::{Turn, TurnLatency};
 use super::tts_actor::TtsActor;
 use super::turn::restart::RestartPolicy;
-use super::turn::{Command, Event, Line, Lines, Prerendered, Timing, TurnConfig, TurnTaking, TurnTimes};
+use super::turn::{
+    Command, Event, Line, Lines, Prerendered, Timing, TurnConfig, TurnTaking, TurnTimes,
+};
 use super::CallProviders;
 use crate::actors::campaign_actor::CallEnded;
 use crate::actors::{Engine, LiveCall};
@@ -262,7 +264,8 @@ impl CallActor {
                     llm_first_token_ms = l.llm_first_token_ms,
                     tts_first_byte_ms = l.tts_first_byte_ms,
                     first_frame_ms = l.first_frame_ms,
-                    overhead_us = l.overhead_transcript_to_llm_us.unwrap_or(0) + l.overhead_tts_to_frame_us.unwrap_or(0),
+                    overhead_us = l.overhead_transcript_to_llm_us.unwrap_or(0)
+                        + l.overhead_tts_to_frame_us.unwrap_or(0),
                     "agent turn"
                 );
             }
@@ -312,7 +315,10 @@ impl CallActor {
                     self.closing = true;
                     "the call will end after your goodbye".into()
                 }
-                None => format!("unknown outcome {outcome:?}; use one of {:?}", tools::OUTCOMES),
+                None => format!(
+                    "unknown outcome {outcome:?}; use one of {:?}",
+                    tools::OUTCOMES
+                ),
             },
             ToolAction::ScheduleCallback { .. } if self.core.verdict().opted_out() => {
                 // Whatever the person says after opting out, they are not called again.
@@ -537,8 +543,14 @@ fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> TurnConfig {
             greeting: render(&p.greeting, vars),
             reprompt: render(&p.silence.reprompt, vars),
             not_qualified: render(&p.closing.not_qualified, vars),
-            time_up: f.map_or_else(|| render(&p.closing.time_up, vars), |f| f.time_up.text.clone()),
-            apology: f.map_or_else(|| render(&p.closing.apology, vars), |f| f.apology.text.clone()),
+            time_up: f.map_or_else(
+                || render(&p.closing.time_up, vars),
+                |f| f.time_up.text.clone(),
+            ),
+            apology: f.map_or_else(
+                || render(&p.closing.apology, vars),
+                |f| f.apology.text.clone(),
+            ),
             one_moment: f.map(|f| f.one_moment.text.clone()).unwrap_or_default(),
             voicemail_message: p.voicemail.message.as_ref().map(|m| render(m, vars)),
         },
@@ -858,7 +870,9 @@ impl Handler<FirstFrameOut> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: FirstFrameOut, _: &mut Context<Self>) {
         // Its own time, not the handler's: it waited in the mailbox.
-        let _ = self.core.handle(Event::FirstFrameOut { turn: msg.turn }, msg.at);
+        let _ = self
+            .core
+            .handle(Event::FirstFrameOut { turn: msg.turn }, msg.at);
     }
 }
 

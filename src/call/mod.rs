@@ -14,9 +14,9 @@ pub mod save;
 pub mod spool;
 pub mod stt_actor;
 pub mod tools;
-pub mod turn;
 pub mod transcript;
 pub mod tts_actor;
+pub mod turn;
 pub mod verdict;
 
 pub use call_actor::CallActor;

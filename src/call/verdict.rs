@@ -101,22 +101,10 @@ mod tests {
             (&[OptOut, Callback], Some(Dnc), true),
             (&[OptOut, Failed], Some(Dnc), true),
             (&[OptOut, EndCall(Qualified)], Some(Dnc), true),
-            (
-                &[EndCall(NotInterested), OptOut],
-                Some(Dnc),
-                true,
-            ),
+            (&[EndCall(NotInterested), OptOut], Some(Dnc), true),
             (&[Callback, OptOut, Failed], Some(Dnc), true),
-            (
-                &[EndCall(Qualified), EndCall(Dnc)],
-                Some(Dnc),
-                true,
-            ),
-            (
-                &[EndCall(Dnc), Callback, Failed],
-                Some(Dnc),
-                true,
-            ),
+            (&[EndCall(Qualified), EndCall(Dnc)], Some(Dnc), true),
+            (&[EndCall(Dnc), Callback, Failed], Some(Dnc), true),
             // Without an opt-out the later steps decide as before.
             (&[Callback], Some(CallbackRequested), false),
             (&[Callback, Failed], Some(Error), false),

@@ -190,8 +190,8 @@ impl AgentTurn {
             return false;
         }
         let by_marks = self.clauses.iter().all(|c| c.played || c.samples == 0);
-        let by_clock = self.paused_at.is_none()
-            && self.playout_end.is_none_or(|end| now >= end + margin);
+        let by_clock =
+            self.paused_at.is_none() && self.playout_end.is_none_or(|end| now >= end + margin);
         by_marks || by_clock
     }
 

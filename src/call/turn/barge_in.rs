@@ -52,7 +52,8 @@ impl TurnTaking {
     /// Starts a hold when the caller has talked over the agent long enough.
     pub(super) fn hold_tick(&mut self, now: Instant) {
         if let Some(hold) = self.hold {
-            let timed_out = now.saturating_duration_since(hold.since) >= self.cfg.timing.hold_timeout;
+            let timed_out =
+                now.saturating_duration_since(hold.since) >= self.cfg.timing.hold_timeout;
             if timed_out || self.agent.is_none() {
                 self.resume(now);
             }

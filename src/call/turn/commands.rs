@@ -17,13 +17,24 @@ pub enum Line {
 #[derive(Debug)]
 pub enum Command {
     /// Synthesise a clause (TTS).
-    Speak { clause: u64, text: String },
+    Speak {
+        clause: u64,
+        text: String,
+    },
     /// Agent audio for the socket (`SocketCommand::Play`).
-    Play { turn: u64, pcm: Vec<i16> },
+    Play {
+        turn: u64,
+        pcm: Vec<i16>,
+    },
     /// A pre-rendered line for the socket, as audio of turn `turn`.
-    PlayLine { turn: u64, line: Line },
+    PlayLine {
+        turn: u64,
+        line: Line,
+    },
     /// Ask the socket to report when what was queued before it has played.
-    Mark { clause: u64 },
+    Mark {
+        clause: u64,
+    },
     /// Hold: stop sending agent audio but keep what is queued.
     PauseAudio,
     /// The hold is over: carry on where it stopped.
@@ -38,7 +49,9 @@ pub enum Command {
     CancelGeneration,
     CancelSpeech,
     /// Run these tool calls and answer with `Event::ToolsApplied` at once.
-    ApplyTools { calls: Vec<ToolCall> },
+    ApplyTools {
+        calls: Vec<ToolCall>,
+    },
     /// A transcript entry (the actor stamps it with the wall clock).
     Record {
         speaker: Speaker,
@@ -53,5 +66,7 @@ pub enum Command {
     /// The call is over: write it down.
     Save,
     /// A provider refused us for good (a bad key, an empty quota): stop dialing this campaign.
-    PauseCampaign { reason: String },
+    PauseCampaign {
+        reason: String,
+    },
 }

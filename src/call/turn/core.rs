@@ -384,10 +384,7 @@ impl TurnTaking {
     /// closing line.
     pub(super) fn check_turn_done(&mut self, now: Instant) {
         let margin = self.cfg.timing.playout_margin;
-        let done = self
-            .agent
-            .as_ref()
-            .is_some_and(|t| t.finished(now, margin));
+        let done = self.agent.as_ref().is_some_and(|t| t.finished(now, margin));
         let closing_overdue = self.agent.as_ref().is_some_and(|t| {
             t.close_after && now.saturating_duration_since(t.started) >= self.cfg.timing.closing_cap
         });

@@ -38,7 +38,8 @@ impl TurnTaking {
     /// Transcripts are not turns before the greeting, during a voicemail, or while the
     /// callee's "Hello?" is still being transcribed.
     fn transcripts_count(&self) -> bool {
-        matches!(self.stage, Stage::Talking | Stage::Closing) && !self.caller.ignore_until_new_speech
+        matches!(self.stage, Stage::Talking | Stage::Closing)
+            && !self.caller.ignore_until_new_speech
     }
 
     pub(super) fn on_interim(&mut self, text: String, now: Instant) {
@@ -97,7 +98,9 @@ impl TurnTaking {
             return;
         }
         let silent_for = |since: Option<Instant>| {
-            since.map_or(std::time::Duration::ZERO, |t| now.saturating_duration_since(t))
+            since.map_or(std::time::Duration::ZERO, |t| {
+                now.saturating_duration_since(t)
+            })
         };
         if self.caller.speaking {
             return;

@@ -55,9 +55,14 @@ impl TurnTaking {
         };
         let t = &self.cfg.timing;
         let quiet = !self.caller.speaking
-            && now.saturating_duration_since(self.caller.speech_ended.unwrap_or(wait.since).max(wait.since))
-                >= t.voicemail_silence;
-        let due = wait.beep || quiet || now.saturating_duration_since(wait.since) >= t.voicemail_cap;
+            && now.saturating_duration_since(
+                self.caller
+                    .speech_ended
+                    .unwrap_or(wait.since)
+                    .max(wait.since),
+            ) >= t.voicemail_silence;
+        let due =
+            wait.beep || quiet || now.saturating_duration_since(wait.since) >= t.voicemail_cap;
         if !due {
             return;
         }
