@@ -90,8 +90,10 @@ pub struct AgentTurn {
     pub failures: u32,
     /// The "one moment" line was said in this turn (at most once).
     pub one_moment_said: bool,
-    /// A retry is due then (a new generation, or the unsynthesised clauses again).
+    /// A new generation is due then (the LLM failed).
     pub retry_at: Option<Instant>,
+    /// The unsynthesised clauses are asked for again then (TTS failed).
+    pub respeak_at: Option<Instant>,
     /// Clauses already queued before a retried generation: not said twice.
     pub said_before_retry: Vec<String>,
     /// Our playout clock: when the queued audio will have played, and since when it is held.
@@ -118,6 +120,7 @@ impl AgentTurn {
             failures: 0,
             one_moment_said: false,
             retry_at: None,
+            respeak_at: None,
             said_before_retry: Vec::new(),
             playout_end: None,
             paused_at: None,
@@ -183,7 +186,8 @@ impl AgentTurn {
 
     /// Every clause has been synthesised and played (by mark, or by our clock plus `margin`).
     pub fn finished(&self, now: Instant, margin: Duration) -> bool {
-        if !self.llm_done || self.awaiting_tools.is_some() || self.retry_at.is_some() {
+        let waiting = self.awaiting_tools.is_some() || self.retry_at.is_some();
+        if !self.llm_done || waiting || self.respeak_at.is_some() {
             return false;
         }
         if !self.clauses.iter().all(|c| c.tts_done) {

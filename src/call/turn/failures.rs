@@ -48,8 +48,10 @@ impl TurnTaking {
             self.give_up(None, now);
             return;
         }
-        turn.retry_at = Some(now + backoff);
-        if error.provider == Provider::OpenAi {
+        if error.provider != Provider::OpenAi {
+            turn.respeak_at = Some(now + backoff);
+        } else {
+            turn.retry_at = Some(now + backoff);
             // A new generation; what was queued of this one is not said again.
             self.generation += 1;
             turn.generation = self.generation;
@@ -90,22 +92,22 @@ impl TurnTaking {
         let Some(turn) = self.agent.as_mut() else {
             return;
         };
-        if let Some(at) = turn.retry_at.filter(|at| now >= *at) {
-            let _ = at;
+        if turn.retry_at.is_some_and(|at| now >= at) {
             turn.retry_at = None;
-            if !turn.llm_done {
-                self.generate(now);
-            } else {
-                // Synthesise again what TTS did not finish.
-                let again: Vec<(u64, String)> = turn
-                    .clauses
-                    .iter()
-                    .filter(|c| !c.tts_done)
-                    .map(|c| (c.id, c.text.clone()))
-                    .collect();
-                for (clause, text) in again {
-                    self.emit(Command::Speak { clause, text });
-                }
+            self.generate(now);
+            return;
+        }
+        if turn.respeak_at.is_some_and(|at| now >= at) {
+            turn.respeak_at = None;
+            // Synthesise again what TTS did not finish.
+            let again: Vec<(u64, String)> = turn
+                .clauses
+                .iter()
+                .filter(|c| !c.tts_done)
+                .map(|c| (c.id, c.text.clone()))
+                .collect();
+            for (clause, text) in again {
+                self.emit(Command::Speak { clause, text });
             }
             return;
         }

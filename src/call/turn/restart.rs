@@ -120,13 +120,13 @@ mod tests {
                 ],
             ),
             (
-                "old failures leave the window",
+                "old failures leave the window (60 s old is out)",
                 &[0, 1, 2, 61],
                 &[
                     Restart { after: ms(250) },
                     Restart { after: ms(500) },
                     Restart { after: ms(1000) },
-                    Restart { after: ms(1000) },
+                    Restart { after: ms(500) },
                 ],
             ),
             (
