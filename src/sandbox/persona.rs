@@ -62,6 +62,8 @@ pub struct Persona {
     pub backchannel: Option<(String, Duration)>,
     /// Hangs up during agent turn `n`, `after` into it.
     pub hang_up_during: Option<(usize, Duration)>,
+    /// Says this as it picks up, before the agent has said anything ("Hello?").
+    pub on_pickup: Option<String>,
 }
 
 impl Persona {
@@ -73,6 +75,7 @@ impl Persona {
             barge_in: None,
             backchannel: None,
             hang_up_during: None,
+            on_pickup: None,
         }
     }
 

@@ -372,6 +372,10 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         spoke_until: None,
         measure: call.measure,
     };
+    if let Some(text) = &call.persona.on_pickup {
+        phone.report.caller_said.push(text.clone());
+        phone.mouth.extend(voice_codec::encode(text, rate));
+    }
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let ended_by_server = loop {
