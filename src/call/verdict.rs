@@ -74,6 +74,7 @@ mod tests {
         EndCall(ConversationOutcome),
         Callback,
         Failed,
+        Voicemail,
     }
 
     fn run(steps: &[Step]) -> (Verdict, Vec<bool>) {
@@ -85,6 +86,7 @@ mod tests {
                 Step::EndCall(o) => v.propose(*o),
                 Step::Callback => granted.push(v.callback_requested()),
                 Step::Failed => v.failed(),
+                Step::Voicemail => v.voicemail(),
             }
         }
         (v, granted)
@@ -105,7 +107,9 @@ mod tests {
             (&[Callback, OptOut, Failed], Some(Dnc), true),
             (&[EndCall(Qualified), EndCall(Dnc)], Some(Dnc), true),
             (&[EndCall(Dnc), Callback, Failed], Some(Dnc), true),
+            (&[OptOut, Voicemail], Some(Dnc), true),
             // Without an opt-out the later steps decide as before.
+            (&[Voicemail], Some(ConversationOutcome::Voicemail), false),
             (&[Callback], Some(CallbackRequested), false),
             (&[Callback, Failed], Some(Error), false),
             (

@@ -90,6 +90,9 @@ pub struct AgentTurn {
     pub failures: u32,
     /// The "one moment" line was said in this turn (at most once).
     pub one_moment_said: bool,
+    /// When the current generation was asked for, and whether a token of it arrived.
+    pub asked_at: Option<Instant>,
+    pub answering: bool,
     /// A new generation is due then (the LLM failed).
     pub retry_at: Option<Instant>,
     /// The unsynthesised clauses are asked for again then (TTS failed).
@@ -119,6 +122,8 @@ impl AgentTurn {
             close_after: false,
             failures: 0,
             one_moment_said: false,
+            asked_at: None,
+            answering: false,
             retry_at: None,
             respeak_at: None,
             said_before_retry: Vec::new(),

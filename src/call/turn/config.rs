@@ -43,6 +43,9 @@ pub struct Timing {
     pub playout_margin: Duration,
     /// The answer to the LLM is late after this long: say "one moment" (once per turn).
     pub late_first_token: Duration,
+    /// No first token this long after asking: the generation has failed (a `Timeout`),
+    /// whatever the LLM client's own deadlines, so no caller waits longer in silence.
+    pub first_token_deadline: Duration,
     /// Final words pending, no `speech_final`/`UtteranceEnd`, and VAD silence this long: the
     /// recogniser lost the end of turn; end it ourselves.
     pub end_of_turn_fallback: Duration,
@@ -64,6 +67,7 @@ impl Default for Timing {
             hold_timeout: Duration::from_millis(1500),
             playout_margin: Duration::from_millis(750),
             late_first_token: Duration::from_millis(1500),
+            first_token_deadline: Duration::from_millis(4000),
             end_of_turn_fallback: Duration::from_millis(2500),
             voicemail_silence: Duration::from_millis(2000),
             voicemail_cap: Duration::from_secs(20),

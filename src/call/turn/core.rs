@@ -449,6 +449,8 @@ impl TurnTaking {
             messages.push(ChatMessage::text("assistant", said));
         }
         turn.times.llm_request_at.get_or_insert(now);
+        turn.asked_at = Some(now);
+        turn.answering = false;
         turn.llm_done = false;
         turn.llm_text.clear();
         turn.splitter = ClauseSplitter::default();
@@ -467,6 +469,7 @@ impl TurnTaking {
             return;
         };
         turn.times.first_token_at.get_or_insert(now);
+        turn.answering = true;
         match delta {
             LlmDelta::Text(text) => {
                 turn.llm_text.push_str(&text);

@@ -1,7 +1,9 @@
 //! When the agent is late or a provider fails.
 //!
 //! - The LLM's first token is late (`late_first_token`, 1.5 s by default): the agent says the
-//!   pre-rendered "one moment" line, once per turn.
+//!   pre-rendered "one moment" line, once per turn. No first token by `first_token_deadline`
+//!   (4 s): the generation is cancelled and counts as a failed turn (below), whatever the LLM
+//!   client's own deadlines — the caller never waits for the agent in silence for long.
 //! - A turn fails (the LLM or TTS reports a `ProviderError`, a stream deadline included): the
 //!   first time, the agent says "one moment" (if it has not yet in this turn) and retries
 //!   after the child's backoff — a new generation that is told what was already said and
@@ -89,6 +91,7 @@ impl TurnTaking {
             return;
         }
         let late = self.cfg.timing.late_first_token;
+        let deadline = self.cfg.timing.first_token_deadline;
         let Some(turn) = self.agent.as_mut() else {
             return;
         };
@@ -111,10 +114,16 @@ impl TurnTaking {
             }
             return;
         }
-        let waiting = turn.times.llm_request_at.is_some_and(|at| now >= at + late)
-            && turn.times.first_token_at.is_none()
-            && !turn.llm_done;
-        if waiting {
+        let waited = turn
+            .asked_at
+            .filter(|_| !turn.answering && !turn.llm_done)
+            .map(|at| now.saturating_duration_since(at));
+        if waited.is_some_and(|w| w >= deadline) {
+            turn.asked_at = None;
+            self.emit(Command::CancelGeneration);
+            let error = ProviderError::timeout(Provider::OpenAi, "no first token in time");
+            self.turn_failed(&error, now);
+        } else if waited.is_some_and(|w| w >= late) {
             self.say_one_moment(now);
         }
     }

@@ -28,10 +28,27 @@ fn late_and_failed_turns() {
             0,
             0,
         ),
-        ("a late first token: one moment, once", &[], 1, 1, 0, 0, 0),
+        (
+            "a late first token: one moment, once",
+            &[(7000, LlmText("Okay. "))],
+            1,
+            1,
+            0,
+            0,
+            0,
+        ),
+        (
+            "no first token in 4 s: a retry; none again in 4 s: the apology",
+            &[],
+            1,
+            2,
+            1,
+            1,
+            0,
+        ),
         (
             "an LLM failure: one moment, one retry",
-            &[(5000, LlmFailed(Transient))],
+            &[(5000, LlmFailed(Transient)), (6000, LlmText("Okay. "))],
             1,
             2,
             0,
@@ -40,7 +57,7 @@ fn late_and_failed_turns() {
         ),
         (
             "a stream deadline counts as a failure",
-            &[(5000, LlmFailed(Timeout))],
+            &[(5000, LlmFailed(Timeout)), (6000, LlmText("Okay. "))],
             1,
             2,
             0,
@@ -105,8 +122,9 @@ fn late_and_failed_turns() {
                 (5000, ChildFailed(Child::Stt, Transient)),
                 (5100, ChildFailed(Child::Stt, Transient)),
                 (5200, ChildFailed(Child::Stt, Transient)),
+                (5400, LlmText("Okay. ")),
             ],
-            1,
+            0,
             1,
             0,
             0,
@@ -130,7 +148,7 @@ fn late_and_failed_turns() {
     for (name, extra, one_moment, generations, apology, hang_up, pause) in cases {
         let mut steps = answered();
         steps.extend(extra.iter().cloned());
-        let h = Harness::script(config(), &steps, 9000);
+        let h = Harness::script(config(), &steps, 14_000);
         assert_eq!(
             h.count("one_moment"),
             *one_moment,
