@@ -317,6 +317,35 @@ async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
     assert_eq!(e.sim.dials().len(), 1, "more leads were called");
 }
 
+/// The LLM stalls (200, then nothing) on every request: the call does not wait for the
+/// client's own deadlines. The turn fails at the first-token deadline, is retried once, then
+/// the caller hears the apology and the call ends with `error` — within seconds, measured on
+/// the phone from the end of the caller's words to the agent's next audio.
+async fn a_stalled_llm_ends_with_the_apology_not_dead_air(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.openai.knobs.hang_next(5);
+    let mut p = interested();
+    p.replies = vec![say("yes")];
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "error", "{c}");
+    let report = live.phone_report();
+    assert!(
+        report.agent_turns.iter().any(|t| t.contains("sorry")),
+        "{:?}",
+        report.agent_turns
+    );
+    // No pre-rendered lines here ("one moment" needs them): the apology comes after two
+    // first-token deadlines (3.5 s each) and a backoff; a generous bound, far below the
+    // client's 3 × 10 s.
+    let waited = report.health.response_ms.iter().max().copied().unwrap_or(0);
+    assert!(
+        waited < 12_000,
+        "{waited} ms of silence: {:?}",
+        report.health.response_ms
+    );
+}
+
 /// What we send the LLM stays with the provider: the lead's number is never part of it.
 async fn the_llm_never_receives_the_phone_number(backend: Backend) {
     let live = live_app(backend, 8000).await;
@@ -403,6 +432,7 @@ async fn an_adopted_call_is_registered_while_its_conversation_runs(backend: Back
 both_backends!(
     a_hello_on_pickup_does_not_cut_the_greeting,
     a_bad_llm_key_pauses_the_campaign_after_one_call,
+    a_stalled_llm_ends_with_the_apology_not_dead_air,
     an_adopted_call_is_registered_while_its_conversation_runs,
     a_full_qualification_conversation,
     the_llm_never_receives_the_phone_number,

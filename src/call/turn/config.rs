@@ -67,7 +67,7 @@ impl Default for Timing {
             hold_timeout: Duration::from_millis(1500),
             playout_margin: Duration::from_millis(750),
             late_first_token: Duration::from_millis(1500),
-            first_token_deadline: Duration::from_millis(4000),
+            first_token_deadline: Duration::from_millis(3500),
             end_of_turn_fallback: Duration::from_millis(2500),
             voicemail_silence: Duration::from_millis(2000),
             voicemail_cap: Duration::from_secs(20),

@@ -43,6 +43,9 @@ pub(super) struct Caller {
     /// Final words of the caller's current turn.
     pub text: String,
     pub interim: String,
+    /// When the last final words came (the end-of-turn fallback's clock when our VAD heard
+    /// nothing, on a quiet line).
+    pub last_words_at: Option<Instant>,
     /// The recogniser ended the turn (`speech_final`/`UtteranceEnd`, or a key press) while
     /// the agent was busy: answer when it is free.
     pub turn_complete: bool,

@@ -2,10 +2,10 @@
 //!
 //! - The LLM's first token is late (`late_first_token`, 1.5 s by default): the agent says the
 //!   pre-rendered "one moment" line, once per turn. No first token by `first_token_deadline`
-//!   (4 s): the generation is cancelled and counts as a failed turn (below), whatever the LLM
+//!   (3.5 s): the generation is cancelled and counts as a failed turn (below), whatever the LLM
 //!   client's own deadlines — the caller never waits for the agent in silence for long.
 //! - A turn fails (the LLM or TTS reports a `ProviderError`, a stream deadline included): the
-//!   first time, the agent says "one moment" (if it has not yet in this turn) and retries
+//!   first time, the agent says "one moment" (again, if need be: a brief apology) and retries
 //!   after the child's backoff — a new generation that is told what was already said and
 //!   does not say it again, or the unsynthesised clauses again; the second time, it closes.
 //! - A child restarts too often (`RestartPolicy`: 3 in 60 s), or a provider refuses us for
@@ -64,11 +64,15 @@ impl TurnTaking {
                 .map(|c| c.text.clone())
                 .collect();
         }
+        // A brief apology for the wait, even if the turn said "one moment" already.
+        if let Some(turn) = self.agent.as_mut() {
+            turn.one_moment_said = false;
+        }
         self.say_one_moment(now);
     }
 
-    /// Says the "one moment" line in the current turn, once, if it exists and the caller
-    /// would otherwise hear nothing.
+    /// Says the "one moment" line in the current turn if it exists, was not said yet in this
+    /// turn (or since its failure), and the caller would otherwise hear nothing.
     fn say_one_moment(&mut self, now: Instant) {
         let Some(samples) = self.cfg.prerendered.one_moment else {
             return;

@@ -63,6 +63,7 @@ impl TurnTaking {
                 self.caller.text.push(' ');
             }
             self.caller.text.push_str(text.trim());
+            self.caller.last_words_at = Some(now);
         }
         if speech_final {
             self.caller.turn_complete = true;
@@ -106,7 +107,8 @@ impl TurnTaking {
             return;
         }
         if has_text {
-            if silent_for(self.caller.speech_ended) >= self.cfg.timing.end_of_turn_fallback {
+            let quiet_since = self.caller.speech_ended.max(self.caller.last_words_at);
+            if silent_for(quiet_since) >= self.cfg.timing.end_of_turn_fallback {
                 self.end_of_user_turn(now);
             }
             return;

@@ -38,9 +38,9 @@ fn late_and_failed_turns() {
             0,
         ),
         (
-            "no first token in 4 s: a retry; none again in 4 s: the apology",
+            "no first token in 3.5 s: one moment again, a retry; none again: the apology",
             &[],
-            1,
+            2,
             2,
             1,
             1,
@@ -211,4 +211,31 @@ fn the_time_up_line_ends_the_call() {
     assert_eq!(h.count("hang_up"), 1, "{:?}", h.kinds());
     let t = h.transcript();
     assert!(t.iter().any(|x| x.1 == "We are out of time, bye."), "{t:?}");
+}
+
+/// The LLM never answers: from the caller's end of speech to the apology, the longest stretch
+/// with no agent audio stays about 3 s (one moment at 1.5 s, again at the 3.5 s deadline with
+/// the retry, the apology at the second deadline).
+#[test]
+fn a_stalled_llm_never_leaves_the_caller_long_in_silence() {
+    let h = Harness::script(config(), &answered(), 20_000);
+    let cfg = config();
+    let length = |line: &Line| {
+        let samples = match line {
+            Line::Apology => cfg.prerendered.apology,
+            Line::OneMoment => cfg.prerendered.one_moment,
+            Line::TimeUp => cfg.prerendered.time_up,
+        };
+        samples.unwrap() as u64 * 1000 / RATE as u64
+    };
+    let mut heard_until = 4800; // the caller's "yes" ended the turn
+    let mut longest = 0;
+    for (c, ms) in h.out.iter().zip(&h.out_ms) {
+        if let Command::PlayLine { line, .. } = c {
+            longest = longest.max(ms.saturating_sub(heard_until));
+            heard_until = heard_until.max(*ms) + length(line);
+        }
+    }
+    assert_eq!(h.count("apology"), 1, "{:?}", h.kinds());
+    assert!(longest <= 3300, "{longest} ms of silence: {:?}", h.kinds());
 }
