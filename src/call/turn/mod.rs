@@ -11,6 +11,7 @@
 //!   back-channel, noise or silence resumes it;
 //! - `listening`: a caller's turn ends on the recogniser's `speech_final`/`UtteranceEnd`, our
 //!   VAD only as a late fallback;
+//! - `answer`: the LLM's answers and tool rounds; a retry never repeats what was heard;
 //! - `agent_turn`: what the agent is saying and our own playout clock (a lost `mark` never
 //!   wedges a turn), and what the caller heard of it;
 //! - `failures` and `restart`: one-moment line, retry once, polite close, restart windows,
@@ -18,6 +19,7 @@
 //! - `voicemail`: a machine answered: wait for the beep, leave the message, hang up.
 
 mod agent_turn;
+mod answer;
 mod barge_in;
 mod commands;
 mod config;
