@@ -64,11 +64,14 @@ pub struct CampaignActor {
 pub struct Wake;
 
 /// A call of this campaign ended (terminal webhook, media-socket stop, reconciliation).
-#[derive(Message, Debug, Clone, Copy)]
+#[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
 pub struct CallEnded {
     pub campaign_id: i64,
     pub scheduled_call_id: i64,
+    /// The call ended because a provider refused us for good (a bad key, an empty quota):
+    /// the campaign pauses with this `status_reason` rather than burn through its leads.
+    pub pause_campaign: Option<String>,
 }
 
 /// Stop dialing; calls in progress finish normally. The actor stops when the last one ends.
@@ -332,6 +335,10 @@ impl Handler<Wake> for CampaignActor {
 impl Handler<CallEnded> for CampaignActor {
     type Result = ();
     fn handle(&mut self, msg: CallEnded, ctx: &mut Context<Self>) {
+        // Paused before the token is freed, so the freed token dials no one.
+        if let Some(reason) = msg.pause_campaign {
+            self.pause_because(reason, ctx);
+        }
         self.free_token(msg.scheduled_call_id, ctx);
     }
 }

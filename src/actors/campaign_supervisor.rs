@@ -138,12 +138,13 @@ impl Handler<PauseCampaign> for CampaignSupervisor {
 impl Handler<CallEnded> for CampaignSupervisor {
     type Result = ();
     fn handle(&mut self, msg: CallEnded, _: &mut Context<Self>) {
-        if let Some(addr) = self.campaigns.get(&msg.campaign_id) {
+        let campaign_id = msg.campaign_id;
+        if let Some(addr) = self.campaigns.get(&campaign_id) {
             addr.do_send(msg);
         }
         // A node-wide token may have been freed: other campaigns may dial now.
         for (id, addr) in &self.campaigns {
-            if *id != msg.campaign_id {
+            if *id != campaign_id {
                 addr.do_send(Wake);
             }
         }

@@ -67,6 +67,7 @@ pub async fn call_status(
             state.campaigns.do_send(CallEnded {
                 campaign_id,
                 scheduled_call_id,
+                pause_campaign: None,
             });
             "ended"
         }

@@ -1,19 +1,21 @@
-//! `CallActor`: one per live call. It owns the session state and the turn-taking state machine
-//! (greeting → listening → thinking → speaking → … → closing), supervises the STT, LLM and TTS
-//! children (restarted with backoff within a per-call budget; when the budget is spent the
-//! agent plays a cached apology and ends the call with outcome `error`, or `do_not_call` after
-//! an opt-out), handles barge-in, and
-//! when the call ends writes everything in one transaction and frees the call's token.
+//! `CallActor`: one per live call — the wiring around the turn-taking core
+//! (`crate::call::turn`). It turns the socket's and the children's messages into the core's
+//! events, carries out the core's commands (audio to the socket, work to the STT, LLM and TTS
+//! children, hang-up, save, pausing the campaign), runs the tools the LLM calls, feeds the
+//! answering-machine detector, and when the call ends writes everything in one transaction and
+//! frees the call's token. Every handler runs inside the call's tracing span (`call_sid`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::clauses::ClauseSplitter;
+use super::fallback_audio::FallbackLines;
 use super::llm_actor::LlmActor;
+use super::machine_detection::{MachineDetector, MachineEvent};
 use super::messages::*;
 use super::outcome::ConversationOutcome;
 use super::save::save_or_spool;
@@ -22,7 +24,10 @@ use super::stt_actor::SttActor;
 use super::tools::{self, ToolAction};
 use super::transcript::{Turn, TurnLatency};
 use super::tts_actor::TtsActor;
-use super::verdict::Verdict;
+use super::turn::restart::RestartPolicy;
+use super::turn::{
+    Command, Event, Line, Lines, Prerendered, Timing, TurnConfig, TurnTaking, TurnTimes,
+};
 use super::CallProviders;
 use crate::actors::campaign_actor::CallEnded;
 use crate::actors::{Engine, LiveCall};
@@ -30,18 +35,18 @@ use crate::conversation::playbook::{render, Playbook};
 use crate::domain::{CallStatus, SuppressionSource};
 use crate::media::vad::{Vad, VadEvent};
 use crate::providers::deepgram::SttEvent;
-use crate::providers::openai::{ChatMessage, LlmDelta, ToolCall};
+use crate::providers::openai::{ChatMessage, ToolCall};
 use crate::scheduling::callback::CallbackRefusal;
 use crate::scheduling::{decide_callback, CallbackDecision, CallbackUsage, NextStep};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ConversationSummary, Lead};
-use crate::telephony::call_outcome::retry_window;
+use crate::telephony::call_outcome::{next_after_voicemail, retry_window};
 
-mod answering_machine;
-
-/// Child restarts a call tolerates before it gives up with an apology.
-const RESTART_BUDGET: u32 = 3;
 /// Tool-only answers the LLM may chain before it must speak.
 const MAX_TOOL_ROUNDS: u32 = 3;
+/// How often the core's clock rules are checked.
+const TICK: Duration = Duration::from_millis(100);
+/// Our VAD reports the end of speech after its hang-over; the speech ended that much earlier.
+const VAD_HANGOVER: Duration = Duration::from_millis(200);
 
 /// Everything a call starts from.
 pub struct CallSetup {
@@ -57,124 +62,36 @@ pub struct CallSetup {
     pub providers: CallProviders,
     pub campaigns: Recipient<CallEnded>,
     /// Pre-rendered lines for when a provider fails (`None` until the cache has them).
-    pub fallback: Option<std::sync::Arc<super::fallback_audio::FallbackLines>>,
-}
-
-/// A clause of an agent turn and how far it got.
-#[derive(Debug)]
-struct Clause {
-    id: u64,
-    text: String,
-    samples: usize,
-    tts_done: bool,
-    played: bool,
-}
-
-/// What the agent is saying now.
-struct AgentTurn {
-    /// Numbers this turn's audio for the socket.
-    id: u64,
-    generation: u64,
-    clauses: Vec<Clause>,
-    splitter: ClauseSplitter,
-    llm_done: bool,
-    llm_text: String,
-    tool_calls: Vec<ToolCall>,
-    tool_rounds: u32,
-    /// Hang up once this turn has been played.
-    close_after: bool,
-    speech_end: Option<Instant>,
-    final_at: Option<Instant>,
-    llm_request_at: Option<Instant>,
-    first_token_at: Option<Instant>,
-    tts_first_at: Option<Instant>,
-    first_frame_at: Option<Instant>,
-    /// When the last clause finished playing (to estimate how much of the next was heard).
-    last_played_at: Option<Instant>,
-}
-
-impl AgentTurn {
-    fn new(id: u64, generation: u64) -> AgentTurn {
-        AgentTurn {
-            id,
-            generation,
-            clauses: Vec::new(),
-            splitter: ClauseSplitter::default(),
-            llm_done: false,
-            llm_text: String::new(),
-            tool_calls: Vec::new(),
-            tool_rounds: 0,
-            close_after: false,
-            speech_end: None,
-            final_at: None,
-            llm_request_at: None,
-            first_token_at: None,
-            tts_first_at: None,
-            first_frame_at: None,
-            last_played_at: None,
-        }
-    }
-
-    fn finished(&self) -> bool {
-        self.llm_done && self.clauses.iter().all(|c| c.tts_done && c.played)
-    }
-
-    fn latency(&self) -> TurnLatency {
-        let from = self.speech_end.or(self.final_at);
-        let ms = |t: Option<Instant>| Some(t?.saturating_duration_since(from?).as_millis() as u64);
-        let us = |a: Option<Instant>, b: Option<Instant>| {
-            Some(b?.saturating_duration_since(a?).as_micros() as u64)
-        };
-        TurnLatency {
-            final_transcript_ms: ms(self.final_at),
-            llm_request_ms: ms(self.llm_request_at),
-            llm_first_token_ms: ms(self.first_token_at),
-            tts_first_byte_ms: ms(self.tts_first_at),
-            first_frame_ms: ms(self.first_frame_at),
-            overhead_transcript_to_llm_us: us(self.final_at, self.llm_request_at),
-            overhead_tts_to_frame_us: us(self.tts_first_at, self.first_frame_at),
-        }
-    }
+    pub fallback: Option<Arc<FallbackLines>>,
 }
 
 pub struct CallActor {
     s: CallSetup,
+    span: tracing::Span,
     vars: HashMap<String, String>,
+    core: TurnTaking,
+    detector: MachineDetector,
     stt: Option<Addr<SttActor>>,
     llm: Option<Addr<LlmActor>>,
     tts: Option<Addr<TtsActor>>,
     transcript: Vec<Turn>,
-    history: Vec<ChatMessage>,
     tools: Value,
     facts: Map<String, Value>,
-    /// The outcome so far and whether the person opted out (sticky).
-    verdict: Verdict,
     callback_at: Option<DateTime<Utc>>,
     /// The call-back does not use one of the lead's attempts (`decide_callback`).
     callback_free: bool,
-    /// Final transcripts of the caller's current turn.
-    user_text: String,
-    user_interim: String,
-    speech_ended_at: Option<Instant>,
-    /// When the caller's current stretch of speech began (VAD).
-    speech_started_at: Option<Instant>,
-    agent: Option<AgentTurn>,
-    generation: u64,
-    next_clause: u64,
-    next_turn: u64,
+    /// A tool asked to end the call after the goodbye (told to the core with the results).
+    closing: bool,
     vad: Vad,
-    reprompts: u32,
-    last_agent_end: Instant,
-    restarts: HashMap<Child, u32>,
-    giving_up: bool,
-    apology: Option<Vec<i16>>,
+    /// The apology synthesised at call start, when there are no pre-rendered lines.
+    apology: Option<Arc<[i16]>>,
+    /// Why the campaign must pause (a provider refused us for good), sent with `CallEnded`.
+    pause_campaign: Option<String>,
     finished: bool,
     started_at: DateTime<Utc>,
     last_latency: Option<TurnLatency>,
     /// Caller audio chunks the transcriber's mailbox could not take.
     dropped_audio: u64,
-    /// Voicemail and carrier announcements (`answering_machine`).
-    machine: answering_machine::MachineWatch,
 }
 
 impl CallActor {
@@ -183,35 +100,27 @@ impl CallActor {
         let started_at = setup.engine.clock.now();
         let tools = tools::definitions(&setup.playbook);
         let vad = Vad::new(setup.sample_rate);
-        let machine = answering_machine::MachineWatch::new(&setup.playbook, setup.sample_rate);
+        let span = tracing::info_span!("call", call_sid = %setup.call_sid);
+        let core = TurnTaking::new(turn_config(&setup, &vars));
+        let detector = MachineDetector::new(&setup.playbook, setup.sample_rate, Instant::now());
         CallActor {
-            machine,
             s: setup,
+            span,
             vars,
+            core,
+            detector,
             stt: None,
             llm: None,
             tts: None,
             transcript: Vec::new(),
-            history: Vec::new(),
             tools,
             facts: Map::new(),
-            verdict: Verdict::default(),
             callback_at: None,
             callback_free: false,
-            user_text: String::new(),
-            user_interim: String::new(),
-            speech_ended_at: None,
-            speech_started_at: None,
-            agent: None,
-            generation: 0,
-            next_clause: 0,
-            next_turn: 0,
+            closing: false,
             vad,
-            reprompts: 0,
-            last_agent_end: Instant::now(),
-            restarts: HashMap::new(),
-            giving_up: false,
             apology: None,
+            pause_campaign: None,
             finished: false,
             started_at,
             last_latency: None,
@@ -247,216 +156,154 @@ impl CallActor {
         prompt
     }
 
-    // ── speaking ────────────────────────────────────────────────────────────────────────
+    // ── the core ────────────────────────────────────────────────────────────────────────
 
-    fn new_turn(&mut self) -> AgentTurn {
-        self.generation += 1;
-        self.next_turn += 1;
-        AgentTurn::new(self.next_turn, self.generation)
-    }
-
-    /// Says a fixed text (greeting, re-prompt, closing line) without the LLM.
-    fn say(&mut self, text: String, close_after: bool) {
-        let mut turn = self.new_turn();
-        turn.close_after = close_after;
-        turn.llm_done = true;
-        let mut pieces = turn.splitter.push(&format!("{text} "));
-        pieces.extend(turn.splitter.finish());
-        self.agent = Some(turn);
-        for piece in pieces {
-            self.queue_clause(piece);
-        }
-        self.history.push(ChatMessage::text("assistant", text));
-        self.check_turn_done();
-    }
-
-    fn queue_clause(&mut self, text: String) {
-        let Some(turn) = self.agent.as_mut() else {
-            return;
-        };
-        self.next_clause += 1;
-        let id = self.next_clause;
-        turn.clauses.push(Clause {
-            id,
-            text: text.clone(),
-            samples: 0,
-            tts_done: false,
-            played: false,
-        });
-        if let Some(tts) = &self.tts {
-            tts.do_send(Speak { clause: id, text });
+    /// Feeds the core one event and carries out what it asks.
+    fn drive(&mut self, event: Event, ctx: &mut Context<Self>) {
+        let commands = self.core.handle(event, Instant::now());
+        for command in commands {
+            self.execute(command, ctx);
         }
     }
 
-    fn check_turn_done(&mut self) {
-        let done = self.agent.as_ref().is_some_and(AgentTurn::finished);
-        if !done {
-            return;
-        }
-        let Some(turn) = self.agent.take() else {
-            return;
-        };
-        let text = turn
-            .clauses
-            .iter()
-            .map(|c| c.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !text.is_empty() {
-            let latency = turn.final_at.map(|_| turn.latency());
-            record_turn_metrics(&turn);
-            if let Some(l) = &latency {
+    fn execute(&mut self, command: Command, ctx: &mut Context<Self>) {
+        match command {
+            Command::Speak { clause, text } => {
+                if let Some(tts) = &self.tts {
+                    tts.do_send(Speak { clause, text });
+                }
+            }
+            Command::Play { turn, pcm } => self.s.socket.do_send(SocketCommand::Play { turn, pcm }),
+            Command::PlayLine { turn, line } => {
+                if let Some(pcm) = self.line_audio(line) {
+                    self.s.socket.do_send(SocketCommand::Play {
+                        turn,
+                        pcm: pcm.to_vec(),
+                    });
+                }
+            }
+            Command::Mark { clause } => self
+                .s
+                .socket
+                .do_send(SocketCommand::Mark(format!("c{clause}"))),
+            Command::PauseAudio => {
+                tracing::info!("caller speaks over the agent: holding its audio");
+                self.s.socket.do_send(SocketCommand::Pause);
+            }
+            Command::ResumeAudio => {
+                tracing::info!("no words: the agent carries on");
+                self.s.socket.do_send(SocketCommand::Resume);
+            }
+            Command::ClearAudio => {
+                tracing::info!("barge-in: clearing the agent's audio");
+                self.s.socket.do_send(SocketCommand::Clear);
+            }
+            Command::Generate {
+                generation,
+                messages,
+            } => {
+                let mut all = vec![ChatMessage::text("system", self.system_prompt())];
+                all.extend(messages);
+                if let Some(llm) = &self.llm {
+                    llm.do_send(Generate {
+                        generation,
+                        messages: all,
+                        tools: self.tools.clone(),
+                    });
+                }
+            }
+            Command::CancelGeneration => {
+                if let Some(llm) = &self.llm {
+                    llm.do_send(CancelGeneration);
+                }
+            }
+            Command::CancelSpeech => {
+                if let Some(tts) = &self.tts {
+                    tts.do_send(CancelSpeech);
+                }
+            }
+            Command::ApplyTools { calls } => {
+                self.closing = false;
+                let results = calls
+                    .iter()
+                    .map(|call| (call.id.clone(), self.apply_tool(call)))
+                    .collect();
+                let close = self.closing;
+                let closing_line = self.closing_line();
+                self.drive(
+                    Event::ToolsApplied {
+                        results,
+                        close,
+                        closing_line,
+                    },
+                    ctx,
+                );
+            }
+            Command::Record {
+                speaker,
+                text,
+                interrupted,
+                latency,
+            } => {
+                if let Some(l) = &latency {
+                    self.last_latency = Some(l.clone());
+                }
+                self.transcript.push(Turn {
+                    speaker,
+                    text,
+                    timestamp: self.s.engine.clock.now(),
+                    interrupted,
+                    latency,
+                });
+            }
+            Command::TurnEnded(times) => {
+                record_turn_metrics(&times);
+                let l = times.latency();
                 tracing::info!(
-                    call_sid = %self.s.call_sid,
                     final_transcript_ms = l.final_transcript_ms,
                     llm_first_token_ms = l.llm_first_token_ms,
                     tts_first_byte_ms = l.tts_first_byte_ms,
                     first_frame_ms = l.first_frame_ms,
-                    overhead_us = l.overhead_transcript_to_llm_us.unwrap_or(0) + l.overhead_tts_to_frame_us.unwrap_or(0),
+                    overhead_us = l.overhead_transcript_to_llm_us.unwrap_or(0)
+                        + l.overhead_tts_to_frame_us.unwrap_or(0),
                     "agent turn"
                 );
             }
-            self.last_latency = latency.clone().or(self.last_latency.take());
-            self.push_turn("ai", text, false, latency);
-        }
-        self.last_agent_end = Instant::now();
-        if turn.close_after {
-            self.s.socket.do_send(SocketCommand::HangUp);
-        }
-    }
-
-    fn push_turn(
-        &mut self,
-        speaker: &'static str,
-        text: String,
-        interrupted: bool,
-        latency: Option<TurnLatency>,
-    ) {
-        self.transcript.push(Turn {
-            speaker,
-            text,
-            timestamp: self.s.engine.clock.now(),
-            interrupted,
-            latency,
-        });
-    }
-
-    /// The caller can hear the agent: its current turn has started playing.
-    fn agent_speaking(&self) -> bool {
-        self.agent
-            .as_ref()
-            .is_some_and(|t| t.tts_first_at.is_some())
-    }
-
-    /// The agent is busy with a turn (thinking or speaking): caller turns wait.
-    fn agent_busy(&self) -> bool {
-        self.agent.is_some()
-    }
-
-    // ── listening ───────────────────────────────────────────────────────────────────────
-
-    /// Back-channels ("haan", "hmm", "okay") never interrupt; a partial last word counts as
-    /// one if it could still become one.
-    fn is_backchannel(&self, text: &str) -> bool {
-        let words: Vec<String> = text
-            .to_lowercase()
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(String::from)
-            .collect();
-        let known: Vec<&str> = self
-            .s
-            .playbook
-            .barge_in
-            .backchannels
-            .iter()
-            .flat_map(|b| b.split_whitespace())
-            .collect();
-        !words.is_empty()
-            && words.iter().enumerate().all(|(i, w)| {
-                known.contains(&w.as_str())
-                    || (i + 1 == words.len() && known.iter().any(|k| k.starts_with(w.as_str())))
-            })
-    }
-
-    fn barge_in(&mut self, ctx: &mut Context<Self>) {
-        let closing = self.agent.as_ref().is_some_and(|t| t.close_after);
-        if closing || self.finished {
-            return;
-        }
-        let Some(turn) = self.agent.take() else {
-            return;
-        };
-        self.s.socket.do_send(SocketCommand::Clear);
-        self.cancel_children();
-        self.generation += 1;
-        let spoken = spoken_so_far(&turn, self.s.sample_rate);
-        tracing::info!(call_sid = %self.s.call_sid, %spoken, "barge-in");
-        if !spoken.is_empty() {
-            self.history
-                .push(ChatMessage::text("assistant", spoken.clone()));
-            self.push_turn("ai", spoken, true, Some(turn.latency()));
-        }
-        self.last_agent_end = Instant::now();
-        let _ = ctx;
-    }
-
-    fn cancel_children(&self) {
-        if let Some(llm) = &self.llm {
-            llm.do_send(CancelGeneration);
-        }
-        if let Some(tts) = &self.tts {
-            tts.do_send(CancelSpeech);
+            Command::HangUp => self.s.socket.do_send(SocketCommand::HangUp),
+            Command::Save => self.finish(ctx),
+            Command::PauseCampaign { reason } => {
+                tracing::error!(%reason, "a provider refused us for good; the campaign will pause");
+                self.pause_campaign = Some(reason);
+            }
         }
     }
 
-    fn end_of_user_turn(&mut self) {
-        let text = std::mem::take(&mut self.user_text).trim().to_string();
-        self.user_interim.clear();
-        if text.is_empty() || self.finished {
-            return;
+    fn line_audio(&self, line: Line) -> Option<Arc<[i16]>> {
+        let f = self.s.fallback.as_ref();
+        match line {
+            Line::Apology => f
+                .map(|f| f.apology.pcm.clone())
+                .or_else(|| self.apology.clone()),
+            Line::OneMoment => f.map(|f| f.one_moment.pcm.clone()),
+            Line::TimeUp => f.map(|f| f.time_up.pcm.clone()),
         }
-        self.reprompts = 0;
-        let final_at = Instant::now();
-        let speech_end = if self.vad.is_speaking() {
-            None
-        } else {
-            self.speech_ended_at.take()
-        };
-        self.push_turn("user", text.clone(), false, None);
-        self.history.push(ChatMessage::text("user", text));
-        let user_turns = self
-            .transcript
-            .iter()
-            .filter(|t| t.speaker == "user")
-            .count() as u32;
-        if user_turns >= self.s.playbook.max_turns {
-            let line = render(&self.s.playbook.closing.not_qualified, &self.vars);
-            self.say(line, true);
-            return;
-        }
-        let mut turn = self.new_turn();
-        turn.speech_end = speech_end.or(Some(final_at));
-        turn.final_at = Some(final_at);
-        self.agent = Some(turn);
-        self.generate();
     }
 
-    fn generate(&mut self) {
-        let mut messages = vec![ChatMessage::text("system", self.system_prompt())];
-        messages.extend(self.history.iter().cloned());
-        let Some(turn) = self.agent.as_mut() else {
-            return;
-        };
-        turn.llm_request_at.get_or_insert_with(Instant::now);
-        let generation = turn.generation;
-        if let Some(llm) = &self.llm {
-            llm.do_send(Generate {
-                generation,
-                messages,
-                tools: self.tools.clone(),
-            });
+    /// Feeds the detector's events to the core: the one a push returned, then any it queued
+    /// (one push can finish the verdict and hear the beep).
+    fn machine_events(&mut self, first: Option<MachineEvent>, ctx: &mut Context<Self>) {
+        let mut event = first;
+        while let Some(e) = event {
+            self.drive(Event::Machine(e), ctx);
+            event = self.detector.poll_event();
         }
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let _span = self.span.clone().entered();
+        let event = self.detector.tick(Instant::now());
+        self.machine_events(event, ctx);
+        self.drive(Event::Tick, ctx);
     }
 
     // ── tools ───────────────────────────────────────────────────────────────────────────
@@ -469,18 +316,20 @@ impl CallActor {
                 }
                 format!("recorded {}", Value::Object(details))
             }
-            // `end_call` with outcome `do_not_call` is an opt-out as much as the tool is.
-            ToolAction::EndCall { outcome }
-                if outcome == ConversationOutcome::DoNotCall.as_str() =>
-            {
-                self.opt_out()
-            }
-            ToolAction::EndCall { outcome } => {
-                self.verdict.propose(&outcome);
-                self.mark_closing();
-                "the call will end after your goodbye".into()
-            }
-            ToolAction::ScheduleCallback { .. } if self.verdict.opted_out() => {
+            ToolAction::EndCall { outcome } => match ConversationOutcome::parse(&outcome) {
+                // `end_call` with outcome `do_not_call` is an opt-out as much as the tool is.
+                Some(ConversationOutcome::DoNotCall) => self.opt_out(),
+                Some(outcome) => {
+                    self.core.verdict_mut().propose(outcome);
+                    self.closing = true;
+                    "the call will end after your goodbye".into()
+                }
+                None => format!(
+                    "unknown outcome {outcome:?}; use one of {:?}",
+                    tools::OUTCOMES
+                ),
+            },
+            ToolAction::ScheduleCallback { .. } if self.core.verdict().opted_out() => {
                 // Whatever the person says after opting out, they are not called again.
                 "not booked: the lead asked not to be called again, so no call-back may be \
                  scheduled; say goodbye"
@@ -503,16 +352,16 @@ impl CallActor {
                     CallbackDecision::Granted { at, free } => {
                         self.callback_at = Some(at);
                         self.callback_free = free;
-                        self.verdict.callback_requested();
-                        self.mark_closing();
+                        self.core.verdict_mut().callback_requested();
+                        self.closing = true;
                         format!(
                             "callback scheduled for {}",
                             at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
                         )
                     }
                     CallbackDecision::Refused(CallbackRefusal::NoAttemptsLeft) => {
-                        self.verdict.callback_requested();
-                        self.mark_closing();
+                        self.core.verdict_mut().callback_requested();
+                        self.closing = true;
                         CallbackRefusal::NoAttemptsLeft.to_string()
                     }
                     CallbackDecision::Refused(why) => {
@@ -535,9 +384,9 @@ impl CallActor {
     }
 
     fn opt_out(&mut self) -> String {
-        self.verdict.opt_out();
+        self.core.verdict_mut().opt_out();
         self.suppress_now();
-        self.mark_closing();
+        self.closing = true;
         "the lead will not be called again".into()
     }
 
@@ -551,137 +400,50 @@ impl CallActor {
             self.s.attempt.campaign_id, self.s.call_sid
         );
         let now = self.s.engine.clock.now();
-        let call_sid = self.s.call_sid.clone();
+        let span = self.span.clone();
         actix::spawn(async move {
             if let Err(e) = store
                 .add_suppression(&phone, &reason, SuppressionSource::Call, now)
                 .await
             {
                 // The conversation's save writes it again in its own transaction.
-                tracing::warn!(%call_sid, error = %e, "could not suppress the number yet; the save will");
+                let _span = span.entered();
+                tracing::warn!(error = %e, "could not suppress the number yet; the save will");
             }
         });
-    }
-
-    fn mark_closing(&mut self) {
-        if let Some(turn) = self.agent.as_mut() {
-            turn.close_after = true;
-        }
-    }
-
-    fn llm_done(&mut self) {
-        let Some(turn) = self.agent.as_mut() else {
-            return;
-        };
-        turn.llm_done = true;
-        let rest = turn.splitter.finish();
-        let calls = std::mem::take(&mut turn.tool_calls);
-        let text = std::mem::take(&mut turn.llm_text);
-        let had_text = !text.trim().is_empty();
-        if let Some(rest) = rest {
-            self.queue_clause(rest);
-        }
-        self.history.push(ChatMessage {
-            role: "assistant".into(),
-            content: had_text.then_some(text),
-            tool_calls: calls.clone(),
-            tool_call_id: None,
-        });
-        for call in &calls {
-            let result = self.apply_tool(call);
-            self.history
-                .push(ChatMessage::tool_result(&call.id, result));
-        }
-        let Some(turn) = self.agent.as_mut() else {
-            return;
-        };
-        let closing = turn.close_after;
-        if !calls.is_empty() && !had_text && !closing && turn.tool_rounds < MAX_TOOL_ROUNDS {
-            // Tools only: ask again with their results so the agent says something.
-            turn.tool_rounds += 1;
-            turn.llm_done = false;
-            self.generation += 1;
-            turn.generation = self.generation;
-            self.generate();
-            return;
-        }
-        if closing && !had_text {
-            let line = self.closing_line();
-            let mut pieces = ClauseSplitter::default();
-            let mut out = pieces.push(&format!("{line} "));
-            out.extend(pieces.finish());
-            for piece in out {
-                self.queue_clause(piece);
-            }
-        }
-        self.check_turn_done();
     }
 
     fn closing_line(&self) -> String {
         let c = &self.s.playbook.closing;
-        let line = match self.verdict.outcome() {
-            Some("callback_requested") => &c.callback,
-            Some("qualified") => &c.qualified,
+        let line = match self.core.verdict().outcome() {
+            Some(ConversationOutcome::CallbackRequested) => &c.callback,
+            Some(ConversationOutcome::Qualified) => &c.qualified,
             _ if self.s.playbook.is_qualified(&self.facts) => &c.qualified,
             _ => &c.not_qualified,
         };
         render(line, &self.vars)
     }
 
-    // ── failures ────────────────────────────────────────────────────────────────────────
-
-    fn give_up(&mut self, ctx: &mut Context<Self>) {
-        if self.giving_up || self.finished {
-            return;
-        }
-        self.giving_up = true;
-        tracing::warn!(call_sid = %self.s.call_sid, "restart budget spent; apologising and ending the call");
-        self.verdict.failed();
-        self.agent = None;
-        self.generation += 1;
-        self.cancel_children();
-        self.s.socket.do_send(SocketCommand::Clear);
-        let apology = render(&self.s.playbook.closing.apology, &self.vars);
-        if let Some(pcm) = self.apology.clone() {
-            self.s.socket.do_send(SocketCommand::Play {
-                turn: u64::MAX,
-                pcm,
-            });
-            self.push_turn("ai", apology, false, None);
-        }
-        self.s.socket.do_send(SocketCommand::HangUp);
-        let _ = ctx;
-    }
-
     // ── the end ─────────────────────────────────────────────────────────────────────────
 
-    fn finish(&mut self, reason: String, ctx: &mut Context<Self>) {
+    fn finish(&mut self, ctx: &mut Context<Self>) {
         if self.finished {
             return;
         }
         self.finished = true;
-        if let Some(turn) = self.agent.take() {
-            // The caller hung up while the agent was talking.
-            let spoken = spoken_so_far(&turn, self.s.sample_rate);
-            if !spoken.is_empty() {
-                self.push_turn("ai", spoken, true, None);
-            }
-        }
-        let leftover = std::mem::take(&mut self.user_text);
-        if !leftover.trim().is_empty() {
-            self.push_turn("user", leftover.trim().to_string(), false, None);
-        }
         if let Some(stt) = &self.stt {
             stt.do_send(SttClose);
         }
-        self.cancel_children();
-        tracing::info!(call_sid = %self.s.call_sid, %reason, "call ended");
+        tracing::info!("call ended");
         let save = self.save();
-        ctx.wait(save.into_actor(self).map(|_, act, ctx| {
+        let span = self.span.clone();
+        ctx.wait(save.into_actor(self).map(move |_, act, ctx| {
+            let _span = span.entered();
             act.s.engine.registry.unregister(&act.s.call_sid);
             act.s.campaigns.do_send(CallEnded {
                 campaign_id: act.s.attempt.campaign_id,
                 scheduled_call_id: act.s.attempt.scheduled_call_id,
+                pause_campaign: act.pause_campaign.take(),
             });
             ctx.stop();
         }));
@@ -689,22 +451,9 @@ impl CallActor {
 
     /// Writes the conversation, the call's end and the lead's verdict in one transaction.
     fn save(&mut self) -> impl std::future::Future<Output = ()> + 'static {
-        let spoke = self.transcript.iter().any(|t| t.speaker == "user");
-        let machine = self.answered_by_machine();
-        let voicemail = machine.then(|| self.s.campaign.clone());
-        let outcome = machine
-            .then(|| ConversationOutcome::Voicemail.as_str().to_string())
-            .or_else(|| self.verdict.outcome().map(str::to_string))
-            .unwrap_or_else(|| {
-                if !spoke {
-                    "no_response".into()
-                } else if self.s.playbook.is_qualified(&self.facts) {
-                    "qualified".into()
-                } else {
-                    "hung_up".into()
-                }
-            });
-        metrics::counter!(crate::telemetry_metrics::names::CALLS, "outcome" => outcome.clone())
+        let spoke = self.core.caller_spoke();
+        let outcome = self.core.outcome(self.s.playbook.is_qualified(&self.facts));
+        metrics::counter!(crate::telemetry_metrics::names::CALLS, "outcome" => outcome.as_str())
             .increment(1);
         if self.dropped_audio > 0 {
             metrics::counter!(crate::telemetry_metrics::names::AUDIO_DROPPED, "where" => "stt")
@@ -717,33 +466,39 @@ impl CallActor {
         let openai = self.s.providers.openai.clone();
         let attempt = self.s.attempt.clone();
         let duration = (engine.clock.now() - self.started_at).num_seconds();
-        let opted_out = self.verdict.opted_out();
+        let opted_out = self.core.verdict().opted_out();
         let next = match self.callback_at {
             // A lead who asked not to be called again is never called back.
             Some(at) if !opted_out => NextStep::RetryAt(at),
             _ => NextStep::Done,
         };
         let free_callback = self.callback_free;
-        let history = self.history.clone();
+        let history = self.core.history().to_vec();
         let started_at = self.started_at;
+        let campaign = self.s.campaign.clone();
         async move {
-            let next = match &voicemail {
-                Some(campaign) => {
-                    answering_machine::next_after_voicemail(&engine, campaign, &attempt).await
-                }
-                None => next,
+            // A machine answered: the lead is called again after `retry_voicemail_minutes`.
+            let next = if outcome == ConversationOutcome::Voicemail {
+                next_after_voicemail(&engine, &campaign, &attempt).await
+            } else {
+                next
             };
             // A machine qualifies nobody and refuses nothing: the lead stays undecided.
-            let spoke = spoke && voicemail.is_none();
-            if spoke && !playbook.is_qualified(&facts) && outcome != "error" {
+            let spoke = spoke && outcome != ConversationOutcome::Voicemail;
+            if spoke && !playbook.is_qualified(&facts) && outcome != ConversationOutcome::Error {
                 fill_missing_facts(&openai, &playbook, &history, &mut facts).await;
             }
-            let refused =
-                ["not_interested", "do_not_call", "wrong_number"].contains(&outcome.as_str());
+            let refused = matches!(
+                outcome,
+                ConversationOutcome::NotInterested
+                    | ConversationOutcome::DoNotCall
+                    | ConversationOutcome::WrongNumber
+                    | ConversationOutcome::Voicemail
+            );
             let qualified = spoke.then(|| !refused && playbook.is_qualified(&facts));
             let summary = ConversationSummary {
                 transcript,
-                final_outcome: outcome.clone(),
+                final_outcome: outcome.as_str().to_string(),
                 lead_qualified: qualified,
                 extracted_data: Value::Object(facts),
                 free_callback,
@@ -769,35 +524,16 @@ impl CallActor {
     }
 
     fn state(&self) -> Value {
-        let stage = if self.finished {
-            "ended"
-        } else if let Some(t) = &self.agent {
-            if t.close_after {
-                "closing"
-            } else if t.clauses.is_empty() {
-                "thinking"
-            } else {
-                "speaking"
-            }
-        } else {
-            "listening"
-        };
-        let speaking = if self.agent.as_ref().is_some_and(|t| !t.clauses.is_empty()) {
-            "agent"
-        } else if self.vad.is_speaking() {
-            "caller"
-        } else {
-            "nobody"
-        };
+        use super::messages::Child;
         json!({
-            "stage": stage,
+            "stage": self.core.stage_name(),
             "turn": self.transcript.len(),
-            "speaking": speaking,
+            "speaking": self.core.who_speaks(),
             "facts": self.facts,
             "children": {
-                "stt": {"restarts": self.restarts.get(&Child::Stt).copied().unwrap_or(0)},
-                "llm": {"restarts": self.restarts.get(&Child::Llm).copied().unwrap_or(0)},
-                "tts": {"restarts": self.restarts.get(&Child::Tts).copied().unwrap_or(0)},
+                "stt": {"restarts": self.core.restarts(Child::Stt)},
+                "llm": {"restarts": self.core.restarts(Child::Llm)},
+                "tts": {"restarts": self.core.restarts(Child::Tts)},
             },
             "last_latency": self.last_latency,
             "dropped_audio_chunks": self.dropped_audio,
@@ -805,37 +541,49 @@ impl CallActor {
     }
 }
 
-/// What the caller heard of a turn: clauses played in full, and the part of the next one that
-/// had time to play (real-time playout), cut at a word.
-fn spoken_so_far(turn: &AgentTurn, sample_rate: u32) -> String {
-    let mut words: Vec<String> = Vec::new();
-    let mut since = turn.last_played_at.or(turn.first_frame_at);
-    for clause in &turn.clauses {
-        if clause.played {
-            words.push(clause.text.clone());
-            continue;
-        }
-        let (Some(start), true) = (since.take(), clause.samples > 0) else {
-            break;
-        };
-        let length = Duration::from_secs_f64(clause.samples as f64 / sample_rate as f64);
-        let fraction = (start.elapsed().as_secs_f64() / length.as_secs_f64()).clamp(0.0, 1.0);
-        let cut = (clause.text.chars().count() as f64 * fraction) as usize;
-        let heard: String = clause.text.chars().take(cut).collect();
-        let heard = match heard.rfind(' ') {
-            Some(i) if cut < clause.text.chars().count() => heard[..i].to_string(),
-            _ => heard,
-        };
-        if !heard.trim().is_empty() {
-            words.push(heard.trim().to_string());
-        }
-        break;
+/// The core's configuration from the playbook, the settings and the fallback lines.
+fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> TurnConfig {
+    let p = &s.playbook;
+    let f = s.fallback.as_deref();
+    let timing = Timing {
+        late_first_token: Duration::from_millis(u64::from(s.engine.settings.late_first_token_ms)),
+        ..Timing::default()
+    };
+    TurnConfig {
+        sample_rate: s.sample_rate,
+        min_speech: Duration::from_millis(u64::from(p.barge_in.min_speech_ms)),
+        backchannels: p.barge_in.backchannels.clone(),
+        reprompt_after: Duration::from_secs(u64::from(p.silence.reprompt_after_seconds)),
+        hang_up_after_reprompts: p.silence.hang_up_after_reprompts,
+        max_turns: p.max_turns,
+        max_tool_rounds: MAX_TOOL_ROUNDS,
+        lines: Lines {
+            greeting: render(&p.greeting, vars),
+            reprompt: render(&p.silence.reprompt, vars),
+            not_qualified: render(&p.closing.not_qualified, vars),
+            time_up: f.map_or_else(
+                || render(&p.closing.time_up, vars),
+                |f| f.time_up.text.clone(),
+            ),
+            apology: f.map_or_else(
+                || render(&p.closing.apology, vars),
+                |f| f.apology.text.clone(),
+            ),
+            one_moment: f.map(|f| f.one_moment.text.clone()).unwrap_or_default(),
+            voicemail_message: p.voicemail.message.as_ref().map(|m| render(m, vars)),
+        },
+        prerendered: Prerendered {
+            apology: f.map(|f| f.apology.pcm.len()),
+            one_moment: f.map(|f| f.one_moment.pcm.len()),
+            time_up: f.map(|f| f.time_up.pcm.len()),
+        },
+        timing,
+        restarts: RestartPolicy::default(),
     }
-    words.join(" ")
 }
 
 /// Per-turn figures for `/metrics`.
-fn record_turn_metrics(turn: &AgentTurn) {
+fn record_turn_metrics(turn: &TurnTimes) {
     use crate::telemetry_metrics::names;
     let secs = |a: Option<Instant>, b: Option<Instant>| {
         Some(b?.saturating_duration_since(a?).as_secs_f64())
@@ -937,6 +685,7 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        let _span = self.span.clone().entered();
         // Caller audio arrives 5–50 times a second; room for a second of it.
         ctx.set_mailbox_capacity(64);
         let me = ctx.address();
@@ -982,20 +731,25 @@ impl Actor for CallActor {
             actor: Some(me),
         });
 
-        let apology = render(&self.s.playbook.closing.apology, &self.vars);
-        if let Some(tts) = &self.tts {
-            tts.do_send(Prefetch {
-                key: "apology",
-                text: apology,
-            });
+        if self.s.fallback.is_none() {
+            // No pre-rendered lines: synthesise the apology now, while TTS works.
+            let apology = render(&self.s.playbook.closing.apology, &self.vars);
+            if let Some(tts) = &self.tts {
+                tts.do_send(Prefetch {
+                    key: "apology",
+                    text: apology,
+                });
+            }
         }
-        let greeting = render(&self.s.playbook.greeting, &self.vars);
-        self.say(greeting, false);
+        self.drive(Event::Start, ctx);
 
-        ctx.run_interval(Duration::from_millis(250), |act, ctx| act.silence_tick(ctx));
+        ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
         let limit =
             Duration::from_secs(u64::from(self.s.engine.settings.max_call_duration_minutes) * 60);
-        ctx.run_later(limit, |act, ctx| act.time_up(ctx));
+        ctx.run_later(limit, |act, ctx| {
+            let _span = act.span.clone().entered();
+            act.drive(Event::TimeUp, ctx)
+        });
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
@@ -1003,86 +757,30 @@ impl Actor for CallActor {
     }
 }
 
-impl CallActor {
-    fn silence_tick(&mut self, ctx: &mut Context<Self>) {
-        if !self.finished && self.machine_tick() {
-            return;
-        }
-        if self.finished || self.giving_up || self.agent_busy() || self.vad.is_speaking() {
-            return;
-        }
-        if !self.user_text.is_empty() {
-            // The caller spoke while the agent was busy; answer now that it is free.
-            self.end_of_user_turn();
-            return;
-        }
-        let wait = Duration::from_secs(u64::from(self.s.playbook.silence.reprompt_after_seconds));
-        if self.last_agent_end.elapsed() < wait || self.vad.silence_ms() < wait.as_millis() as u32 {
-            return;
-        }
-        if self.reprompts < self.s.playbook.silence.hang_up_after_reprompts {
-            self.reprompts += 1;
-            let line = self.s.playbook.silence.reprompt.clone();
-            self.say(render(&line, &self.vars), false);
-        } else {
-            self.verdict.propose("no_response");
-            let line = render(&self.s.playbook.closing.not_qualified, &self.vars);
-            self.say(line, true);
-        }
-        let _ = ctx;
-    }
-
-    fn time_up(&mut self, ctx: &mut Context<Self>) {
-        if self.finished {
-            return;
-        }
-        if self.agent.is_some() {
-            self.s.socket.do_send(SocketCommand::Clear);
-            self.cancel_children();
-            self.agent = None;
-        }
-        let line = render(&self.s.playbook.closing.time_up, &self.vars);
-        self.say(line, true);
-        let _ = ctx;
-    }
-}
-
 impl Handler<InboundAudio> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: InboundAudio, ctx: &mut Context<Self>) {
-        match self.vad.push(&msg.0) {
-            Some(VadEvent::SpeechStarted) => {
-                self.speech_started_at = Some(Instant::now());
-                self.speech_ended_at = None;
-            }
-            // The VAD decides after its hang-over; the speech ended that much earlier.
-            Some(VadEvent::SpeechEnded) => {
-                self.speech_ended_at = Instant::now().checked_sub(Duration::from_millis(200))
-            }
-            None => {}
-        }
-        let machine = self.machine_audio(&msg.0);
+        let _span = self.span.clone().entered();
+        let now = Instant::now();
+        let event = self.detector.push_audio(&msg.0, now);
+        self.machine_events(event, ctx);
+        let vad = self.vad.push(&msg.0);
         if let Some(stt) = &self.stt {
             if stt.try_send(SttAudio(msg.0)).is_err() {
                 self.dropped_audio += 1;
             }
         }
-        if machine {
-            return;
-        }
-        let long_enough = self.vad.speech_ms() >= self.s.playbook.barge_in.min_speech_ms;
-        let only_backchannel =
-            !self.user_interim.is_empty() && self.is_backchannel(&self.user_interim);
-        // Only speech that began while the agent was audible interrupts it.
-        let over_the_agent = match (
-            self.speech_started_at,
-            self.agent.as_ref().and_then(|t| t.tts_first_at),
-        ) {
-            (Some(speech), Some(audio)) => speech >= audio,
-            _ => false,
-        };
-        if over_the_agent && long_enough && !only_backchannel {
-            self.barge_in(ctx);
+        match vad {
+            Some(VadEvent::SpeechStarted) => self.drive(Event::SpeechStarted, ctx),
+            Some(VadEvent::SpeechEnded) => {
+                let at = now.checked_sub(VAD_HANGOVER).unwrap_or(now);
+                for command in self.core.handle(Event::SpeechEnded, at) {
+                    self.execute(command, ctx);
+                }
+            }
+            // How long the caller has spoken is a rule of the core (a hold): check it now.
+            None if self.vad.is_speaking() => self.drive(Event::Tick, ctx),
+            None => {}
         }
     }
 }
@@ -1090,226 +788,131 @@ impl Handler<InboundAudio> for CallActor {
 impl Handler<FromStt> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: FromStt, ctx: &mut Context<Self>) {
-        let machine = match &msg.0 {
-            SttEvent::Interim(text) => self.machine_transcript(text, false),
-            SttEvent::Final { text, .. } => self.machine_transcript(text, true),
-            _ => self.answered_by_machine(),
-        };
-        if machine {
-            // What the machine said, for the record; nobody answers it.
-            if let SttEvent::Final { text, .. } = msg.0 {
-                if !text.trim().is_empty() {
-                    self.push_turn("user", text, false, None);
-                }
-            }
-            return;
-        }
-        match msg.0 {
+        let _span = self.span.clone().entered();
+        let now = Instant::now();
+        let event = match msg.0 {
             SttEvent::Interim(text) => {
-                if self.agent_speaking() && !self.is_backchannel(&text) {
-                    self.barge_in(ctx);
-                }
-                self.user_interim = text;
+                let m = self.detector.push_transcript(&text, false, now);
+                self.machine_events(m, ctx);
+                Event::Interim(text)
             }
             SttEvent::Final { text, speech_final } => {
-                self.user_interim.clear();
-                if !text.is_empty() {
-                    if self.agent_speaking() {
-                        if self.is_backchannel(&text) {
-                            return;
-                        }
-                        self.barge_in(ctx);
-                    }
-                    if !self.user_text.is_empty() {
-                        self.user_text.push(' ');
-                    }
-                    self.user_text.push_str(&text);
-                }
-                if speech_final && !self.agent_busy() {
-                    self.end_of_user_turn();
-                }
+                let m = self.detector.push_transcript(&text, true, now);
+                self.machine_events(m, ctx);
+                Event::Final { text, speech_final }
             }
-            SttEvent::UtteranceEnd if !self.agent_busy() => self.end_of_user_turn(),
-            _ => {}
-        }
+            SttEvent::UtteranceEnd => Event::UtteranceEnd,
+            _ => return,
+        };
+        self.drive(event, ctx);
     }
 }
 
 impl Handler<FromLlm> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: FromLlm, ctx: &mut Context<Self>) {
-        let current = self.agent.as_ref().map(|t| t.generation);
-        match msg {
-            FromLlm::Delta { generation, delta } if Some(generation) == current => match delta {
-                LlmDelta::Text(text) => {
-                    let Some(turn) = self.agent.as_mut() else {
-                        return;
-                    };
-                    turn.first_token_at.get_or_insert_with(Instant::now);
-                    turn.llm_text.push_str(&text);
-                    let pieces = turn.splitter.push(&text);
-                    for piece in pieces {
-                        self.queue_clause(piece);
-                    }
-                }
-                LlmDelta::ToolCall(call) => {
-                    if let Some(turn) = self.agent.as_mut() {
-                        turn.first_token_at.get_or_insert_with(Instant::now);
-                        turn.tool_calls.push(call);
-                    }
-                }
-            },
-            FromLlm::Done { generation } if Some(generation) == current => self.llm_done(),
-            FromLlm::Failed { generation, error } if Some(generation) == current => {
-                tracing::warn!(call_sid = %self.s.call_sid, %error, "LLM failed; retrying after the restart");
-                ctx.run_later(Duration::from_millis(300), move |act, _| {
-                    if act.agent.as_ref().map(|t| t.generation) == Some(generation)
-                        && !act.giving_up
-                    {
-                        act.generate();
-                    }
-                });
+        let _span = self.span.clone().entered();
+        let event = match msg {
+            FromLlm::Delta { generation, delta } => Event::LlmDelta { generation, delta },
+            FromLlm::Done { generation } => Event::LlmDone { generation },
+            FromLlm::Failed { generation, error } => {
+                tracing::warn!(%error, "LLM failed");
+                Event::LlmFailed { generation, error }
             }
-            _ => {}
-        }
+        };
+        self.drive(event, ctx);
     }
 }
 
 impl Handler<FromTts> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: FromTts, ctx: &mut Context<Self>) {
-        match msg {
-            FromTts::Audio { clause, pcm } => {
-                let Some(turn) = self.agent.as_mut() else {
-                    return;
-                };
-                let Some(c) = turn.clauses.iter_mut().find(|c| c.id == clause) else {
-                    return;
-                };
-                c.samples += pcm.len();
-                turn.tts_first_at.get_or_insert_with(Instant::now);
-                self.s
-                    .socket
-                    .do_send(SocketCommand::Play { turn: turn.id, pcm });
-            }
-            FromTts::Done { clause } => {
-                let Some(turn) = self.agent.as_mut() else {
-                    return;
-                };
-                if let Some(c) = turn.clauses.iter_mut().find(|c| c.id == clause) {
-                    c.tts_done = true;
-                    if c.samples == 0 {
-                        c.played = true;
-                    } else {
-                        self.s
-                            .socket
-                            .do_send(SocketCommand::Mark(format!("c{clause}")));
-                    }
-                }
-                self.check_turn_done();
-            }
+        let _span = self.span.clone().entered();
+        let event = match msg {
+            FromTts::Audio { clause, pcm } => Event::TtsAudio { clause, pcm },
+            FromTts::Done { clause } => Event::TtsDone { clause },
             FromTts::Failed { clause, error } => {
-                tracing::warn!(call_sid = %self.s.call_sid, clause, %error, "TTS failed");
-                // Re-speak what was not synthesised, once the restarted child is up.
-                ctx.run_later(Duration::from_millis(300), move |act, _| {
-                    if act.giving_up {
-                        return;
-                    }
-                    let Some(turn) = act.agent.as_ref() else {
-                        return;
-                    };
-                    let again: Vec<(u64, String)> = turn
-                        .clauses
-                        .iter()
-                        .filter(|c| !c.tts_done)
-                        .map(|c| (c.id, c.text.clone()))
-                        .collect();
-                    if let Some(tts) = &act.tts {
-                        for (id, text) in again {
-                            tts.do_send(Speak { clause: id, text });
-                        }
-                    }
-                });
+                tracing::warn!(clause, %error, "TTS failed");
+                Event::TtsFailed { clause, error }
             }
             FromTts::Cached {
                 key: "apology",
                 pcm,
-            } => self.apology = Some(pcm),
-            FromTts::Cached { .. } => {}
-        }
+            } => {
+                let samples = pcm.len();
+                self.apology = Some(pcm.into());
+                Event::ApologyCached { samples }
+            }
+            FromTts::Cached { .. } => return,
+        };
+        self.drive(event, ctx);
     }
 }
 
 impl Handler<ChildFailed> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: ChildFailed, ctx: &mut Context<Self>) {
+        let _span = self.span.clone().entered();
         let child = match msg.child {
             Child::Stt => "stt",
             Child::Llm => "llm",
             Child::Tts => "tts",
         };
         metrics::counter!(crate::telemetry_metrics::names::RESTARTS, "child" => child).increment(1);
-        let count = self.restarts.entry(msg.child).or_insert(0);
-        *count += 1;
-        let total: u32 = self.restarts.values().sum();
-        tracing::warn!(call_sid = %self.s.call_sid, child = ?msg.child, error = %msg.error, total, "child failed; restarted");
-        if total > RESTART_BUDGET {
-            self.give_up(ctx);
-        }
+        tracing::warn!(child, error = %msg.error, "child failed; restarted");
+        self.drive(
+            Event::ChildFailed {
+                child: msg.child,
+                error: msg.error,
+            },
+            ctx,
+        );
     }
 }
 
 impl Handler<MarkPlayed> for CallActor {
     type Result = ();
-    fn handle(&mut self, msg: MarkPlayed, _: &mut Context<Self>) {
-        let Some(id) = msg.0.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) else {
+    fn handle(&mut self, msg: MarkPlayed, ctx: &mut Context<Self>) {
+        let _span = self.span.clone().entered();
+        let Some(clause) = msg.0.strip_prefix('c').and_then(|n| n.parse::<u64>().ok()) else {
             return;
         };
-        let Some(turn) = self.agent.as_mut() else {
-            return;
-        };
-        if let Some(c) = turn.clauses.iter_mut().find(|c| c.id == id) {
-            c.played = true;
-            turn.last_played_at = Some(Instant::now());
-        }
-        self.check_turn_done();
+        self.drive(Event::MarkPlayed { clause }, ctx);
     }
 }
 
 impl Handler<FirstFrameOut> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: FirstFrameOut, _: &mut Context<Self>) {
-        if let Some(turn) = self.agent.as_mut().filter(|t| t.id == msg.turn) {
-            turn.first_frame_at.get_or_insert(msg.at);
-        }
+        // Its own time, not the handler's: it waited in the mailbox.
+        let _ = self
+            .core
+            .handle(Event::FirstFrameOut { turn: msg.turn }, msg.at);
     }
 }
 
 impl Handler<CallerDtmf> for CallActor {
     type Result = ();
-    fn handle(&mut self, msg: CallerDtmf, _: &mut Context<Self>) {
-        let note = format!("[the caller pressed {} on the keypad]", msg.0);
-        if !self.user_text.is_empty() {
-            self.user_text.push(' ');
-        }
-        self.user_text.push_str(&note);
-        if !self.agent_busy() {
-            self.end_of_user_turn();
-        }
+    fn handle(&mut self, msg: CallerDtmf, ctx: &mut Context<Self>) {
+        let _span = self.span.clone().entered();
+        self.drive(Event::Dtmf(msg.0), ctx);
     }
 }
 
 impl Handler<TimeUp> for CallActor {
     type Result = ();
     fn handle(&mut self, _: TimeUp, ctx: &mut Context<Self>) {
-        self.time_up(ctx);
+        let _span = self.span.clone().entered();
+        self.drive(Event::TimeUp, ctx);
     }
 }
 
 impl Handler<SocketClosed> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: SocketClosed, ctx: &mut Context<Self>) {
-        self.finish(msg.reason, ctx);
+        let _span = self.span.clone().entered();
+        tracing::info!(reason = %msg.reason, "media stream ended");
+        self.drive(Event::SocketClosed, ctx);
     }
 }
 

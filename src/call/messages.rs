@@ -54,6 +54,10 @@ pub enum SocketCommand {
     Play { turn: u64, pcm: Vec<i16> },
     /// Sent after the audio queued before it; echoed by Exotel when played.
     Mark(String),
+    /// Hold: stop sending agent audio (the caller may be barging in) but keep the queue.
+    Pause,
+    /// The hold is over (a back-channel, noise): send the queue from where it stopped.
+    Resume,
     /// Barge-in: drop queued audio and tell Exotel to drop its own.
     Clear,
     /// Close the socket once the queued audio has played.

@@ -16,6 +16,7 @@ pub mod stt_actor;
 pub mod tools;
 pub mod transcript;
 pub mod tts_actor;
+pub mod turn;
 pub mod verdict;
 
 pub use call_actor::CallActor;

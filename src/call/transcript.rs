@@ -22,13 +22,32 @@ pub struct TurnLatency {
     pub overhead_tts_to_frame_us: Option<u64>,
 }
 
+/// Who said a turn. Saved as "ai" / "user" (other code and exports read those strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Speaker {
+    #[serde(rename = "ai")]
+    Agent,
+    #[serde(rename = "user")]
+    Caller,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Turn {
-    /// "ai" or "user".
-    pub speaker: &'static str,
+    pub speaker: Speaker,
     pub text: String,
     pub timestamp: DateTime<Utc>,
     pub interrupted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub latency: Option<TurnLatency>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speakers_keep_their_saved_names() {
+        assert_eq!(serde_json::to_value(Speaker::Agent).unwrap(), "ai");
+        assert_eq!(serde_json::to_value(Speaker::Caller).unwrap(), "user");
+    }
 }

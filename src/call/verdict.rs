@@ -10,7 +10,7 @@ use super::outcome::ConversationOutcome;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    outcome: Option<String>,
+    outcome: Option<ConversationOutcome>,
     opted_out: bool,
 }
 
@@ -18,7 +18,7 @@ impl Verdict {
     /// The person asked not to be called again (`mark_do_not_call`).
     pub fn opt_out(&mut self) {
         self.opted_out = true;
-        self.outcome = Some(ConversationOutcome::DoNotCall.as_str().into());
+        self.outcome = Some(ConversationOutcome::DoNotCall);
     }
 
     pub fn opted_out(&self) -> bool {
@@ -27,11 +27,11 @@ impl Verdict {
 
     /// An outcome that only applies when none was chosen yet (`end_call`, the silence timeout);
     /// `do_not_call` is an opt-out whatever came before.
-    pub fn propose(&mut self, outcome: &str) {
-        if outcome == ConversationOutcome::DoNotCall.as_str() {
+    pub fn propose(&mut self, outcome: ConversationOutcome) {
+        if outcome == ConversationOutcome::DoNotCall {
             self.opt_out();
         } else {
-            self.outcome.get_or_insert_with(|| outcome.to_string());
+            self.outcome.get_or_insert(outcome);
         }
     }
 
@@ -40,20 +40,27 @@ impl Verdict {
         if self.opted_out {
             return false;
         }
-        self.outcome = Some(ConversationOutcome::CallbackRequested.as_str().into());
+        self.outcome = Some(ConversationOutcome::CallbackRequested);
         true
     }
 
     /// The runtime gave up on the call (a provider kept failing); an opt-out stays an opt-out.
     pub fn failed(&mut self) {
         if !self.opted_out {
-            self.outcome = Some(ConversationOutcome::Error.as_str().into());
+            self.outcome = Some(ConversationOutcome::Error);
+        }
+    }
+
+    /// A machine answered (voicemail, a carrier announcement); an opt-out stays an opt-out.
+    pub fn voicemail(&mut self) {
+        if !self.opted_out {
+            self.outcome = Some(ConversationOutcome::Voicemail);
         }
     }
 
     /// The outcome chosen so far, if any.
-    pub fn outcome(&self) -> Option<&str> {
-        self.outcome.as_deref()
+    pub fn outcome(&self) -> Option<ConversationOutcome> {
+        self.outcome
     }
 }
 
@@ -64,9 +71,10 @@ mod tests {
     #[derive(Debug, Clone, Copy)]
     enum Step {
         OptOut,
-        EndCall(&'static str),
+        EndCall(ConversationOutcome),
         Callback,
         Failed,
+        Voicemail,
     }
 
     fn run(steps: &[Step]) -> (Verdict, Vec<bool>) {
@@ -75,9 +83,10 @@ mod tests {
         for step in steps {
             match step {
                 Step::OptOut => v.opt_out(),
-                Step::EndCall(o) => v.propose(o),
+                Step::EndCall(o) => v.propose(*o),
                 Step::Callback => granted.push(v.callback_requested()),
                 Step::Failed => v.failed(),
+                Step::Voicemail => v.voicemail(),
             }
         }
         (v, granted)
@@ -85,34 +94,27 @@ mod tests {
 
     #[test]
     fn an_opt_out_survives_whatever_follows() {
+        use ConversationOutcome::{
+            CallbackRequested, DoNotCall as Dnc, Error, HungUp, NotInterested, Qualified,
+        };
         use Step::*;
-        let cases: &[(&[Step], Option<&str>, bool)] = &[
-            (&[OptOut], Some("do_not_call"), true),
-            (&[OptOut, Callback], Some("do_not_call"), true),
-            (&[OptOut, Failed], Some("do_not_call"), true),
-            (&[OptOut, EndCall("qualified")], Some("do_not_call"), true),
-            (
-                &[EndCall("not_interested"), OptOut],
-                Some("do_not_call"),
-                true,
-            ),
-            (&[Callback, OptOut, Failed], Some("do_not_call"), true),
-            (
-                &[EndCall("qualified"), EndCall("do_not_call")],
-                Some("do_not_call"),
-                true,
-            ),
-            (
-                &[EndCall("do_not_call"), Callback, Failed],
-                Some("do_not_call"),
-                true,
-            ),
+        let cases: &[(&[Step], Option<ConversationOutcome>, bool)] = &[
+            (&[OptOut], Some(Dnc), true),
+            (&[OptOut, Callback], Some(Dnc), true),
+            (&[OptOut, Failed], Some(Dnc), true),
+            (&[OptOut, EndCall(Qualified)], Some(Dnc), true),
+            (&[EndCall(NotInterested), OptOut], Some(Dnc), true),
+            (&[Callback, OptOut, Failed], Some(Dnc), true),
+            (&[EndCall(Qualified), EndCall(Dnc)], Some(Dnc), true),
+            (&[EndCall(Dnc), Callback, Failed], Some(Dnc), true),
+            (&[OptOut, Voicemail], Some(Dnc), true),
             // Without an opt-out the later steps decide as before.
-            (&[Callback], Some("callback_requested"), false),
-            (&[Callback, Failed], Some("error"), false),
+            (&[Voicemail], Some(ConversationOutcome::Voicemail), false),
+            (&[Callback], Some(CallbackRequested), false),
+            (&[Callback, Failed], Some(Error), false),
             (
-                &[EndCall("qualified"), EndCall("hung_up")],
-                Some("qualified"),
+                &[EndCall(Qualified), EndCall(HungUp)],
+                Some(Qualified),
                 false,
             ),
             (&[], None, false),

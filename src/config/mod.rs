@@ -138,6 +138,9 @@ pub struct Settings {
     /// shortens retries to seconds.
     pub retry_minute_seconds: u32,
     pub max_call_duration_minutes: u32,
+    /// `LATE_FIRST_TOKEN_MS` (default 1500): when the LLM's first token of an answer is this
+    /// late, the caller hears the pre-rendered "one moment" line (once per turn).
+    pub late_first_token_ms: u32,
     pub scheduler_poll_seconds: u32,
     /// When set, a claim (a dial, or a call) whose news is this many seconds old is checked
     /// with Exotel's Call Details, instead of after 2 minutes or the call's time limit plus 2
@@ -260,6 +263,7 @@ impl Settings {
             max_concurrent_calls: env.number("MAX_CONCURRENT_CALLS", 10, 1..=100_000)?,
             retry_minute_seconds: env.number("RETRY_MINUTE_SECONDS", 60, 1..=60)?,
             max_call_duration_minutes: env.number("MAX_CALL_DURATION_MINUTES", 10, 1..=240)?,
+            late_first_token_ms: env.number("LATE_FIRST_TOKEN_MS", 1500, 200..=10_000)?,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,
             reconcile_after_seconds: match env.optional("RECONCILE_AFTER_SECONDS") {
                 Some(_) => Some(env.number("RECONCILE_AFTER_SECONDS", 0, 1..=86_400)?),
@@ -392,6 +396,7 @@ impl std::fmt::Debug for Settings {
             .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("retry_minute_seconds", &self.retry_minute_seconds)
             .field("max_call_duration_minutes", &self.max_call_duration_minutes)
+            .field("late_first_token_ms", &self.late_first_token_ms)
             .field("scheduler_poll_seconds", &self.scheduler_poll_seconds)
             .field("playbooks_dir", &self.playbooks_dir)
             .field("redis_url", &redacted(&self.redis_url))

@@ -67,6 +67,8 @@ pub struct MediaSocket {
     clock: Option<(Instant, u64)>,
     last_turn_reported: u64,
     hanging_up: Option<Instant>,
+    /// A hold: the caller may be barging in; no agent frames go out, the queue is kept.
+    paused: bool,
     /// The 20 ms playout timer; runs only while there is audio to send (hundreds of idle
     /// calls would otherwise wake 50 times a second each for nothing).
     pump_timer: Option<SpawnHandle>,
@@ -95,6 +97,7 @@ impl MediaSocket {
             clock: None,
             last_turn_reported: 0,
             hanging_up: None,
+            paused: false,
             pump_timer: None,
             drained_at: None,
             last_heard: Instant::now(),
@@ -247,6 +250,11 @@ impl MediaSocket {
         let Some(stream_sid) = self.stream_sid.clone() else {
             return;
         };
+        if self.paused {
+            // Held: nothing goes out; the real-time clock starts afresh on resume.
+            self.clock = None;
+            return;
+        }
         let (started, sent) = *self.clock.get_or_insert((Instant::now(), 0));
         let due = started.elapsed().as_millis() as u64 / FRAME_MS + LEAD_FRAMES;
         let mut sent_now = 0;
@@ -464,7 +472,10 @@ impl Handler<SocketCommand> for MediaSocket {
                 self.flush_partial();
                 self.queue.push_back(Outgoing::Mark(name));
             }
+            SocketCommand::Pause => self.paused = true,
+            SocketCommand::Resume => self.paused = false,
             SocketCommand::Clear => {
+                self.paused = false;
                 self.queue.clear();
                 self.partial.clear();
                 self.clock = None;
@@ -473,6 +484,8 @@ impl Handler<SocketCommand> for MediaSocket {
                 }
             }
             SocketCommand::HangUp => {
+                // The goodbye is not held.
+                self.paused = false;
                 self.flush_partial();
                 self.queue.push_back(Outgoing::Mark("hangup".into()));
                 self.hanging_up = Some(Instant::now());

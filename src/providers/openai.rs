@@ -83,6 +83,23 @@ impl LlmError {
     /// The shared provider error (the kind refined per status by the client).
     pub fn to_provider_error(&self) -> crate::providers::error::ProviderError {
         use crate::providers::error::{Provider, ProviderError};
+        // An HTTP refusal reads "401 Unauthorized: …": its status decides (a bad key or an
+        // empty quota is permanent and pauses the campaign).
+        let status = self
+            .message
+            .split_whitespace()
+            .next()
+            .and_then(|code| code.parse::<u16>().ok())
+            .filter(|code| (400..600).contains(code));
+        if let Some(status) = status {
+            let quota = self
+                .message
+                .contains("quota")
+                .then_some("insufficient_quota");
+            let mut error = ProviderError::from_status(Provider::OpenAi, status, quota, None);
+            error.message = self.message.clone();
+            return error;
+        }
         if self.retryable {
             ProviderError::transient(Provider::OpenAi, self.message.clone())
         } else {

@@ -256,6 +256,28 @@ pub fn voicemail_delay(campaign: &Campaign, minute_seconds: u32) -> chrono::Dura
     chrono::Duration::seconds(campaign.retry_voicemail_minutes.max(0) * i64::from(minute_seconds))
 }
 
+/// The lead's next step after a machine answered: a retry after the campaign's
+/// `retry_voicemail_minutes` inside its window, or EXHAUSTED.
+pub async fn next_after_voicemail(
+    engine: &Engine,
+    campaign: &Campaign,
+    attempt: &AttemptRow,
+) -> NextStep {
+    let minute_seconds = engine.settings.retry_minute_seconds;
+    let policy = match lead_retry_policy(engine, campaign, attempt.lead_id).await {
+        Ok(policy) => policy,
+        // Without the lead's free call-backs: at worst one retry fewer.
+        Err(_) => retry_policy(campaign, minute_seconds),
+    };
+    next_step_after_voicemail(
+        u32::try_from(attempt.attempt_number).unwrap_or(u32::MAX),
+        &policy,
+        voicemail_delay(campaign, minute_seconds),
+        &retry_window(campaign, engine.settings.calling.regulatory_hours),
+        engine.clock.now(),
+    )
+}
+
 /// What follows attempt number `attempt` (1-based) that a machine answered at `now`
 /// (voicemail, call screening, a carrier announcement): another call `delay` later, moved into
 /// the calling window (and the regulatory hours under it), or EXHAUSTED when it was the lead's

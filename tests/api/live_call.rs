@@ -244,6 +244,108 @@ async fn callback_and_keypad(backend: Backend) {
     assert_eq!(next.unwrap().to_rfc3339(), "2026-11-27T12:30:00+00:00");
 }
 
+/// The callee says "Hello?" as they pick up: the agent waits for it to end, then greets; the
+/// greeting is not cut, and the "Hello?" is not a turn the LLM answers.
+async fn a_hello_on_pickup_does_not_cut_the_greeting(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let mut p = interested();
+    p.says_on_pickup = Some(("Hello?".into(), std::time::Duration::ZERO));
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    let t = turns(&c);
+    assert_eq!(t[0]["speaker"], "ai", "{c}");
+    assert!(
+        t[0]["text"].as_str().unwrap().starts_with("Hi Lead 0"),
+        "{c}"
+    );
+    assert_eq!(t[0]["interrupted"], false, "{c}");
+    assert!(
+        !t.iter().any(|x| x["speaker"] == "user"
+            && x["text"]
+                .as_str()
+                .unwrap_or("")
+                .to_lowercase()
+                .contains("hello")),
+        "the Hello? became a turn: {c}"
+    );
+    assert_eq!(live.phone_report().clears, 0, "{c}");
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+}
+
+/// A bad OpenAI key (401) is permanent: the first call ends with the apology, outcome
+/// `error`, and the campaign pauses naming the provider instead of calling the next leads.
+async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
+    let live = live_app_with(backend, 8000, &[("OPENAI_API_KEY", "sk-revoked")]).await;
+    let e = &live.e;
+    e.sim.set_voice(VoiceSetup {
+        voicebot_url: e.app.url("/exotel/voicebot-url?token=test-secret"),
+        personas: HashMap::new(),
+        default_persona: interested(),
+        sample_rate: 8000,
+        recordings_dir: None,
+        time_limit: Duration::from_secs(90),
+        measure: false,
+    });
+    let id = campaign_with_leads(
+        e,
+        4,
+        json!({"playbook": "test_short", "max_attempts": 1, "max_concurrent_calls": 1}),
+        |_| vec![Outcome::Answer],
+    )
+    .await;
+    start(e, id).await;
+    eventually(120, "the campaign pauses itself", || async {
+        crate::engine_support::campaign(e, id).await["status"] == "PAUSED"
+    })
+    .await;
+    let campaign = crate::engine_support::campaign(e, id).await;
+    let reason = campaign["status_reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("openai"), "{campaign}");
+    let c = live
+        .conversation(id)
+        .await
+        .expect("the first call was saved");
+    assert_eq!(c["final_outcome"], "error", "{c}");
+    // The caller heard the apology (synthesised at call start: no pre-rendered lines here).
+    let report = live.phone_report();
+    assert!(
+        report.agent_turns.iter().any(|t| t.contains("sorry")),
+        "{:?}",
+        report.agent_turns
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(e.sim.dials().len(), 1, "more leads were called");
+}
+
+/// The LLM stalls (200, then nothing) on every request: the call does not wait for the
+/// client's own deadlines. The turn fails at the first-token deadline, is retried once, then
+/// the caller hears the apology and the call ends with `error` — within seconds, measured on
+/// the phone from the end of the caller's words to the agent's next audio.
+async fn a_stalled_llm_ends_with_the_apology_not_dead_air(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.openai.knobs.hang_next(5);
+    let mut p = interested();
+    p.replies = vec![say("yes")];
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "error", "{c}");
+    let report = live.phone_report();
+    assert!(
+        report.agent_turns.iter().any(|t| t.contains("sorry")),
+        "{:?}",
+        report.agent_turns
+    );
+    // No pre-rendered lines here ("one moment" needs them): the apology comes after two
+    // first-token deadlines (3.5 s each) and a backoff; a generous bound, far below the
+    // client's 3 × 10 s.
+    let waited = report.health.response_ms.iter().max().copied().unwrap_or(0);
+    assert!(
+        waited < 12_000,
+        "{waited} ms of silence: {:?}",
+        report.health.response_ms
+    );
+}
+
 /// What we send the LLM stays with the provider: the lead's number is never part of it.
 async fn the_llm_never_receives_the_phone_number(backend: Backend) {
     let live = live_app(backend, 8000).await;
@@ -328,6 +430,9 @@ async fn an_adopted_call_is_registered_while_its_conversation_runs(backend: Back
 }
 
 both_backends!(
+    a_hello_on_pickup_does_not_cut_the_greeting,
+    a_bad_llm_key_pauses_the_campaign_after_one_call,
+    a_stalled_llm_ends_with_the_apology_not_dead_air,
     an_adopted_call_is_registered_while_its_conversation_runs,
     a_full_qualification_conversation,
     the_llm_never_receives_the_phone_number,

@@ -2,9 +2,6 @@
 //! says "haan ji" while the agent talks, one who breathes in the middle of a sentence, and a
 //! provider that stalls mid-call. What must hold is read from the saved transcript and from
 //! the simulated phone's report (what the caller heard, and how long they waited).
-//!
-//! Some rules are the call core's (issue 10, i10-core): their tests are written here and
-//! marked `#[ignore = "needs i10-core: …"]` until it is merged.
 
 use serde_json::Value;
 use voice_runtime::sandbox::exotel::media_client::{CallReport, WaitCause};
@@ -225,47 +222,10 @@ async fn a_stalled_tts_never_leaves_the_caller_in_silence(backend: Backend) {
 
 both_backends!(the_phone_reports_how_long_the_caller_waited);
 
-/// As `both_backends!`, for a scenario that waits for a rule of the call core (i10-core): both
-/// tests are ignored with `$why` until it is merged.
-macro_rules! both_backends_needing {
-    ($why:literal: $($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[actix_rt::test]
-            #[ignore = $why]
-            async fn sqlite() {
-                super::$name($crate::helpers::Backend::Sqlite).await;
-                $crate::helpers::stop_apps().await;
-            }
-            #[actix_rt::test]
-            #[ignore = $why]
-            async fn postgres() {
-                super::$name($crate::helpers::Backend::Postgres).await;
-                $crate::helpers::stop_apps().await;
-            }
-        }
-    )*};
-}
-
-// Today any non-back-channel interim over the agent barges in: "hell…" clears the greeting.
-both_backends_needing!(
-    "needs i10-core: the Hello? rule (no barge-in in the greeting's first second for short speech)":
-    hello_on_pickup_does_not_cut_the_greeting
-);
-// Today VAD speech of `min_speech_ms` (400 ms) clears the agent before the interim shows
-// "haan ji" for a back-channel.
-both_backends_needing!(
-    "needs i10-core: hold on VAD speech, resume on a back-channel interim":
-    haan_ji_while_the_agent_talks_does_not_interrupt
-);
-// Today the breath's final (marked speech_final by the fake) ends the turn.
-both_backends_needing!(
-    "needs i10-core: end of turn from speech_final/UtteranceEnd, with the fake's endpointing above the breath":
-    a_breath_mid_sentence_is_one_turn
-);
-// Today a stalled LLM is waited on for 10 s per try, and a stalled TTS stream past its first
-// chunk for ever.
-both_backends_needing!(
-    "needs i10-core: deadlines on every stream and the one-moment line on a late first token":
+both_backends!(
+    hello_on_pickup_does_not_cut_the_greeting,
+    haan_ji_while_the_agent_talks_does_not_interrupt,
+    a_breath_mid_sentence_is_one_turn,
     a_stalled_llm_never_leaves_the_caller_in_silence,
     a_stalled_tts_never_leaves_the_caller_in_silence
 );

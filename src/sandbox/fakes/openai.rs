@@ -83,7 +83,8 @@ async fn completions(
         .headers()
         .get("Authorization")
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7);
+        // A key containing "revoked" is refused as a revoked key is (tests of a bad key).
+        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > 7 && !v.contains("revoked"));
     if !authorised {
         return error(401, "Incorrect API key provided.", "invalid_api_key");
     }
