@@ -37,6 +37,9 @@ pub enum SttEvent {
 pub enum Outgoing {
     Audio(Vec<u8>),
     KeepAlive,
+    /// Flush: what was heard comes back final now (`from_finalize`), without waiting for
+    /// the endpointing silence.
+    Finalize,
     Close,
 }
 
@@ -137,6 +140,7 @@ pub async fn connect(
                     Outgoing::Audio(bytes) if bytes.is_empty() => continue,
                     Outgoing::Audio(bytes) => Message::Binary(bytes.into()),
                     Outgoing::KeepAlive => Message::Text(r#"{"type":"KeepAlive"}"#.into()),
+                    Outgoing::Finalize => Message::Text(r#"{"type":"Finalize"}"#.into()),
                     Outgoing::Close => Message::Text(r#"{"type":"CloseStream"}"#.into()),
                 };
                 if sink.send(message).await.is_err() {

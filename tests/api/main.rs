@@ -22,6 +22,7 @@ mod media_socket;
 mod opt_out;
 mod planning_race;
 mod process_support;
+mod provider_faults;
 mod regulatory_hours;
 mod sandbox;
 mod serve_binary;
