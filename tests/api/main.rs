@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod actor_lifecycle;
 mod analytics;
 mod auth;
 mod benches;
