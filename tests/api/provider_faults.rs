@@ -249,3 +249,87 @@ async fn stt_interims_come_late_as_in_reality() {
     assert_eq!(interims, 0, "an interim before 700 ms of speech");
     assert_eq!(final_text.as_deref(), Some("haan ji"));
 }
+
+/// Stands in for the call: collects what the `SttActor` reports.
+#[derive(Default, Clone)]
+struct FakeCall {
+    failures: std::sync::Arc<std::sync::Mutex<Vec<voice_runtime::providers::error::ProviderError>>>,
+}
+
+impl actix::Actor for FakeCall {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Handler<voice_runtime::call::messages::FromStt> for FakeCall {
+    type Result = ();
+    fn handle(&mut self, _: voice_runtime::call::messages::FromStt, _: &mut Self::Context) {}
+}
+
+impl actix::Handler<voice_runtime::call::messages::ChildFailed> for FakeCall {
+    type Result = ();
+    fn handle(&mut self, msg: voice_runtime::call::messages::ChildFailed, _: &mut Self::Context) {
+        self.failures.lock().unwrap().push(msg.error);
+    }
+}
+
+/// Deepgram stops answering while we send audio: the results watchdog fails the stream with a
+/// `Timeout` and the restarted actor opens a new one; `SttClose` then closes it for good.
+#[actix_rt::test]
+async fn stt_watchdog_restarts_a_stream_that_stops_answering() {
+    use actix::{Actor, Supervisor};
+    use voice_runtime::call::messages::{SttAudio, SttClose};
+    use voice_runtime::call::stt_actor::SttActor;
+
+    let dg = FakeDeepgram::start(0).await.unwrap();
+    dg.knobs.mute_after(300);
+    let mut s = settings(&dg.url);
+    s.deadlines.idle = Duration::from_millis(1500);
+    let call = FakeCall::default();
+    let failures = call.failures.clone();
+    let call_addr = call.start();
+    let (to_call, fail_to) = (call_addr.clone().recipient(), call_addr.clone().recipient());
+    let stt = Supervisor::start(move |_| {
+        SttActor::new(
+            s,
+            8000,
+            "en-IN".into(),
+            to_call,
+            fail_to,
+            tracing::Span::none(),
+        )
+    });
+    // Silence, in real time: Deepgram answers roughly every second while it hears audio.
+    let silence = vec![0i16; 160];
+    let mut timed_out = false;
+    for _ in 0..400 {
+        stt.do_send(SttAudio(silence.clone()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        timed_out = failures
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == ProviderErrorKind::Timeout);
+        if timed_out && dg.knobs.opened_streams_total() >= 2 {
+            break;
+        }
+    }
+    assert!(
+        timed_out,
+        "no watchdog timeout: {:?}",
+        failures.lock().unwrap()
+    );
+    assert!(
+        dg.knobs.opened_streams_total() >= 2,
+        "the stream was not reopened"
+    );
+    stt.do_send(SttClose);
+    no_stream_left(&dg.knobs).await;
+    // Closed for good: more audio, and time for any scheduled reconnect, open nothing.
+    let opened = dg.knobs.opened_streams_total();
+    for _ in 0..50 {
+        stt.do_send(SttAudio(silence.clone()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(dg.knobs.opened_streams_total(), opened);
+    assert_eq!(dg.knobs.open_streams(), 0);
+}

@@ -233,6 +233,7 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
     let mut audio_samples: u64 = 0;
     let mut utterance_start = 0.0;
     let drop_after = knobs.take_drop_after();
+    let mute_after = knobs.take_mute_after();
     while let Some(Ok(message)) = source.next().await {
         match message {
             Message::Binary(bytes) => {
@@ -287,6 +288,10 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                 }
                 if frames.is_empty() && now - last_sent_at >= EMPTY_RESULTS_EVERY {
                     frames.push(results("", false, last_sent_at, now - last_sent_at));
+                }
+                if mute_after.is_some_and(|ms| now * 1000.0 >= ms as f64) {
+                    // Simulates a provider that stops answering while the socket stays up.
+                    continue;
                 }
                 for frame in frames {
                     last_sent_at = now;

@@ -49,6 +49,11 @@ struct Inner {
     utterance_end_ms: AtomicU64,
     /// Provider streams (sockets, streamed responses) open right now.
     open_streams: std::sync::atomic::AtomicUsize,
+    /// Provider streams ever opened.
+    opened_total: AtomicU64,
+    /// Deepgram: the next connection stops answering (sends nothing more, keeps reading)
+    /// after this much audio, in ms (0 = never; taken once).
+    mute_after_ms: AtomicU64,
 }
 
 fn set_pattern(slot: &std::sync::Mutex<Option<String>>, pattern: &str) {
@@ -230,6 +235,7 @@ impl Knobs {
     /// Counts one open provider stream until the guard is dropped.
     pub fn stream_opened(&self) -> OpenStream {
         self.0.open_streams.fetch_add(1, Ordering::SeqCst);
+        self.0.opened_total.fetch_add(1, Ordering::SeqCst);
         OpenStream(self.clone())
     }
 
@@ -239,9 +245,30 @@ impl Knobs {
         self.0.open_streams.load(Ordering::SeqCst)
     }
 
+    /// Provider streams ever opened (a reconnect opens another).
+    pub fn opened_streams_total(&self) -> u64 {
+        self.0.opened_total.load(Ordering::SeqCst)
+    }
+
+    /// Deepgram: the next connection goes mute after `audio_ms` of audio.
+    pub fn mute_after(&self, audio_ms: u64) -> &Self {
+        self.0.mute_after_ms.store(audio_ms, Ordering::SeqCst);
+        self
+    }
+
+    /// Audio time after which this connection goes mute (taken once).
+    pub fn take_mute_after(&self) -> Option<u64> {
+        let ms = self.0.mute_after_ms.swap(0, Ordering::SeqCst);
+        self.counted(ms > 0).then_some(ms)
+    }
+
     /// What `GET /_fake/stats` answers.
     pub fn stats(&self) -> serde_json::Value {
-        serde_json::json!({"open_streams": self.open_streams(), "injected": self.injected()})
+        serde_json::json!({
+            "open_streams": self.open_streams(),
+            "opened_streams_total": self.opened_streams_total(),
+            "injected": self.injected(),
+        })
     }
 
     /// How many failures, hangs and drops these knobs have handed out.
