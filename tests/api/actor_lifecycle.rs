@@ -3,131 +3,98 @@
 //! returns to 0 and no fake provider stream is left open. (The `call` kind is counted by the
 //! CallActor.)
 //!
-//! The gauges are process-wide, so this test counts on being the only live-call test running
-//! when it is filtered alone; run with other live-call tests it waits for theirs to end too
-//! (the bound is generous).
+//! The server is the real binary in its own process: the gauges are process-wide, so an
+//! in-process app would also count the actors of other tests running beside it.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use voice_runtime::sandbox::exotel::{Outcome, VoiceSetup};
-use voice_runtime::telemetry_metrics::{live_actors, ActorKind};
+use serde_json::json;
 
-use crate::engine_support::{campaign_with_leads, eventually, start};
+use crate::both_backends;
 use crate::helpers::Backend;
-use crate::live_support::*;
+use crate::live_support::interested;
+use crate::process_support::*;
 
 const CALLS: usize = 4;
+const KINDS: [&str; 4] = ["stt", "llm", "tts", "socket"];
 
-async fn saved_calls(live: &LiveApp, campaign_id: i64) -> usize {
-    let Ok(response) = live
-        .e
-        .app
-        .get(&format!("/exports/calls/{campaign_id}"))
-        .send()
-        .await
-    else {
-        return 0;
+/// `voice_actors{kind=…}` as the server's `/metrics` shows them.
+async fn gauges(w: &World, server: &Server) -> Vec<(&'static str, Option<f64>)> {
+    let metrics = match w.client.get(server.url("/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
     };
-    let calls: Vec<Value> = response.json().await.unwrap_or_default();
-    calls
+    KINDS
         .iter()
-        .filter(|c| c["final_outcome"].is_string())
-        .count()
+        .map(|kind| {
+            let needle = format!("voice_actors{{kind=\"{kind}\"}} ");
+            let value = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&needle))
+                .and_then(|v| v.trim().parse().ok());
+            (*kind, value)
+        })
+        .collect()
 }
 
-fn gauge(metrics: &str, kind: &str) -> Option<f64> {
-    let needle = format!("voice_actors{{kind=\"{kind}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&needle))
-        .and_then(|v| v.trim().parse().ok())
+async fn all_zero(w: &World, server: &Server) -> bool {
+    gauges(w, server).await.iter().all(|(_, v)| *v == Some(0.0))
+}
+
+fn open_streams(w: &World) -> usize {
+    w.deepgram().open_streams()
+        + w.openai().knobs.open_streams()
+        + w.elevenlabs().knobs.open_streams()
 }
 
 async fn every_child_stops_after_calls_with_failures(backend: Backend) {
-    let live = live_app(backend, 8000).await;
-    live.e.sim.set_voice(VoiceSetup {
-        voicebot_url: live.e.app.url("/exotel/voicebot-url?token=test-secret"),
-        personas: HashMap::new(),
-        default_persona: interested(),
-        sample_rate: live.sample_rate,
-        recordings_dir: None,
-        time_limit: Duration::from_secs(90),
-        measure: false,
-    });
+    let w = world(backend).await;
+    let server = w.serve(&[]).await;
+    w.talk_with(&server, interested());
     // One of each failure, taken by whichever call meets it first.
-    live.deepgram.knobs.drop_after(1500);
-    live.openai.knobs.fail_next(1);
-    live.elevenlabs.knobs.fail_next(1);
-    let id = campaign_with_leads(
-        &live.e,
-        CALLS,
-        json!({"playbook": "test_short", "max_attempts": 1}),
-        |_| vec![Outcome::Answer],
-    )
-    .await;
-    start(&live.e, id).await;
-    eventually(180, "every call is saved", || async {
-        saved_calls(&live, id).await == CALLS
+    w.deepgram().knobs.drop_after(1500);
+    w.openai().knobs.fail_next(1);
+    w.elevenlabs().knobs.fail_next(1);
+    let id = w
+        .campaign(
+            &server,
+            CALLS,
+            json!({"max_attempts": 1, "max_concurrent_calls": 2}),
+        )
+        .await;
+    // While a call is live its actors are counted (so the zeros below mean something).
+    crate::engine_support::eventually(60, "a call's actors are counted", || async {
+        gauges(&w, &server)
+            .await
+            .iter()
+            .all(|(_, v)| v.is_some_and(|n| n >= 1.0))
     })
     .await;
-    let injected = live.deepgram.knobs.injected()
-        + live.openai.knobs.injected()
-        + live.elevenlabs.knobs.injected();
+    crate::engine_support::eventually(180, "every call is saved", || async {
+        w.conversations(&server, id).await.len() == CALLS
+    })
+    .await;
+    let injected = w.deepgram().knobs.injected()
+        + w.openai().knobs.injected()
+        + w.elevenlabs().knobs.injected();
     assert_eq!(injected, 3, "every failure was injected");
 
-    let kinds = [
-        ActorKind::Stt,
-        ActorKind::Llm,
-        ActorKind::Tts,
-        ActorKind::Socket,
-    ];
-    eventually(60, "every call's actors stop", || async {
-        kinds.iter().all(|k| live_actors(*k) == 0)
+    crate::engine_support::eventually(60, "every call's actors stop", || async {
+        all_zero(&w, &server).await
     })
     .await;
-    eventually(30, "no provider stream is left open", || async {
-        live.deepgram.knobs.open_streams() == 0
-            && live.openai.knobs.open_streams() == 0
-            && live.elevenlabs.knobs.open_streams() == 0
+    crate::engine_support::eventually(30, "no provider stream is left open", || async {
+        open_streams(&w) == 0
     })
     .await;
     // …and stays so: no reconnect scheduled before the end opens a stream afterwards.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        live.deepgram.knobs.open_streams(),
-        0,
-        "an STT stream reopened"
+    assert_eq!(open_streams(&w), 0, "a provider stream reopened");
+    let now = gauges(&w, &server).await;
+    assert!(
+        now.iter().all(|(_, v)| *v == Some(0.0)),
+        "actors came back: {now:?}"
     );
-    for k in kinds {
-        assert_eq!(live_actors(k), 0, "{k:?} came back");
-    }
-    // The gauges as Prometheus shows them.
-    let metrics = live
-        .e
-        .app
-        .client
-        .get(live.e.app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    for kind in ["stt", "llm", "tts", "socket"] {
-        assert_eq!(
-            gauge(&metrics, kind),
-            Some(0.0),
-            "voice_actors{{kind={kind}}}"
-        );
-    }
 }
 
-/// One backend only: the gauges are process-wide, and two copies of this test running side by
-/// side would each see the other's calls (the lifecycle does not depend on the database).
-#[actix_rt::test]
-async fn every_child_stops_after_calls_with_failures_sqlite() {
-    every_child_stops_after_calls_with_failures(Backend::Sqlite).await;
-    crate::helpers::stop_apps().await;
-}
+both_backends!(every_child_stops_after_calls_with_failures);
