@@ -64,6 +64,9 @@ enum Command {
         /// Share of requests that fail, 0.0–1.0.
         #[arg(long, default_value_t = 0.0)]
         failure_rate: f64,
+        /// The unkind knobs (stalls, cut streams, split characters, endpointing by silence).
+        #[command(flatten)]
+        unkind: voice_runtime::sandbox::fakes::knob_args::FakeKnobArgs,
     },
     /// Run the REST API, the campaign engine and the media socket.
     Serve,
@@ -219,6 +222,7 @@ async fn main() -> ExitCode {
             latency_ms,
             jitter_ms,
             failure_rate,
+            unkind,
         } => {
             fakes(
                 deepgram_port,
@@ -227,6 +231,7 @@ async fn main() -> ExitCode {
                 latency_ms,
                 jitter_ms,
                 failure_rate,
+                unkind,
             )
             .await
         }
@@ -292,6 +297,7 @@ async fn fakes(
     latency: u64,
     jitter: u64,
     failures: f64,
+    unkind: voice_runtime::sandbox::fakes::knob_args::FakeKnobArgs,
 ) -> anyhow::Result<()> {
     use voice_runtime::sandbox::fakes::{
         deepgram::FakeDeepgram, elevenlabs::FakeElevenLabs, openai::FakeOpenAi,
@@ -302,10 +308,12 @@ async fn fakes(
     for knobs in [&deepgram.knobs, &openai.knobs, &elevenlabs.knobs] {
         knobs.latency(latency, jitter).failure_rate(failures);
     }
+    unkind.apply(&deepgram.knobs, &openai.knobs, &elevenlabs.knobs);
     println!("DEEPGRAM_URL={}", deepgram.url);
     println!("OPENAI_BASE_URL={}", openai.base_url);
     println!("ELEVENLABS_BASE_URL={}", elevenlabs.base_url);
     println!("(any non-empty API key works; speech is the sandbox voice, see src/sandbox/voice_codec.rs)");
+    println!("(GET /_fake/stats on each port: open streams and injected faults)");
     futures::future::pending::<()>().await;
     Ok(())
 }

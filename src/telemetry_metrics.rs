@@ -40,4 +40,76 @@ pub mod names {
     pub const WEBHOOKS: &str = "voice_webhooks_total";
     pub const DB_QUERY: &str = "voice_db_query_seconds";
     pub const NODE_TOKENS_FREE: &str = "voice_node_tokens_available";
+    pub const ACTORS: &str = "voice_actors";
+}
+
+/// The kinds of per-call actor counted by `voice_actors{kind=…}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    Call,
+    Stt,
+    Llm,
+    Tts,
+    Socket,
+}
+
+impl ActorKind {
+    pub const ALL: [ActorKind; 5] = [
+        ActorKind::Call,
+        ActorKind::Stt,
+        ActorKind::Llm,
+        ActorKind::Tts,
+        ActorKind::Socket,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::Call => "call",
+            ActorKind::Stt => "stt",
+            ActorKind::Llm => "llm",
+            ActorKind::Tts => "tts",
+            ActorKind::Socket => "socket",
+        }
+    }
+
+    fn slot(self) -> &'static std::sync::atomic::AtomicI64 {
+        static LIVE: [std::sync::atomic::AtomicI64; 5] =
+            [const { std::sync::atomic::AtomicI64::new(0) }; 5];
+        &LIVE[self as usize]
+    }
+}
+
+/// Sets every kind's gauge from the live counts (so a kind never started shows 0); called
+/// by `GET /metrics` before rendering.
+pub fn publish_live_actors() {
+    for kind in ActorKind::ALL {
+        metrics::gauge!(names::ACTORS, "kind" => kind.as_str()).set(live_actors(kind) as f64);
+    }
+}
+
+/// Actors of this kind alive in this process right now.
+pub fn live_actors(kind: ActorKind) -> i64 {
+    kind.slot().load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Counts one live actor in `voice_actors{kind}` (published at each scrape) for as long as it is held: a field of the
+/// actor's struct, so it is counted from construction to drop. A supervised child keeps its
+/// struct across restarts, so it is counted once however often it restarts.
+#[derive(Debug)]
+pub struct LiveActor(ActorKind);
+
+impl LiveActor {
+    pub fn new(kind: ActorKind) -> LiveActor {
+        kind.slot()
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        LiveActor(kind)
+    }
+}
+
+impl Drop for LiveActor {
+    fn drop(&mut self) {
+        self.0
+            .slot()
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }

@@ -11,6 +11,7 @@ use super::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use crate::telemetry_metrics::{handle, names};
     metrics::gauge!(names::LIVE_CALLS).set(state.engine.registry.len() as f64);
+    crate::telemetry_metrics::publish_live_actors();
     metrics::gauge!(names::NODE_TOKENS_FREE)
         .set(state.engine.node_tokens.available_permits() as f64);
     match handle() {

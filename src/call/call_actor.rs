@@ -66,6 +66,8 @@ pub struct CallSetup {
 }
 
 pub struct CallActor {
+    /// Counts this call in `voice_actors{kind="call"}` until the actor is dropped.
+    _live: crate::telemetry_metrics::LiveActor,
     s: CallSetup,
     span: tracing::Span,
     vars: HashMap<String, String>,
@@ -106,6 +108,9 @@ impl CallActor {
         CallActor {
             s: setup,
             span,
+            _live: crate::telemetry_metrics::LiveActor::new(
+                crate::telemetry_metrics::ActorKind::Call,
+            ),
             vars,
             core,
             detector,
@@ -703,19 +708,23 @@ impl Actor for CallActor {
         let (f1, f2) = (fail_to.clone(), fail_to.clone());
         let deepgram = p.deepgram.clone();
         let lang2 = lang.clone();
+        // The children's logs carry the call's sid (the lead folds this into the call's span).
+        // The children log inside the call's span, so every line carries its call_sid.
+        let span = self.span.clone();
+        let (span_stt, span_llm, span_tts) = (span.clone(), span.clone(), span);
         self.stt = Some(Supervisor::start(move |_| {
-            SttActor::new(deepgram, rate, lang2, stt_to, fail_to)
+            SttActor::new(deepgram, rate, lang2, stt_to, fail_to, span_stt)
         }));
         let openai = p.openai.clone();
         self.llm = Some(Supervisor::start(move |_| {
-            LlmActor::new(openai, llm_to, f1)
+            LlmActor::new(openai, llm_to, f1, span_llm)
         }));
         let (eleven, voice) = (
             p.elevenlabs.clone(),
             self.s.playbook.persona.voice_id.clone(),
         );
         self.tts = Some(Supervisor::start(move |_| {
-            TtsActor::new(eleven, voice, rate, lang, tts_to, f2)
+            TtsActor::new(eleven, voice, rate, lang, tts_to, f2, span_tts)
         }));
         self.s.engine.registry.attach(LiveCall {
             call_sid: self.s.call_sid.clone(),

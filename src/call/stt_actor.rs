@@ -1,19 +1,48 @@
 //! `SttActor`: the call's Deepgram stream. Caller audio in, transcripts out to the call.
-//! When the socket drops it reports `ChildFailed` and stops; its `Supervisor` restarts it (same
-//! struct), and it reconnects after a backoff. Audio that arrives in the gap is buffered (up
-//! to 10 s) and sent first on reconnection, so nothing the caller said is lost.
+//!
+//! Failures: when the socket drops, its connect fails, or Deepgram stops answering while it is
+//! sent audio (the results watchdog, `DEEPGRAM_RESULTS_TIMEOUT_MS`), it reports `ChildFailed`
+//! with the `ProviderError` and stops; its `Supervisor` restarts it (same struct), and it
+//! reconnects after a backoff. Audio that arrives in the gap is buffered (up to 10 s) and sent
+//! first on reconnection, so nothing the caller said is lost.
+//!
+//! Lifecycle — it stops for good when the call ends, and never reconnects after that:
+//! - `SttClose` (or, checked every second, the call's mailbox gone) sets `closed`, says
+//!   `CloseStream`, drops the connection (the socket closes; see `deepgram::connect`) and stops.
+//!   `closed` lives in the struct, so it survives a supervisor restart: a restarted actor
+//!   with `closed` set opens nothing and runs no timer.
+//! - A reconnect already scheduled, or a connect already in flight, checks `closed` when it
+//!   runs or lands, and closes what it opened.
+//! - Nothing but the call holds a strong address (the reader task holds a weak one), so when
+//!   the call drops its address the mailbox disconnects: actix stops an actor with no senders
+//!   and no pending timers, and `Supervisor` restarts only an actor whose mailbox is still
+//!   connected. The struct — and its `LiveActor` guard, `voice_actors{kind="stt"}` — is dropped.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::messages::{Child, ChildFailed, FromStt, SttAudio, SttClose};
 use crate::config::ProviderSettings;
 use crate::media::audio::pcm_to_bytes;
 use crate::providers::deepgram::{self, Outgoing, SttEvent};
 use crate::providers::error::{Provider, ProviderError};
+use crate::telemetry_metrics::{ActorKind, LiveActor};
+
+/// Deepgram closes a stream that hears nothing for 10 s; a KeepAlive after this much quiet.
+const KEEPALIVE_AFTER: Duration = Duration::from_secs(3);
+/// Audio is "being sent" if some went out this recently (the watchdog's condition).
+const SENDING_WITHIN: Duration = Duration::from_secs(1);
+
+/// The live connection's handles.
+struct Live {
+    sender: mpsc::Sender<Outgoing>,
+    last_frame: std::sync::Arc<std::sync::Mutex<Instant>>,
+    since: Instant,
+}
 
 pub struct SttActor {
     settings: ProviderSettings,
@@ -21,17 +50,22 @@ pub struct SttActor {
     language: String,
     call: Recipient<FromStt>,
     failures: Recipient<ChildFailed>,
-    /// The live connection's audio sender; `None` while (re)connecting.
-    connection: Option<mpsc::Sender<Outgoing>>,
+    /// The live connection; `None` while (re)connecting.
+    connection: Option<Live>,
     /// Audio held while disconnected, oldest first.
     backlog: VecDeque<Vec<u8>>,
     backlog_bytes: usize,
     /// Consecutive failed connections, for the backoff.
     failures_in_a_row: u32,
     last_sent: Instant,
-    closing: bool,
+    last_keepalive: Instant,
+    /// The call is over: never connect again (survives restarts).
+    closed: bool,
     /// Audio chunks dropped because Deepgram could not keep up.
     pub dropped: u64,
+    /// The call's span: every log line of this child carries the call's `call_sid`.
+    span: tracing::Span,
+    _live: LiveActor,
 }
 
 impl SttActor {
@@ -41,6 +75,7 @@ impl SttActor {
         language: String,
         call: Recipient<FromStt>,
         failures: Recipient<ChildFailed>,
+        span: tracing::Span,
     ) -> SttActor {
         SttActor {
             settings,
@@ -53,8 +88,11 @@ impl SttActor {
             backlog_bytes: 0,
             failures_in_a_row: 0,
             last_sent: Instant::now(),
-            closing: false,
+            last_keepalive: Instant::now(),
+            closed: false,
             dropped: 0,
+            span,
+            _live: LiveActor::new(ActorKind::Stt),
         }
     }
 
@@ -74,51 +112,115 @@ impl SttActor {
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
+        if self.closed {
+            return;
+        }
         let (settings, rate, language) = (
             self.settings.clone(),
             self.sample_rate,
             self.language.clone(),
         );
         let call = self.call.clone();
-        let me = ctx.address();
+        // Weak: the reader must not keep this actor (or its supervisor) alive.
+        let me = ctx.address().downgrade();
+        let span = self.span.clone();
         let fut = async move {
             let mut connection = deepgram::connect(&settings, rate, &language).await?;
-            let sender = connection.outgoing.clone();
-            tokio::spawn(async move {
-                while let Some(event) = connection.events.recv().await {
-                    if let SttEvent::Closed(reason) = event {
-                        me.do_send(Disconnected(reason));
-                        return;
+            let live = Live {
+                sender: connection.outgoing.clone(),
+                last_frame: connection.last_frame.clone(),
+                since: Instant::now(),
+            };
+            tokio::spawn(
+                async move {
+                    while let Some(event) = connection.events.recv().await {
+                        if let SttEvent::Closed(reason) = event {
+                            if let Some(me) = me.upgrade() {
+                                me.do_send(Disconnected(reason));
+                            }
+                            return;
+                        }
+                        if !call.connected() {
+                            return;
+                        }
+                        call.do_send(FromStt(event));
                     }
-                    call.do_send(FromStt(event));
                 }
-            });
-            Ok::<_, String>(sender)
-        };
+                .instrument(span),
+            );
+            Ok::<_, ProviderError>(live)
+        }
+        .instrument(self.span.clone());
         ctx.wait(fut.into_actor(self).map(|result, act, ctx| match result {
-            Ok(sender) => {
+            Ok(live) if act.closed => {
+                // The call ended while we were connecting.
+                let _ = live.sender.try_send(Outgoing::Close);
+            }
+            Ok(live) => {
                 act.failures_in_a_row = 0;
                 while let Some(bytes) = act.backlog.pop_front() {
-                    let _ = sender.try_send(Outgoing::Audio(bytes));
+                    let _ = live.sender.try_send(Outgoing::Audio(bytes));
                 }
                 act.backlog_bytes = 0;
-                act.connection = Some(sender);
+                act.connection = Some(live);
             }
-            Err(reason) => act.fail(reason, ctx),
+            Err(error) => act.fail(error, ctx),
         }));
     }
 
-    fn fail(&mut self, reason: String, ctx: &mut Context<Self>) {
-        if self.closing {
+    fn fail(&mut self, error: ProviderError, ctx: &mut Context<Self>) {
+        if self.closed {
             return;
         }
+        let _entered = self.span.clone().entered();
+        tracing::warn!(kind = ?error.kind, %error, "STT stream failed; restarting");
         self.failures_in_a_row += 1;
+        self.connection = None;
         self.failures.do_send(ChildFailed {
             child: Child::Stt,
-            error: ProviderError::transient(Provider::Deepgram, reason),
+            error,
         });
         // Stopping hands us to the Supervisor, which restarts this same struct.
         ctx.stop();
+    }
+
+    /// The call is over: close the stream and stop for good.
+    fn close(&mut self, ctx: &mut Context<Self>) {
+        self.closed = true;
+        self.backlog.clear();
+        self.backlog_bytes = 0;
+        if let Some(live) = self.connection.take() {
+            // Dropping the sender after this ends the writer, which closes the socket.
+            let _ = live.sender.try_send(Outgoing::Close);
+        }
+        ctx.stop();
+    }
+
+    /// Every second: the call still there? KeepAlive in a pause; the results watchdog.
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if !self.call.connected() {
+            self.close(ctx);
+            return;
+        }
+        let Some(live) = &self.connection else {
+            return;
+        };
+        if self.last_sent.elapsed() >= KEEPALIVE_AFTER
+            && self.last_keepalive.elapsed() >= KEEPALIVE_AFTER
+        {
+            let _ = live.sender.try_send(Outgoing::KeepAlive);
+            self.last_keepalive = Instant::now();
+        }
+        let limit = self.settings.deadlines.idle;
+        let heard = *live.last_frame.lock().unwrap_or_else(|p| p.into_inner());
+        let silent_for = heard.max(live.since).elapsed();
+        if self.last_sent.elapsed() < SENDING_WITHIN && silent_for > limit {
+            let error = ProviderError::timeout(
+                Provider::Deepgram,
+                format!("no results for {silent_for:?} while sending audio"),
+            );
+            self.fail(error, ctx);
+        }
     }
 }
 
@@ -132,8 +234,9 @@ impl Actor for SttActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(256);
-        if self.closing {
-            // The call is over; a restart must not open a new stream.
+        if self.closed {
+            // The call is over; a restart opens nothing and runs no timer, so the actor stops
+            // as soon as the call drops its address.
             return;
         }
         let backoff = Duration::from_millis(200 * 2u64.pow(self.failures_in_a_row.min(5)));
@@ -142,15 +245,7 @@ impl Actor for SttActor {
         } else {
             ctx.run_later(backoff, |act, ctx| act.connect(ctx));
         }
-        // Deepgram closes a stream that hears nothing for 10 s; caller audio normally flows,
-        // this covers pauses in it.
-        ctx.run_interval(Duration::from_secs(4), |act, _| {
-            if act.last_sent.elapsed() >= Duration::from_secs(3) {
-                if let Some(c) = &act.connection {
-                    let _ = c.try_send(Outgoing::KeepAlive);
-                }
-            }
-        });
+        ctx.run_interval(Duration::from_secs(1), |act, ctx| act.tick(ctx));
     }
 }
 
@@ -163,9 +258,12 @@ impl Supervised for SttActor {
 impl Handler<SttAudio> for SttActor {
     type Result = ();
     fn handle(&mut self, msg: SttAudio, _: &mut Context<Self>) {
+        if self.closed {
+            return;
+        }
         let bytes = pcm_to_bytes(&msg.0);
         match &self.connection {
-            Some(c) => match c.try_send(Outgoing::Audio(bytes)) {
+            Some(c) => match c.sender.try_send(Outgoing::Audio(bytes)) {
                 Ok(()) => self.last_sent = Instant::now(),
                 Err(mpsc::error::TrySendError::Full(_)) => self.dropped += 1,
                 Err(mpsc::error::TrySendError::Closed(Outgoing::Audio(bytes))) => {
@@ -183,22 +281,15 @@ impl Handler<Disconnected> for SttActor {
     type Result = ();
     fn handle(&mut self, msg: Disconnected, ctx: &mut Context<Self>) {
         self.connection = None;
-        if !self.closing {
-            self.fail(msg.0, ctx);
+        if !self.closed {
+            self.fail(ProviderError::transient(Provider::Deepgram, msg.0), ctx);
         }
     }
 }
 
 impl Handler<SttClose> for SttActor {
     type Result = ();
-    /// Ends the stream gracefully. The actor itself then stays idle and stops by itself when
-    /// the call drops its address: stopping here would make the supervisor restart it (its
-    /// reader task still holds an address) and open a new stream for a call that is over.
-    fn handle(&mut self, _: SttClose, _: &mut Context<Self>) {
-        self.closing = true;
-        self.backlog.clear();
-        if let Some(c) = self.connection.take() {
-            let _ = c.try_send(Outgoing::Close);
-        }
+    fn handle(&mut self, _: SttClose, ctx: &mut Context<Self>) {
+        self.close(ctx);
     }
 }

@@ -1,21 +1,25 @@
 //! `TtsActor`: speaks clauses in order, one ElevenLabs request at a time, streaming PCM to the
-//! call as it arrives. Cancellable (barge-in drops the request and the queue). A request with
-//! no first byte within the timeout, or a failed one, is reported and the actor stops for its
-//! supervisor to restart it; the call re-sends what was not spoken.
+//! call as it arrives. Cancellable (barge-in drops the request and the queue). Each request is
+//! bounded by the ElevenLabs deadlines (first byte, idle gap, total per clause), so a stall
+//! mid-clause fails too. A failed clause is reported at once (`FromTts::Failed` with its
+//! `ProviderError`, and `ChildFailed` for the call's restart budget); the queue is dropped and
+//! the call decides what to re-send. It keeps no connection state, so it does not stop for a
+//! restart.
+//!
+//! Lifecycle: it lives while the call holds its address; a request in flight is bounded by
+//! the deadlines and stops early once the call is gone. Its `LiveActor` guard counts it in
+//! `voice_actors{kind="tts"}`.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
 use actix::prelude::*;
-
-use crate::providers::error::{Provider, ProviderError};
 use futures::StreamExt;
+use tracing::Instrument;
 
 use super::messages::{CancelSpeech, Child, ChildFailed, FromTts, Prefetch, Speak};
-use crate::providers::elevenlabs::ElevenLabsClient;
-
-/// How long a clause may wait for its first audio byte.
-pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(3);
+use crate::providers::elevenlabs::{ElevenLabsClient, PcmItem};
+use crate::providers::error::ProviderError;
+use crate::telemetry_metrics::{ActorKind, LiveActor};
 
 pub struct TtsActor {
     client: ElevenLabsClient,
@@ -26,9 +30,21 @@ pub struct TtsActor {
     failures: Recipient<ChildFailed>,
     queue: VecDeque<Speak>,
     current: Option<SpawnHandle>,
+    /// The call's span: every log line of this child carries the call's `call_sid`.
+    span: tracing::Span,
+    _live: LiveActor,
+}
+
+/// How a clause's request ended.
+enum Spoken {
+    Done,
+    /// The call is gone; nothing to report.
+    CallGone,
+    Failed(ProviderError),
 }
 
 impl TtsActor {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: ElevenLabsClient,
         voice_id: Option<String>,
@@ -36,6 +52,7 @@ impl TtsActor {
         language: String,
         call: Recipient<FromTts>,
         failures: Recipient<ChildFailed>,
+        span: tracing::Span,
     ) -> TtsActor {
         TtsActor {
             client,
@@ -46,6 +63,8 @@ impl TtsActor {
             failures,
             queue: VecDeque::new(),
             current: None,
+            span,
+            _live: LiveActor::new(ActorKind::Tts),
         }
     }
 
@@ -56,7 +75,7 @@ impl TtsActor {
         let Some(next) = self.queue.pop_front() else {
             return;
         };
-        let fut = synthesise(
+        let request = synthesise(
             self.client.clone(),
             self.voice_id.clone(),
             self.sample_rate,
@@ -65,39 +84,32 @@ impl TtsActor {
         );
         let (call, clause) = (self.call.clone(), next.clause);
         let fut = async move {
-            let mut stream = match fut.await {
+            let mut stream = match request.await {
                 Ok(s) => s,
-                Err(e) => return Err(e),
+                Err(e) => return Spoken::Failed(e),
             };
-            let mut first = true;
             loop {
-                let next = if first {
-                    tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.next())
-                        .await
-                        .map_err(|_| format!("no audio within {FIRST_BYTE_TIMEOUT:?}"))?
-                } else {
-                    stream.next().await
-                };
-                match next {
+                match stream.next().await {
                     Some(Ok(pcm)) if pcm.is_empty() => {}
-                    Some(Ok(pcm)) => {
-                        first = false;
-                        call.do_send(FromTts::Audio { clause, pcm });
-                    }
-                    Some(Err(e)) => return Err(e),
-                    None => return Ok(()),
+                    Some(Ok(_)) if !call.connected() => return Spoken::CallGone,
+                    Some(Ok(pcm)) => call.do_send(FromTts::Audio { clause, pcm }),
+                    Some(Err(e)) => return Spoken::Failed(e),
+                    None => return Spoken::Done,
                 }
             }
-        };
-        self.current = Some(ctx.spawn(fut.into_actor(self).map(move |result, act, ctx| {
+        }
+        .instrument(self.span.clone());
+        self.current = Some(ctx.spawn(fut.into_actor(self).map(move |spoken, act, ctx| {
             act.current = None;
-            match result {
-                Ok(()) => {
+            match spoken {
+                Spoken::Done => {
                     act.call.do_send(FromTts::Done { clause });
                     act.pump(ctx);
                 }
-                Err(error) => {
-                    let error = ProviderError::transient(Provider::ElevenLabs, error);
+                Spoken::CallGone => act.queue.clear(),
+                Spoken::Failed(error) => {
+                    let _entered = act.span.enter();
+                    tracing::warn!(clause, kind = ?error.kind, %error, "TTS clause failed");
                     act.queue.clear();
                     act.call.do_send(FromTts::Failed {
                         clause,
@@ -107,14 +119,13 @@ impl TtsActor {
                         child: Child::Tts,
                         error,
                     });
-                    ctx.stop();
                 }
             }
         })));
     }
 }
 
-type PcmStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Vec<i16>, String>> + Send>>;
+type PcmStream = std::pin::Pin<Box<dyn futures::Stream<Item = PcmItem> + Send>>;
 
 async fn synthesise(
     client: ElevenLabsClient,
@@ -122,11 +133,10 @@ async fn synthesise(
     rate: u32,
     language: String,
     text: String,
-) -> Result<PcmStream, String> {
-    let request = client.speak(&text, voice.as_deref(), rate, &language);
-    let stream = tokio::time::timeout(FIRST_BYTE_TIMEOUT, request)
-        .await
-        .map_err(|_| format!("no answer within {FIRST_BYTE_TIMEOUT:?}"))??;
+) -> Result<PcmStream, ProviderError> {
+    let stream = client
+        .speak(&text, voice.as_deref(), rate, &language)
+        .await?;
     Ok(Box::pin(stream))
 }
 
@@ -162,7 +172,7 @@ impl Handler<CancelSpeech> for TtsActor {
 impl Handler<Prefetch> for TtsActor {
     type Result = ();
     fn handle(&mut self, msg: Prefetch, ctx: &mut Context<Self>) {
-        let fut = synthesise(
+        let request = synthesise(
             self.client.clone(),
             self.voice_id.clone(),
             self.sample_rate,
@@ -172,15 +182,29 @@ impl Handler<Prefetch> for TtsActor {
         let (call, key) = (self.call.clone(), msg.key);
         ctx.spawn(
             async move {
-                let Ok(mut stream) = fut.await else { return };
+                let mut stream = match request.await {
+                    Ok(s) => s,
+                    Err(error) => {
+                        tracing::warn!(key, %error, "prefetch failed");
+                        return;
+                    }
+                };
                 let mut pcm = Vec::new();
-                while let Some(Ok(chunk)) = stream.next().await {
-                    pcm.extend(chunk);
+                while let Some(chunk) = stream.next().await {
+                    match chunk {
+                        Ok(samples) => pcm.extend(samples),
+                        Err(error) => {
+                            // Half a phrase is worse than none: the call falls back.
+                            tracing::warn!(key, %error, "prefetch failed");
+                            return;
+                        }
+                    }
                 }
-                if !pcm.is_empty() {
+                if !pcm.is_empty() && call.connected() {
                     call.do_send(FromTts::Cached { key, pcm });
                 }
             }
+            .instrument(self.span.clone())
             .into_actor(self),
         );
     }

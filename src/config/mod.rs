@@ -6,6 +6,7 @@
 mod calling_days;
 mod country_codes;
 mod database_url;
+mod provider_deadlines;
 
 pub use calling_days::CallingDays;
 pub use country_codes::AllowedCountryCodes;
@@ -84,6 +85,8 @@ pub struct ProviderSettings {
     pub model: String,
     /// ElevenLabs only: the voice to speak with.
     pub voice_id: Option<String>,
+    /// Connect, first byte, idle gap and total deadlines of this provider's streams.
+    pub deadlines: crate::providers::deadlines::StreamDeadlines,
 }
 
 /// The calling rules a new campaign starts with; each campaign may override them.
@@ -231,18 +234,21 @@ impl Settings {
                 base_url: env.url("DEEPGRAM_URL", "wss://api.deepgram.com/v1/listen")?,
                 model: env.string("DEEPGRAM_MODEL", "nova-2"),
                 voice_id: None,
+                deadlines: provider_deadlines::deepgram(&env)?,
             },
             openai: ProviderSettings {
                 api_key: env.optional("OPENAI_API_KEY"),
                 base_url: env.url("OPENAI_BASE_URL", "https://api.openai.com/v1")?,
                 model: env.string("OPENAI_MODEL", "gpt-4o-mini"),
                 voice_id: None,
+                deadlines: provider_deadlines::openai(&env)?,
             },
             elevenlabs: ProviderSettings {
                 api_key: env.optional("ELEVENLABS_API_KEY"),
                 base_url: env.url("ELEVENLABS_BASE_URL", "https://api.elevenlabs.io")?,
                 model: env.string("ELEVENLABS_MODEL", "eleven_flash_v2_5"),
                 voice_id: env.optional("ELEVENLABS_VOICE_ID"),
+                deadlines: provider_deadlines::elevenlabs(&env)?,
             },
             calling: CallingDefaults {
                 hours_start,
@@ -372,6 +378,7 @@ impl std::fmt::Debug for ProviderSettings {
             .field("base_url", &self.base_url)
             .field("model", &self.model)
             .field("voice_id", &self.voice_id)
+            .field("deadlines", &self.deadlines)
             .finish()
     }
 }

@@ -80,6 +80,8 @@ pub struct MediaSocket {
     authorised: Authorised,
     /// This socket's place under the node's socket cap, given back when the actor is dropped.
     _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Counts this socket in `voice_actors{kind="socket"}` until it is dropped.
+    _live: crate::telemetry_metrics::LiveActor,
 }
 
 impl MediaSocket {
@@ -104,6 +106,9 @@ impl MediaSocket {
             counters: SocketCounters::default(),
             authorised: Authorised::AnyCall,
             _slot: None,
+            _live: crate::telemetry_metrics::LiveActor::new(
+                crate::telemetry_metrics::ActorKind::Socket,
+            ),
         }
     }
 

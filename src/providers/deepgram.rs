@@ -7,6 +7,12 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use super::error::{body_code, Provider, ProviderError, ProviderErrorKind};
 use crate::config::ProviderSettings;
 
 /// What the transcriber tells us.
@@ -31,6 +37,9 @@ pub enum SttEvent {
 pub enum Outgoing {
     Audio(Vec<u8>),
     KeepAlive,
+    /// Flush: what was heard comes back final now (`from_finalize`), without waiting for
+    /// the endpointing silence.
+    Finalize,
     Close,
 }
 
@@ -39,7 +48,12 @@ pub enum Outgoing {
 pub struct Connection {
     pub outgoing: mpsc::Sender<Outgoing>,
     pub events: mpsc::UnboundedReceiver<SttEvent>,
+    /// When Deepgram last sent anything (empty results included): the results watchdog.
+    pub last_frame: Arc<Mutex<Instant>>,
 }
+
+/// How long the socket may take to close once we have said `CloseStream`.
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 pub fn listen_url(settings: &ProviderSettings, sample_rate: u32, language: &str) -> String {
     let language = if language.starts_with("hi") {
@@ -54,18 +68,50 @@ pub fn listen_url(settings: &ProviderSettings, sample_rate: u32, language: &str)
     )
 }
 
+fn connect_error(e: tokio_tungstenite::tungstenite::Error) -> ProviderError {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Http(response) => {
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            let code = body_code(&body);
+            let mut error = ProviderError::from_status(
+                Provider::Deepgram,
+                response.status().as_u16(),
+                code.as_deref(),
+                None,
+            );
+            error.message = format!("{} {}", error.message, code.unwrap_or_default());
+            error
+        }
+        other => {
+            ProviderError::transient(Provider::Deepgram, format!("connection failed: {other}"))
+        }
+    }
+}
+
+/// Opens the stream. The writer task ends (closing the socket) when every sender is dropped,
+/// after sending what was queued; the reader ends when the socket does, or `CLOSE_GRACE`
+/// after our close if Deepgram never answers it, so no connection outlives its call.
 pub async fn connect(
     settings: &ProviderSettings,
     sample_rate: u32,
     language: &str,
-) -> Result<Connection, String> {
+) -> Result<Connection, ProviderError> {
     let mut request = listen_url(settings, sample_rate, language)
         .into_client_request()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ProviderError::protocol(Provider::Deepgram, e.to_string()))?;
     if let Some(key) = &settings.api_key {
-        let value = format!("Token {key}")
-            .parse()
-            .map_err(|_| "bad DEEPGRAM_API_KEY".to_string())?;
+        let value = format!("Token {key}").parse().map_err(|_| {
+            ProviderError::new(
+                Provider::Deepgram,
+                ProviderErrorKind::Auth,
+                "bad DEEPGRAM_API_KEY",
+            )
+        })?;
         request.headers_mut().insert("Authorization", value);
     }
     // tungstenite's default 128 KiB read buffer per socket would be most of a call's memory;
@@ -74,53 +120,80 @@ pub async fn connect(
         .read_buffer_size(8 * 1024)
         .write_buffer_size(8 * 1024);
     let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
-    let (socket, _) = tokio::time::timeout(std::time::Duration::from_secs(5), connecting)
+    let limit = settings.deadlines.connect;
+    let (socket, _) = tokio::time::timeout(limit, connecting)
         .await
-        .map_err(|_| "Deepgram did not answer within 5 s".to_string())?
-        .map_err(|e| format!("Deepgram connection failed: {e}"))?;
+        .map_err(|_| {
+            ProviderError::timeout(Provider::Deepgram, format!("no answer within {limit:?}"))
+        })?
+        .map_err(connect_error)?;
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(256);
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(item) = out_rx.recv().await {
-            let message = match item {
-                // Never an empty binary frame: Deepgram reads it as end of stream.
-                Outgoing::Audio(bytes) if bytes.is_empty() => continue,
-                Outgoing::Audio(bytes) => Message::Binary(bytes.into()),
-                Outgoing::KeepAlive => Message::Text(r#"{"type":"KeepAlive"}"#.into()),
-                Outgoing::Close => Message::Text(r#"{"type":"CloseStream"}"#.into()),
-            };
-            if sink.send(message).await.is_err() {
-                break;
+    let closed = Arc::new(tokio::sync::Notify::new());
+    let closed_by_us = closed.clone();
+    tokio::spawn(
+        async move {
+            while let Some(item) = out_rx.recv().await {
+                let message = match item {
+                    // Never an empty binary frame: Deepgram reads it as end of stream.
+                    Outgoing::Audio(bytes) if bytes.is_empty() => continue,
+                    Outgoing::Audio(bytes) => Message::Binary(bytes.into()),
+                    Outgoing::KeepAlive => Message::Text(r#"{"type":"KeepAlive"}"#.into()),
+                    Outgoing::Finalize => Message::Text(r#"{"type":"Finalize"}"#.into()),
+                    Outgoing::Close => Message::Text(r#"{"type":"CloseStream"}"#.into()),
+                };
+                if sink.send(message).await.is_err() {
+                    break;
+                }
             }
+            let _ = sink.close().await;
+            closed_by_us.notify_one();
         }
-        let _ = sink.close().await;
-    });
-    tokio::spawn(async move {
-        let reason = loop {
-            match stream.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(event) = parse_event(&text) {
-                        if ev_tx.send(event).is_err() {
-                            return;
+        .in_current_span(),
+    );
+    let last_frame = Arc::new(Mutex::new(Instant::now()));
+    let heard = last_frame.clone();
+    tokio::spawn(
+        async move {
+            let grace = async {
+                closed.notified().await;
+                tokio::time::sleep(CLOSE_GRACE).await;
+            };
+            tokio::pin!(grace);
+            let reason = loop {
+                let next = tokio::select! {
+                    next = stream.next() => next,
+                    () = &mut grace => break "closed by us; Deepgram did not close".to_string(),
+                };
+                match next {
+                    Some(Ok(Message::Text(text))) => {
+                        *heard.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                        if let Some(event) = parse_event(&text) {
+                            if ev_tx.send(event).is_err() {
+                                // Nobody listens: dropping the stream closes the socket.
+                                return;
+                            }
                         }
                     }
+                    Some(Ok(Message::Close(frame))) => {
+                        break frame
+                            .map(|f| format!("closed {}: {}", f.code, f.reason))
+                            .unwrap_or_else(|| "closed".into())
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break e.to_string(),
+                    None => break "connection ended".into(),
                 }
-                Some(Ok(Message::Close(frame))) => {
-                    break frame
-                        .map(|f| format!("closed {}: {}", f.code, f.reason))
-                        .unwrap_or_else(|| "closed".into())
-                }
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break e.to_string(),
-                None => break "connection ended".into(),
-            }
-        };
-        let _ = ev_tx.send(SttEvent::Closed(reason));
-    });
+            };
+            let _ = ev_tx.send(SttEvent::Closed(reason));
+        }
+        .in_current_span(),
+    );
     Ok(Connection {
         outgoing: out_tx,
         events: ev_rx,
+        last_frame,
     })
 }
 

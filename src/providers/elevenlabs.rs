@@ -11,6 +11,8 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
+use super::deadlines::RequestClock;
+use super::error::{Provider, ProviderError};
 use crate::config::ProviderSettings;
 use crate::media::audio::PcmAssembler;
 
@@ -29,24 +31,29 @@ pub fn output_format(sample_rate: u32) -> &'static str {
     }
 }
 
+/// What a speech stream yields: PCM16 samples as they arrive.
+pub type PcmItem = Result<Vec<i16>, ProviderError>;
+
 impl ElevenLabsClient {
     pub fn new(settings: ProviderSettings) -> ElevenLabsClient {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(settings.deadlines.connect)
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .unwrap_or_default();
         ElevenLabsClient { http, settings }
     }
 
-    /// Speaks `text`; the stream yields PCM samples as they arrive. Errors end the stream.
+    /// Speaks `text`; the stream yields PCM samples as they arrive, within the deadlines
+    /// (first byte, idle gap, total per clause). An error ends the stream. A chunk of odd
+    /// length leaves its last byte for the next one (a sample is never split).
     pub async fn speak(
         &self,
         text: &str,
         voice_id: Option<&str>,
         sample_rate: u32,
         language: &str,
-    ) -> Result<impl Stream<Item = Result<Vec<i16>, String>>, String> {
+    ) -> Result<impl Stream<Item = PcmItem>, ProviderError> {
         let voice = voice_id
             .or(self.settings.voice_id.as_deref())
             .unwrap_or("21m00Tcm4TlvDq8ikWAM");
@@ -63,22 +70,20 @@ impl ElevenLabsClient {
         if let Some(key) = &self.settings.api_key {
             request = request.header("xi-api-key", key);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+        let clock = RequestClock::start(Provider::ElevenLabs, self.settings.deadlines);
+        let response = clock
+            .headers(request.send())
+            .await?
+            .map_err(|e| ProviderError::from_transport(Provider::ElevenLabs, e))?;
         if !response.status().is_success() {
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            return Err(format!(
-                "ElevenLabs {status}: {}",
-                body.chars().take(200).collect::<String>()
-            ));
+            return Err(ProviderError::from_response(Provider::ElevenLabs, response).await);
         }
+        let bytes = response
+            .bytes_stream()
+            .map(|r| r.map_err(|e| ProviderError::from_transport(Provider::ElevenLabs, e)));
         let mut assembler = PcmAssembler::default();
-        Ok(response.bytes_stream().map(move |chunk| match chunk {
-            Ok(bytes) => Ok(assembler.push(&bytes)),
-            Err(e) => Err(e.to_string()),
-        }))
+        Ok(clock
+            .body(Box::pin(bytes))
+            .map(move |chunk| chunk.map(|bytes| assembler.push(&bytes))))
     }
 }

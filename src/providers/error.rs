@@ -119,6 +119,63 @@ impl ProviderError {
     }
 }
 
+/// The error code in a provider's JSON error body: OpenAI `error.code` (or `error.type`),
+/// ElevenLabs `detail.status`, Deepgram `err_code`.
+pub fn body_code(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code = [
+        &v["error"]["code"],
+        &v["error"]["type"],
+        &v["detail"]["status"],
+        &v["err_code"],
+    ]
+    .into_iter()
+    .find_map(|c| c.as_str().map(String::from));
+    code
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare from these APIs and is ignored).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+impl ProviderError {
+    /// A failed HTTP answer: status, `Retry-After`, and the body's error code. The message
+    /// keeps the code and a short piece of the body (providers never echo keys back).
+    pub async fn from_response(provider: Provider, response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let retry = retry_after(response.headers());
+        let body = response.text().await.unwrap_or_default();
+        let code = body_code(&body);
+        let mut error = Self::from_status(provider, status, code.as_deref(), retry);
+        let excerpt: String = body.chars().take(200).collect();
+        error.message = match code {
+            Some(code) => format!("HTTP {status} {code}: {excerpt}"),
+            None => format!("HTTP {status}: {excerpt}"),
+        };
+        error
+    }
+
+    /// A transport failure: a connect or read timeout is `Timeout`, anything else (refused,
+    /// reset, closed mid-body) `Transient`.
+    pub fn from_transport(provider: Provider, error: reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            ProviderErrorKind::Timeout
+        } else {
+            ProviderErrorKind::Transient
+        };
+        Self::new(provider, kind, error.without_url().to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +203,29 @@ mod tests {
             assert_eq!(e.kind, *kind, "status {status} code {code:?}");
             assert_eq!(e.is_permanent(), *permanent, "status {status}");
         }
+    }
+
+    #[test]
+    fn body_codes_of_each_provider() {
+        let cases = [
+            (
+                r#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#,
+                Some("insufficient_quota"),
+            ),
+            (
+                r#"{"detail":{"status":"quota_exceeded","message":"no credits"}}"#,
+                Some("quota_exceeded"),
+            ),
+            (r#"{"err_code":"INVALID_AUTH"}"#, Some("INVALID_AUTH")),
+            ("upstream connect error", None),
+        ];
+        for (body, code) in cases {
+            assert_eq!(body_code(body).as_deref(), code, "{body}");
+        }
+        let e = ProviderError::from_status(Provider::ElevenLabs, 401, Some("quota_exceeded"), None);
+        assert_eq!(e.kind, ProviderErrorKind::Quota);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
     }
 }

@@ -2,12 +2,13 @@
 //! extraction (`response_format: json_schema`). Works with any OpenAI-compatible base URL.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::deadlines::RequestClock;
+use super::error::{Provider, ProviderError};
 use super::sse::SseParser;
 use crate::config::ProviderSettings;
 
@@ -71,43 +72,6 @@ pub enum LlmDelta {
     ToolCall(ToolCall),
 }
 
-/// Why a completion failed, and whether to try again.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct LlmError {
-    pub message: String,
-    pub retryable: bool,
-}
-
-impl LlmError {
-    /// The shared provider error (the kind refined per status by the client).
-    pub fn to_provider_error(&self) -> crate::providers::error::ProviderError {
-        use crate::providers::error::{Provider, ProviderError};
-        // An HTTP refusal reads "401 Unauthorized: …": its status decides (a bad key or an
-        // empty quota is permanent and pauses the campaign).
-        let status = self
-            .message
-            .split_whitespace()
-            .next()
-            .and_then(|code| code.parse::<u16>().ok())
-            .filter(|code| (400..600).contains(code));
-        if let Some(status) = status {
-            let quota = self
-                .message
-                .contains("quota")
-                .then_some("insufficient_quota");
-            let mut error = ProviderError::from_status(Provider::OpenAi, status, quota, None);
-            error.message = self.message.clone();
-            return error;
-        }
-        if self.retryable {
-            ProviderError::transient(Provider::OpenAi, self.message.clone())
-        } else {
-            ProviderError::protocol(Provider::OpenAi, self.message.clone())
-        }
-    }
-}
-
 /// Assembles tool calls from fragments, keyed by `index` (a missing index means "next slot"
 /// when the id differs, for servers that omit it).
 #[derive(Debug, Default)]
@@ -168,10 +132,13 @@ pub struct OpenAiClient {
     settings: ProviderSettings,
 }
 
+/// What a completion stream yields.
+pub type LlmItem = Result<LlmDelta, ProviderError>;
+
 impl OpenAiClient {
     pub fn new(settings: ProviderSettings) -> OpenAiClient {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(settings.deadlines.connect)
             .build()
             .unwrap_or_default();
         OpenAiClient { http, settings }
@@ -187,12 +154,14 @@ impl OpenAiClient {
     }
 
     /// Starts a streamed completion. The stream yields text as it comes and the assembled tool
-    /// calls at the end. Dropping it cancels the request.
+    /// calls at the end; it is bounded by the deadlines (first token, idle gap, total) and a
+    /// stream that ends without `[DONE]` ends in a `Protocol` error. Dropping it cancels the
+    /// request.
     pub async fn stream(
         &self,
         messages: &[ChatMessage],
         tools: &Value,
-    ) -> Result<impl Stream<Item = Result<LlmDelta, LlmError>>, LlmError> {
+    ) -> Result<impl Stream<Item = LlmItem>, ProviderError> {
         let body = json!({
             "model": self.settings.model,
             "messages": messages,
@@ -201,30 +170,18 @@ impl OpenAiClient {
             "temperature": 0.3,
             "stream": true,
         });
-        let response = tokio::time::timeout(Duration::from_secs(10), self.request(&body).send())
-            .await
-            .map_err(|_| LlmError {
-                message: "no answer within 10 s".into(),
-                retryable: true,
-            })?
-            .map_err(|e| LlmError {
-                message: e.without_url().to_string(),
-                retryable: true,
-            })?;
-        let status = response.status();
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["error"]["message"].as_str().map(String::from))
-                .unwrap_or(text);
-            let quota = message.contains("quota");
-            return Err(LlmError {
-                message: format!("{status}: {message}"),
-                retryable: (status.as_u16() == 429 && !quota) || status.is_server_error(),
-            });
+        let clock = RequestClock::start(Provider::OpenAi, self.settings.deadlines);
+        let response = clock
+            .headers(self.request(&body).send())
+            .await?
+            .map_err(|e| ProviderError::from_transport(Provider::OpenAi, e))?;
+        if !response.status().is_success() {
+            return Err(ProviderError::from_response(Provider::OpenAi, response).await);
         }
-        Ok(decode_stream(response.bytes_stream()))
+        let bytes = response
+            .bytes_stream()
+            .map(|r| r.map_err(|e| ProviderError::from_transport(Provider::OpenAi, e)));
+        Ok(decode_stream(clock.body(Box::pin(bytes))))
     }
 
     /// One non-streamed completion whose answer must follow `schema` (final fact extraction).
@@ -232,7 +189,7 @@ impl OpenAiClient {
         &self,
         messages: &[ChatMessage],
         schema: &Value,
-    ) -> Result<Value, LlmError> {
+    ) -> Result<Value, ProviderError> {
         let body = json!({
             "model": self.settings.model,
             "messages": messages,
@@ -241,38 +198,35 @@ impl OpenAiClient {
         });
         let response = self
             .request(&body)
-            .timeout(Duration::from_secs(8))
+            .timeout(self.settings.deadlines.total)
             .send()
             .await
-            .map_err(|e| LlmError {
-                message: e.without_url().to_string(),
-                retryable: true,
-            })?;
-        let value: Value = response.json().await.map_err(|e| LlmError {
-            message: e.to_string(),
-            retryable: false,
-        })?;
+            .map_err(|e| ProviderError::from_transport(Provider::OpenAi, e))?;
+        if !response.status().is_success() {
+            return Err(ProviderError::from_response(Provider::OpenAi, response).await);
+        }
+        let value: Value = response
+            .json()
+            .await
+            .map_err(|e| ProviderError::protocol(Provider::OpenAi, e.to_string()))?;
         let content = value["choices"][0]["message"]["content"]
             .as_str()
             .unwrap_or("{}");
-        serde_json::from_str(content).map_err(|e| LlmError {
-            message: e.to_string(),
-            retryable: false,
-        })
+        serde_json::from_str(content)
+            .map_err(|e| ProviderError::protocol(Provider::OpenAi, e.to_string()))
     }
 }
 
 /// Turns the SSE byte stream into deltas.
-fn decode_stream<S, E>(bytes: S) -> impl Stream<Item = Result<LlmDelta, LlmError>>
+fn decode_stream<S>(bytes: S) -> impl Stream<Item = LlmItem>
 where
-    S: Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-    E: std::fmt::Display,
+    S: Stream<Item = Result<bytes::Bytes, ProviderError>> + Unpin,
 {
     struct State<S> {
         bytes: S,
         parser: SseParser,
         tools: ToolCallAssembler,
-        queue: std::collections::VecDeque<Result<LlmDelta, LlmError>>,
+        queue: std::collections::VecDeque<LlmItem>,
         done: bool,
     }
     let state = State {
@@ -294,20 +248,23 @@ where
                 Some(Ok(chunk)) => {
                     for event in st.parser.push(&chunk) {
                         handle_event(&event, &mut st.tools, &mut st.queue, &mut st.done);
+                        if st.done {
+                            break;
+                        }
                     }
                 }
                 Some(Err(e)) => {
                     st.done = true;
-                    st.queue.push_back(Err(LlmError {
-                        message: e.to_string(),
-                        retryable: true,
-                    }));
+                    st.queue.push_back(Err(e));
                 }
                 None => {
+                    // The body ended without `[DONE]`: the answer may be cut anywhere (a
+                    // half sentence, half a tool call's arguments), so it is not an answer.
                     st.done = true;
-                    let calls = std::mem::take(&mut st.tools).finish();
-                    st.queue
-                        .extend(calls.into_iter().map(|c| Ok(LlmDelta::ToolCall(c))));
+                    st.queue.push_back(Err(ProviderError::protocol(
+                        Provider::OpenAi,
+                        "the stream ended without [DONE]",
+                    )));
                 }
             }
         }
@@ -317,7 +274,7 @@ where
 fn handle_event(
     event: &str,
     tools: &mut ToolCallAssembler,
-    queue: &mut std::collections::VecDeque<Result<LlmDelta, LlmError>>,
+    queue: &mut std::collections::VecDeque<LlmItem>,
     done: &mut bool,
 ) {
     if event.trim() == "[DONE]" {
@@ -339,10 +296,14 @@ fn handle_event(
             .as_str()
             .unwrap_or("stream error")
             .to_string();
-        queue.push_back(Err(LlmError {
-            message,
-            retryable: true,
-        }));
+        let code = error["code"].as_str().or(error["type"].as_str());
+        // An error inside a 200 stream: no status, only its code.
+        let mut e = match code {
+            Some(code) => ProviderError::from_status(Provider::OpenAi, 500, Some(code), None),
+            None => ProviderError::transient(Provider::OpenAi, ""),
+        };
+        e.message = format!("error in stream: {message}");
+        queue.push_back(Err(e));
         return;
     }
     let Some(choice) = chunk["choices"].as_array().and_then(|c| c.first()) else {
@@ -361,14 +322,20 @@ fn handle_event(
 mod tests {
     use super::*;
 
-    fn run(sse: &str) -> Vec<LlmDelta> {
-        let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = sse
-            .as_bytes()
-            .chunks(7)
+    fn decode(sse: &[u8], read: usize) -> Vec<LlmItem> {
+        let chunks: Vec<Result<bytes::Bytes, ProviderError>> = sse
+            .chunks(read)
             .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
             .collect();
         let stream = decode_stream(futures::stream::iter(chunks));
-        futures::executor::block_on(stream.map(|r| r.unwrap()).collect::<Vec<_>>())
+        futures::executor::block_on(stream.collect::<Vec<_>>())
+    }
+
+    fn run(sse: &str) -> Vec<LlmDelta> {
+        decode(sse.as_bytes(), 7)
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect()
     }
 
     #[test]
@@ -410,12 +377,53 @@ mod tests {
         a.push(&json!({"id": "x", "function": {"name": "end_call", "arguments": "{}"}}));
         a.push(&json!({"id": "y", "function": {"name": "mark_do_not_call", "arguments": "{}"}}));
         assert_eq!(a.finish().len(), 2);
-        let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![Ok(
-            bytes::Bytes::from_static(b"data: {\"error\":{\"message\":\"boom\"}}\n\n"),
-        )];
+        let chunks: Vec<Result<bytes::Bytes, ProviderError>> = vec![Ok(bytes::Bytes::from_static(
+            b"data: {\"error\":{\"message\":\"boom\"}}\n\n",
+        ))];
         let items: Vec<_> = futures::executor::block_on(
             decode_stream(futures::stream::iter(chunks)).collect::<Vec<_>>(),
         );
         assert!(items[0].as_ref().is_err());
+    }
+
+    #[test]
+    fn a_stream_without_done_is_a_protocol_error() {
+        use crate::providers::error::ProviderErrorKind;
+        let sse = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Half a sen\"}}]}\n\n";
+        let items = decode(sse, 5);
+        assert_eq!(items[0], Ok(LlmDelta::Text("Half a sen".into())));
+        let e = items[1].as_ref().unwrap_err();
+        assert_eq!(e.kind, ProviderErrorKind::Protocol);
+        assert_eq!(items.len(), 2);
+    }
+
+    #[test]
+    fn a_quota_error_inside_the_stream_is_permanent() {
+        let sse = b"data: {\"error\":{\"message\":\"You exceeded your current quota\",\"code\":\"insufficient_quota\"}}\n\n";
+        let items = decode(sse, 64);
+        assert!(items[0].as_ref().unwrap_err().is_permanent());
+    }
+
+    /// Tokens of multi-byte text, the body cut at every byte offset: the text comes back exact.
+    #[test]
+    fn multi_byte_tokens_survive_every_read_size() {
+        let reply = crate::sandbox::fakes::brain::Reply {
+            text: Some("Aapka budget ₹80 लाख है, सही?".into()),
+            tool_calls: Vec::new(),
+        };
+        let body: String = crate::sandbox::fakes::openai::sse_chunks(&reply, "m").concat();
+        for read in 1..=17 {
+            let text: String = decode(body.as_bytes(), read)
+                .into_iter()
+                .map(|d| match d.unwrap() {
+                    LlmDelta::Text(t) => t,
+                    LlmDelta::ToolCall(_) => String::new(),
+                })
+                .collect();
+            assert_eq!(
+                text, "Aapka budget ₹80 लाख है, सही?",
+                "reads of {read} bytes"
+            );
+        }
     }
 }

@@ -112,6 +112,15 @@ pub struct Decoder {
 /// Below this RMS a hop counts as silence (about −30 dBFS).
 const SILENCE_RMS: f32 = 1000.0;
 
+/// Whether a chunk holds speech (any 5 ms of it above the silence level): what a transcriber's
+/// endpointing measures silence against.
+pub fn is_voiced(samples: &[i16]) -> bool {
+    samples.chunks(40).any(|hop| {
+        let power = hop.iter().map(|&x| (x as f32).powi(2)).sum::<f32>() / hop.len() as f32;
+        power.sqrt() >= SILENCE_RMS
+    })
+}
+
 impl Decoder {
     pub fn new(sample_rate: u32) -> Decoder {
         Decoder {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod actor_lifecycle;
 mod analytics;
 mod auth;
 mod benches;
@@ -24,6 +25,7 @@ mod opt_out;
 mod personas;
 mod planning_race;
 mod process_support;
+mod provider_faults;
 mod regulatory_hours;
 mod sandbox;
 mod serve_binary;

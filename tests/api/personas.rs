@@ -120,13 +120,11 @@ async fn hello_on_pickup_does_not_cut_the_greeting(backend: Backend) {
 }
 
 /// "haan ji" while the agent talks is a back-channel: the agent goes on, nothing is cleared,
-/// and it is not answered as a turn. With a real Deepgram the first interim comes 0.5–1 s
-/// after speech starts, after the 400 ms VAD threshold; set the fake Deepgram's interim
-/// delay knob (i10-fakes) to ~700 ms here once it exists.
+/// and it is not answered as a turn. As with a real Deepgram, the first interim comes 700 ms
+/// after speech starts, after the 400 ms VAD threshold: the agent holds, then resumes.
 async fn haan_ji_while_the_agent_talks_does_not_interrupt(backend: Backend) {
     let (live, _playbooks) = persona_app(backend).await;
-    // What exists today: finals come late (interims are still immediate).
-    live.deepgram.knobs.latency(300, 100);
+    live.deepgram.knobs.endpointing(300, 700, 400, 1000);
     let id = live.call(Persona::haan_ji()).await;
     let c = live.conversation(id).await.unwrap();
     let report = live.phone_report();
@@ -148,6 +146,9 @@ async fn haan_ji_while_the_agent_talks_does_not_interrupt(backend: Backend) {
 /// agent never answers its first half.
 async fn a_breath_mid_sentence_is_one_turn(backend: Backend) {
     let (live, _playbooks) = persona_app(backend).await;
+    // Endpointing longer than the breath: at the breath Deepgram sends `is_final` words
+    // without `speech_final`, which must not end the caller's turn.
+    live.deepgram.knobs.endpointing(1000, 700, 400, 1000);
     let id = live.call(Persona::pauses_mid_sentence()).await;
     let c = live.conversation(id).await.unwrap();
     let said = texts_of(&c, "user");
@@ -170,6 +171,12 @@ async fn a_breath_mid_sentence_is_one_turn(backend: Backend) {
 /// (or the apology) and is never left more than 3 s in silence.
 async fn a_stalled_llm_never_leaves_the_caller_in_silence(backend: Backend) {
     let (live, _playbooks) = persona_app(backend).await;
+    // "One moment" is fallback audio: rendered at start, as a deployment has it on disk.
+    let audio = &live.e.app.state.engine.fallback_audio;
+    crate::engine_support::eventually(30, "the fallback lines are ready", || async {
+        audio.lines("test_short", None, 8000).is_some()
+    })
+    .await;
     // The greeting is the playbook's; the first LLM request is the answer to "yes".
     live.openai.knobs.hang_next(1);
     let id = live.call(crate::live_support::interested()).await;
@@ -263,10 +270,14 @@ Asha Interested,9000000014,interested\n",
         ["haan_ji", "hello", "interested", "pause_mid_sentence"]
     );
     for report in result.phone.values() {
-        assert_eq!(
-            report.waits.first().map(|w| &w.after),
-            Some(&WaitCause::PickUp)
-        );
+        // The agent greets when the callee's "Hello?" ends: that caller's first wait runs
+        // from their "Hello?", everyone else's from the pick-up.
+        let first = report.waits.first().map(|w| &w.after);
+        if report.persona == "hello" {
+            assert_eq!(first, Some(&WaitCause::CallerSpoke("hello?".into())));
+        } else {
+            assert_eq!(first, Some(&WaitCause::PickUp));
+        }
     }
     let s = silences(&result.phone);
     assert!(s.waits >= 4 && s.p50 <= s.p95, "{s:?}");

@@ -72,6 +72,16 @@ impl World {
         &self._fakes.2
     }
 
+    /// The fake Deepgram the server listens through.
+    pub fn deepgram(&self) -> &FakeDeepgram {
+        &self._fakes.0
+    }
+
+    /// The fake LLM the server thinks with.
+    pub fn openai(&self) -> &FakeOpenAi {
+        &self._fakes.1
+    }
+
     /// Starts `voice-runtime serve` on this world's database; returns once it answers.
     pub async fn serve(&self, extra: &[(&str, &str)]) -> Server {
         let port = free_port();

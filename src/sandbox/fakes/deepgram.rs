@@ -22,7 +22,6 @@ pub struct FakeDeepgram {
     /// The `DEEPGRAM_URL` to use.
     pub url: String,
     pub knobs: Knobs,
-    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeDeepgram {
@@ -31,39 +30,153 @@ impl FakeDeepgram {
         let port = listener.local_addr()?.port();
         let knobs = Knobs::default();
         let k = knobs.clone();
-        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = open.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (k, counter) = (k.clone(), counter.clone());
-                tokio::spawn(async move {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    serve(stream, k).await;
-                    counter.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                });
+                let k = k.clone();
+                tokio::spawn(serve(stream, k));
             }
         });
         Ok(FakeDeepgram {
             url: format!("ws://127.0.0.1:{port}/v1/listen"),
             knobs,
-            open,
         })
     }
 
     /// Streams open right now (a call that ended must not leave one behind).
     pub fn open_streams(&self) -> usize {
-        self.open.load(std::sync::atomic::Ordering::SeqCst)
+        self.knobs.open_streams()
     }
 }
 
 fn results(text: &str, is_final: bool, start: f64, duration: f64) -> String {
+    results_with(text, is_final, is_final, false, start, duration)
+}
+
+fn results_with(
+    text: &str,
+    is_final: bool,
+    speech_final: bool,
+    from_finalize: bool,
+    start: f64,
+    duration: f64,
+) -> String {
     json!({
         "type": "Results", "channel_index": [0, 1], "start": start, "duration": duration,
-        "is_final": is_final, "speech_final": is_final, "from_finalize": false,
+        "is_final": is_final, "speech_final": speech_final, "from_finalize": from_finalize,
         "channel": {"alternatives": [{"transcript": text, "confidence": if text.is_empty() { 0.0 } else { 0.98 }, "words": []}]},
         "metadata": {"request_id": "fake", "model_info": {"name": "fake-nova", "version": "1", "arch": "nova-2"}}
     })
     .to_string()
+}
+
+/// Real Deepgram answers about once a second while it hears audio, words or not.
+const EMPTY_RESULTS_EVERY: f64 = 1.0;
+
+/// The unkind transcriber's timing (`Knobs::endpointing`): finals by silence, late interims.
+#[derive(Debug, Default)]
+struct Endpointer {
+    endpointing: f64,
+    interim_first: f64,
+    interim_every: f64,
+    utterance_end: f64,
+    /// Audio time of the end of the last voiced chunk.
+    last_voiced: f64,
+    speech_started_at: f64,
+    last_interim: Option<f64>,
+    /// Words heard and not yet sent as final.
+    pending: String,
+    /// A final was sent and `UtteranceEnd` is due after enough silence.
+    utterance_end_due: bool,
+}
+
+impl Endpointer {
+    fn from_knobs(knobs: &Knobs) -> Option<Endpointer> {
+        let (e, first, every, end) = knobs.endpointing_ms();
+        (e > 0).then(|| Endpointer {
+            endpointing: e as f64 / 1000.0,
+            interim_first: first as f64 / 1000.0,
+            interim_every: every as f64 / 1000.0,
+            utterance_end: end as f64 / 1000.0,
+            ..Default::default()
+        })
+    }
+
+    /// Frames to send after a chunk of audio ending at `now`.
+    fn on_audio(&mut self, voiced: bool, heard: Vec<Heard>, now: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        if voiced {
+            self.last_voiced = now;
+        }
+        for h in heard {
+            match h {
+                Heard::SpeechStarted => {
+                    if !self.pending.trim().is_empty() {
+                        // A breath shorter than the endpointing: the words so far are final,
+                        // but the speaker has not finished.
+                        let text = std::mem::take(&mut self.pending);
+                        out.push(results_with(
+                            text.trim(),
+                            true,
+                            false,
+                            false,
+                            self.speech_started_at,
+                            now - self.speech_started_at,
+                        ));
+                    }
+                    self.speech_started_at = now;
+                    self.last_interim = None;
+                    self.utterance_end_due = false;
+                    out.push(
+                        json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now})
+                            .to_string(),
+                    );
+                }
+                Heard::Partial(text) => {
+                    let since_start = now - self.speech_started_at;
+                    let due = match self.last_interim {
+                        None => since_start >= self.interim_first,
+                        Some(at) => now - at >= self.interim_every,
+                    };
+                    if due {
+                        self.last_interim = Some(now);
+                        out.push(results(&text, false, self.speech_started_at, since_start));
+                    }
+                }
+                Heard::Utterance { text, .. } => {
+                    if !self.pending.is_empty() {
+                        self.pending.push(' ');
+                    }
+                    self.pending.push_str(text.trim());
+                }
+            }
+        }
+        let silence = now - self.last_voiced;
+        if !self.pending.trim().is_empty() && !voiced && silence >= self.endpointing {
+            out.push(self.final_frame(now, true, false));
+        } else if self.utterance_end_due && silence >= self.utterance_end {
+            self.utterance_end_due = false;
+            out.push(json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": self.last_voiced}).to_string());
+        }
+        out
+    }
+
+    fn final_frame(&mut self, now: f64, speech_final: bool, from_finalize: bool) -> String {
+        let text = std::mem::take(&mut self.pending);
+        self.utterance_end_due = true;
+        results_with(
+            text.trim(),
+            true,
+            speech_final,
+            from_finalize,
+            self.speech_started_at,
+            now - self.speech_started_at,
+        )
+    }
+
+    /// `{"type":"Finalize"}`: what was heard, final now, marked `from_finalize`.
+    fn finalize(&mut self, now: f64) -> Option<String> {
+        (!self.pending.trim().is_empty()).then(|| self.final_frame(now, false, true))
+    }
 }
 
 // tungstenite's handshake callback signature fixes the error type.
@@ -71,9 +184,16 @@ fn results(text: &str, is_final: bool, start: f64, duration: f64) -> String {
 async fn serve(stream: TcpStream, knobs: Knobs) {
     let rate = Arc::new(Mutex::new(8000u32));
     let r = rate.clone();
+    let k = knobs.clone();
     let callback = move |req: &Request,
                          mut response: Response|
           -> Result<Response, ErrorResponse> {
+        if req.uri().path() == "/_fake/stats" {
+            // Not a WebSocket: answer the stats as a plain HTTP response.
+            let mut stats = ErrorResponse::new(Some(k.stats().to_string()));
+            *stats.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::OK;
+            return Err(stats);
+        }
         let auth = req
             .headers()
             .get("Authorization")
@@ -104,12 +224,16 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
     let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
         return;
     };
+    let _open = knobs.stream_opened();
     let rate = *rate.lock().unwrap_or_else(|e| e.into_inner());
     let (mut sink, mut source) = socket.split();
+    let mut endpointer = Endpointer::from_knobs(&knobs);
+    let mut last_sent_at = 0.0f64;
     let mut decoder = Decoder::new(rate);
     let mut audio_samples: u64 = 0;
     let mut utterance_start = 0.0;
     let drop_after = knobs.take_drop_after();
+    let mute_after = knobs.take_mute_after();
     while let Some(Ok(message)) = source.next().await {
         match message {
             Message::Binary(bytes) => {
@@ -128,28 +252,57 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                     // Simulates a provider outage: the socket just goes away.
                     return;
                 }
-                for heard in decoder.push(&samples) {
-                    let frame = match heard {
-                        Heard::SpeechStarted => {
-                            utterance_start = now;
-                            json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now})
-                                .to_string()
-                        }
-                        Heard::Partial(text) if text.len() % 4 == 0 => {
-                            results(&text, false, utterance_start, now - utterance_start)
-                        }
-                        Heard::Partial(_) => continue,
-                        Heard::Utterance { text, .. } => {
-                            tokio::time::sleep(knobs.first_delay()).await;
-                            let final_frame =
-                                results(text.trim(), true, utterance_start, now - utterance_start);
-                            if sink.send(Message::Text(final_frame.into())).await.is_err() {
-                                return;
+                let voiced = crate::sandbox::voice_codec::is_voiced(&samples);
+                let heard = decoder.push(&samples);
+                let mut frames = Vec::new();
+                if let Some(e) = endpointer.as_mut() {
+                    frames = e.on_audio(voiced, heard, now);
+                } else {
+                    for heard in heard {
+                        match heard {
+                            Heard::SpeechStarted => {
+                                utterance_start = now;
+                                frames.push(json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now}).to_string());
                             }
-                            json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": now})
-                                .to_string()
+                            Heard::Partial(text) if text.len() % 4 == 0 => {
+                                frames.push(results(
+                                    &text,
+                                    false,
+                                    utterance_start,
+                                    now - utterance_start,
+                                ));
+                            }
+                            Heard::Partial(_) => {}
+                            Heard::Utterance { text, .. } => {
+                                tokio::time::sleep(knobs.first_delay()).await;
+                                frames.push(results(
+                                    text.trim(),
+                                    true,
+                                    utterance_start,
+                                    now - utterance_start,
+                                ));
+                                frames.push(json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": now}).to_string());
+                            }
                         }
-                    };
+                    }
+                }
+                if frames.is_empty() && now - last_sent_at >= EMPTY_RESULTS_EVERY {
+                    frames.push(results("", false, last_sent_at, now - last_sent_at));
+                }
+                if mute_after.is_some_and(|ms| now * 1000.0 >= ms as f64) {
+                    // Simulates a provider that stops answering while the socket stays up.
+                    continue;
+                }
+                for frame in frames {
+                    last_sent_at = now;
+                    if sink.send(Message::Text(frame.into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Message::Text(text) if text.contains("Finalize") => {
+                let now = audio_samples as f64 / rate as f64;
+                if let Some(frame) = endpointer.as_mut().and_then(|e| e.finalize(now)) {
                     if sink.send(Message::Text(frame.into())).await.is_err() {
                         return;
                     }

@@ -26,6 +26,7 @@ impl FakeElevenLabs {
         let counter = requests.clone();
         let (port, knobs) = super::http::serve(port, move |cfg| {
             cfg.app_data(counter.clone())
+                .route("/_fake/stats", web::get().to(super::http::stats))
                 .route("/v1/text-to-speech/{voice}/stream", web::post().to(stream));
         })?;
         Ok(FakeElevenLabs {
@@ -86,24 +87,35 @@ async fn stream(
     let hang = knobs.should_hang() || knobs.should_hang_text(text);
     let delay = knobs.first_delay();
     let bytes = pcm_to_bytes(&voice_codec::encode(text, rate));
-    // 100 ms of audio per chunk, several times faster than real time, as the real service.
-    let chunk = (rate as usize / 10) * 2;
+    // 100 ms of audio per chunk, several times faster than real time, as the real service;
+    // the unkind fake cuts chunks of odd length (a sample split across two reads).
+    let chunk = (rate as usize / 10) * 2 + usize::from(knobs.cuts_odd_chunks());
     let pieces: Vec<Vec<u8>> = bytes.chunks(chunk).map(<[u8]>::to_vec).collect();
+    let stall = knobs.stall();
+    let open = knobs.stream_opened();
+    // (pieces, chunks sent, the stream's open count)
     let stream = futures::stream::unfold(
-        (pieces.into_iter(), true),
-        move |(mut it, first)| async move {
-            if first {
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(60)).await;
+        (pieces.into_iter(), 0usize, open),
+        move |(mut it, sent, open)| async move {
+            match sent {
+                0 => {
+                    if hang {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                    }
+                    tokio::time::sleep(delay).await;
                 }
-                tokio::time::sleep(delay).await;
-            } else {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                // Unkind: a stall mid-stream, after the first chunk.
+                1 => match stall {
+                    Some(Some(d)) => tokio::time::sleep(d).await,
+                    Some(None) => futures::future::pending::<()>().await,
+                    None => tokio::time::sleep(Duration::from_millis(20)).await,
+                },
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
             }
             let next = it.next()?;
             Some((
                 Ok::<Bytes, actix_web::Error>(Bytes::from(next)),
-                (it, false),
+                (it, sent + 1, open),
             ))
         },
     );

@@ -24,3 +24,8 @@ where
     actix_web::rt::spawn(server);
     Ok((port, knobs))
 }
+
+/// `GET /_fake/stats`: the fake's open streams and injected faults, as JSON.
+pub async fn stats(knobs: web::Data<Knobs>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(knobs.stats())
+}

@@ -28,6 +28,32 @@ struct Inner {
     fail_text: std::sync::Mutex<Option<String>>,
     /// Requests whose text contains this hang without answering.
     hang_text: std::sync::Mutex<Option<String>>,
+    // ── unkind, as real providers are (shared/specs/real-world.md) ──
+    /// LLM: stall after the first token; TTS: stall after the first audio chunk, in ms
+    /// (0 = never, `u64::MAX` = for ever).
+    stall_after_first_ms: AtomicU64,
+    /// LLM: end the stream without `data: [DONE]`.
+    omit_done: std::sync::atomic::AtomicBool,
+    /// Cut the body at odd byte offsets: SSE split inside multi-byte characters, PCM chunks
+    /// of odd length (a sample split across reads).
+    odd_chunks: std::sync::atomic::AtomicBool,
+    /// Deepgram: the final and `speech_final` come this long after the last voiced audio
+    /// (0 = at the utterance's end mark, the kind old behaviour).
+    endpointing_ms: AtomicU64,
+    /// Deepgram: the first interim this long after speech starts (0 = at once).
+    interim_first_ms: AtomicU64,
+    /// Deepgram: at most one interim per this much audio (0 = every few characters).
+    interim_every_ms: AtomicU64,
+    /// Deepgram: `UtteranceEnd` after this much silence following the final (0 = right after
+    /// the final).
+    utterance_end_ms: AtomicU64,
+    /// Provider streams (sockets, streamed responses) open right now.
+    open_streams: std::sync::atomic::AtomicUsize,
+    /// Provider streams ever opened.
+    opened_total: AtomicU64,
+    /// Deepgram: the next connection stops answering (sends nothing more, keeps reading)
+    /// after this much audio, in ms (0 = never; taken once).
+    mute_after_ms: AtomicU64,
 }
 
 fn set_pattern(slot: &std::sync::Mutex<Option<String>>, pattern: &str) {
@@ -138,8 +164,142 @@ impl Knobs {
         self.counted(ms > 0).then_some(ms)
     }
 
+    /// LLM: stall after the first token; TTS: after the first audio chunk (`None` = for ever).
+    pub fn stall_after_first(&self, stall: Option<Duration>) -> &Self {
+        let ms = stall.map_or(u64::MAX, |d| d.as_millis().max(1) as u64);
+        self.0.stall_after_first_ms.store(ms, Ordering::SeqCst);
+        self
+    }
+
+    /// The stall after the first token/chunk: `None` = no stall, `Some(None)` = for ever.
+    pub fn stall(&self) -> Option<Option<Duration>> {
+        match self.0.stall_after_first_ms.load(Ordering::SeqCst) {
+            0 => None,
+            u64::MAX => Some(None),
+            ms => Some(Some(Duration::from_millis(ms))),
+        }
+    }
+
+    pub fn omit_done(&self, on: bool) -> &Self {
+        self.0.omit_done.store(on, Ordering::SeqCst);
+        self
+    }
+
+    pub fn omits_done(&self) -> bool {
+        self.0.omit_done.load(Ordering::SeqCst)
+    }
+
+    pub fn odd_chunks(&self, on: bool) -> &Self {
+        self.0.odd_chunks.store(on, Ordering::SeqCst);
+        self
+    }
+
+    pub fn cuts_odd_chunks(&self) -> bool {
+        self.0.odd_chunks.load(Ordering::SeqCst)
+    }
+
+    /// Deepgram endpointing by silence, interim timing and `UtteranceEnd`, in ms (see the
+    /// fields). All 0 is the old, kind behaviour.
+    pub fn endpointing(
+        &self,
+        endpointing_ms: u64,
+        interim_first_ms: u64,
+        interim_every_ms: u64,
+        utterance_end_ms: u64,
+    ) -> &Self {
+        self.0
+            .endpointing_ms
+            .store(endpointing_ms, Ordering::SeqCst);
+        self.0
+            .interim_first_ms
+            .store(interim_first_ms, Ordering::SeqCst);
+        self.0
+            .interim_every_ms
+            .store(interim_every_ms, Ordering::SeqCst);
+        self.0
+            .utterance_end_ms
+            .store(utterance_end_ms, Ordering::SeqCst);
+        self
+    }
+
+    /// `(endpointing, interim first, interim every, utterance end)`, ms.
+    pub fn endpointing_ms(&self) -> (u64, u64, u64, u64) {
+        (
+            self.0.endpointing_ms.load(Ordering::SeqCst),
+            self.0.interim_first_ms.load(Ordering::SeqCst),
+            self.0.interim_every_ms.load(Ordering::SeqCst),
+            self.0.utterance_end_ms.load(Ordering::SeqCst),
+        )
+    }
+
+    /// Counts one open provider stream until the guard is dropped.
+    pub fn stream_opened(&self) -> OpenStream {
+        self.0.open_streams.fetch_add(1, Ordering::SeqCst);
+        self.0.opened_total.fetch_add(1, Ordering::SeqCst);
+        OpenStream(self.clone())
+    }
+
+    /// Provider streams (sockets, streamed responses) open right now: a call that ended must
+    /// leave none behind.
+    pub fn open_streams(&self) -> usize {
+        self.0.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// Provider streams ever opened (a reconnect opens another).
+    pub fn opened_streams_total(&self) -> u64 {
+        self.0.opened_total.load(Ordering::SeqCst)
+    }
+
+    /// Deepgram: the next connection goes mute after `audio_ms` of audio.
+    pub fn mute_after(&self, audio_ms: u64) -> &Self {
+        self.0.mute_after_ms.store(audio_ms, Ordering::SeqCst);
+        self
+    }
+
+    /// Audio time after which this connection goes mute (taken once).
+    pub fn take_mute_after(&self) -> Option<u64> {
+        let ms = self.0.mute_after_ms.swap(0, Ordering::SeqCst);
+        self.counted(ms > 0).then_some(ms)
+    }
+
+    /// What `GET /_fake/stats` answers.
+    pub fn stats(&self) -> serde_json::Value {
+        serde_json::json!({
+            "open_streams": self.open_streams(),
+            "opened_streams_total": self.opened_streams_total(),
+            "injected": self.injected(),
+        })
+    }
+
     /// How many failures, hangs and drops these knobs have handed out.
     pub fn injected(&self) -> u64 {
         self.0.injected.load(Ordering::SeqCst)
     }
+}
+
+/// One open provider stream, counted in `Knobs::open_streams` while it lives.
+#[derive(Debug)]
+pub struct OpenStream(Knobs);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0 .0.open_streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Odd chunk sizes, cycling: every read boundary lands somewhere new, inside multi-byte
+/// characters and inside PCM samples.
+pub fn odd_pieces(bytes: &[u8]) -> Vec<Vec<u8>> {
+    const SIZES: [usize; 5] = [7, 13, 5, 11, 3];
+    let mut out = Vec::new();
+    let mut at = 0;
+    for size in SIZES.iter().cycle() {
+        if at >= bytes.len() {
+            break;
+        }
+        let end = (at + size).min(bytes.len());
+        out.push(bytes[at..end].to_vec());
+        at = end;
+    }
+    out
 }

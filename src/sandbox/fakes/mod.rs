@@ -7,6 +7,7 @@ pub mod brain;
 pub mod deepgram;
 pub mod elevenlabs;
 mod http;
+pub mod knob_args;
 pub mod knobs;
 pub mod openai;
 

@@ -54,6 +54,7 @@ impl FakeOpenAi {
         let (port, knobs) = super::http::serve(port, move |cfg| {
             cfg.app_data(web::JsonConfig::default().limit(4 << 20))
                 .app_data(log.clone())
+                .route("/_fake/stats", web::get().to(super::http::stats))
                 .route("/v1/chat/completions", web::post().to(completions))
                 .route("/chat/completions", web::post().to(completions));
         })?;
@@ -108,16 +109,65 @@ async fn completions(
         }));
     }
     let reply = brain::decide(&request);
-    let chunks = sse_chunks(&reply, request["model"].as_str().unwrap_or("fake"));
-    let stream = futures::stream::unfold(chunks.into_iter(), |mut it| async move {
-        let next = it.next()?;
-        // Tokens trickle out as from a real model.
-        tokio::time::sleep(Duration::from_millis(8)).await;
-        Some((Ok::<Bytes, actix_web::Error>(Bytes::from(next)), it))
-    });
+    let mut chunks = sse_chunks(&reply, request["model"].as_str().unwrap_or("fake"));
+    if knobs.omits_done() {
+        chunks.pop();
+    }
+    let pieces = network_reads(chunks, knobs.cuts_odd_chunks());
+    let stall = knobs.stall();
+    let open = knobs.stream_opened();
+    // (pieces, events sent, the stream's open count)
+    let stream = futures::stream::unfold(
+        (pieces.into_iter(), 0usize, open),
+        move |(mut it, sent, open)| async move {
+            let (piece, new_event) = it.next()?;
+            if new_event {
+                // Tokens trickle out as from a real model; the unkind one stalls after its
+                // first token (the role chunk, then one token).
+                if sent == 2 {
+                    match stall {
+                        Some(Some(d)) => tokio::time::sleep(d).await,
+                        Some(None) => futures::future::pending::<()>().await,
+                        None => {}
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(8)).await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let sent = sent + usize::from(new_event);
+            Some((
+                Ok::<Bytes, actix_web::Error>(Bytes::from(piece)),
+                (it, sent, open),
+            ))
+        },
+    );
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .streaming(stream)
+}
+
+/// The network reads of the SSE events: one per event, or — unkind — each event cut in two
+/// inside its first multi-byte character (or at an odd offset), so a character is split
+/// across reads. `(bytes, starts a new event)`.
+fn network_reads(events: Vec<String>, odd: bool) -> Vec<(Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    for event in events {
+        let bytes = event.into_bytes();
+        if !odd || bytes.len() < 2 {
+            out.push((bytes, true));
+            continue;
+        }
+        let cut = bytes
+            .iter()
+            .position(|b| *b >= 0x80)
+            .map(|lead| lead + 1)
+            .unwrap_or((bytes.len() / 2) | 1)
+            .min(bytes.len() - 1);
+        out.push((bytes[..cut].to_vec(), true));
+        out.push((bytes[cut..].to_vec(), false));
+    }
+    out
 }
 
 /// The SSE events of a reply: text split into word tokens, each tool call in three fragments.

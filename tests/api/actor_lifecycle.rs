@@ -1,0 +1,99 @@
+//! Every actor of a call stops when the call ends, failures or not: after N calls with an STT
+//! drop, an LLM 500 and a TTS failure injected, `voice_actors{kind}` for call/stt/llm/tts/socket
+//! returns to 0 and no fake provider stream is left open.
+//!
+//! The server is the real binary in its own process: the gauges are process-wide, so an
+//! in-process app would also count the actors of other tests running beside it.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::Backend;
+use crate::live_support::interested;
+use crate::process_support::*;
+
+const CALLS: usize = 4;
+const KINDS: [&str; 5] = ["call", "stt", "llm", "tts", "socket"];
+
+/// `voice_actors{kind=…}` as the server's `/metrics` shows them.
+async fn gauges(w: &World, server: &Server) -> Vec<(&'static str, Option<f64>)> {
+    let metrics = match w.client.get(server.url("/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    KINDS
+        .iter()
+        .map(|kind| {
+            let needle = format!("voice_actors{{kind=\"{kind}\"}} ");
+            let value = metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(&needle))
+                .and_then(|v| v.trim().parse().ok());
+            (*kind, value)
+        })
+        .collect()
+}
+
+async fn all_zero(w: &World, server: &Server) -> bool {
+    gauges(w, server).await.iter().all(|(_, v)| *v == Some(0.0))
+}
+
+fn open_streams(w: &World) -> usize {
+    w.deepgram().open_streams()
+        + w.openai().knobs.open_streams()
+        + w.elevenlabs().knobs.open_streams()
+}
+
+async fn every_child_stops_after_calls_with_failures(backend: Backend) {
+    let w = world(backend).await;
+    let server = w.serve(&[]).await;
+    w.talk_with(&server, interested());
+    // One of each failure, taken by whichever call meets it first.
+    w.deepgram().knobs.drop_after(1500);
+    w.openai().knobs.fail_next(1);
+    w.elevenlabs().knobs.fail_next(1);
+    let id = w
+        .campaign(
+            &server,
+            CALLS,
+            json!({"max_attempts": 1, "max_concurrent_calls": 2}),
+        )
+        .await;
+    // While a call is live its actors are counted (so the zeros below mean something).
+    crate::engine_support::eventually(60, "a call's actors are counted", || async {
+        gauges(&w, &server)
+            .await
+            .iter()
+            .all(|(_, v)| v.is_some_and(|n| n >= 1.0))
+    })
+    .await;
+    crate::engine_support::eventually(180, "every call is saved", || async {
+        w.conversations(&server, id).await.len() == CALLS
+    })
+    .await;
+    let injected = w.deepgram().knobs.injected()
+        + w.openai().knobs.injected()
+        + w.elevenlabs().knobs.injected();
+    assert_eq!(injected, 3, "every failure was injected");
+
+    crate::engine_support::eventually(60, "every call's actors stop", || async {
+        all_zero(&w, &server).await
+    })
+    .await;
+    crate::engine_support::eventually(30, "no provider stream is left open", || async {
+        open_streams(&w) == 0
+    })
+    .await;
+    // …and stays so: no reconnect scheduled before the end opens a stream afterwards.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(open_streams(&w), 0, "a provider stream reopened");
+    let now = gauges(&w, &server).await;
+    assert!(
+        now.iter().all(|(_, v)| *v == Some(0.0)),
+        "actors came back: {now:?}"
+    );
+}
+
+both_backends!(every_child_stops_after_calls_with_failures);
