@@ -115,6 +115,10 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         // town (its confirmation), as a real stream that stops mid-call.
         elevenlabs.knobs.hang_texts_containing(Persona::STALL_CUE);
     }
+    // Real Deepgram: the first interim 0.5–1 s after speech starts, and `speech_final` only
+    // after a silence longer than a breath (shared/specs/real-world.md). The turn-taking
+    // personas (a "haan ji" over the agent, a breath mid-sentence) rehearse exactly that.
+    deepgram.knobs.endpointing(1000, 700, 400, 1000);
 
     let mut vars = env.clone();
     let mut set = |k: &str, v: String| {
