@@ -171,45 +171,31 @@ async fn a_breath_mid_sentence_is_one_turn(backend: Backend) {
 /// (or the apology) and is never left more than 3 s in silence.
 async fn a_stalled_llm_never_leaves_the_caller_in_silence(backend: Backend) {
     let (live, _playbooks) = persona_app(backend).await;
-    // "One moment" is fallback audio: rendered at start, as a deployment has it on disk.
-    let audio = &live.e.app.state.engine.fallback_audio;
-    crate::engine_support::eventually(30, "the fallback lines are ready", || async {
-        audio.lines("test_short", None, 8000).is_some()
-    })
-    .await;
     // The greeting is the playbook's; the first LLM request is the answer to "yes".
     live.openai.knobs.hang_next(1);
-    let id = live.call(crate::live_support::interested()).await;
-    let c = live.conversation(id).await.unwrap();
-    let report = live.phone_report();
-    assert!(
-        longest_wait_ms(&report) <= MAX_SILENCE_MS,
-        "{:?}\n{c}",
-        report.waits
-    );
-    assert!(
-        report
-            .agent_turns
-            .iter()
-            .any(|t| t.contains("one moment") || t.contains("sorry")),
-        "heard: {:?}",
-        report.agent_turns
-    );
+    a_stalled_call_is_never_silent(&live, crate::live_support::interested()).await;
 }
 
 /// The TTS stalls mid-call (its stream for the confirmation never answers): the caller hears
 /// the cached apology or "one moment", never more than 3 s of silence.
 async fn a_stalled_tts_never_leaves_the_caller_in_silence(backend: Backend) {
     let (live, _playbooks) = persona_app(backend).await;
+    live.elevenlabs
+        .knobs
+        .hang_texts_containing(Persona::STALL_CUE);
+    a_stalled_call_is_never_silent(&live, Persona::provider_stall()).await;
+}
+
+/// Runs one call against a stalled provider: no wait longer than `MAX_SILENCE_MS`, and the
+/// caller heard "one moment" or the apology.
+async fn a_stalled_call_is_never_silent(live: &LiveApp, persona: Persona) {
+    // "One moment" is fallback audio: rendered at start, as a deployment has it on disk.
     let audio = &live.e.app.state.engine.fallback_audio;
     crate::engine_support::eventually(30, "the fallback lines are ready", || async {
         audio.lines("test_short", None, 8000).is_some()
     })
     .await;
-    live.elevenlabs
-        .knobs
-        .hang_texts_containing(Persona::STALL_CUE);
-    let id = live.call(Persona::provider_stall()).await;
+    let id = live.call(persona).await;
     let c = live.conversation(id).await.unwrap();
     let report = live.phone_report();
     assert!(
