@@ -69,9 +69,17 @@ pub struct Wake;
 pub struct CallEnded {
     pub campaign_id: i64,
     pub scheduled_call_id: i64,
-    /// The call ended because a provider refused us for good (a bad key, an empty quota):
-    /// the campaign pauses with this `status_reason` rather than burn through its leads.
-    pub pause_campaign: Option<String>,
+}
+
+/// A provider refused one of this campaign's calls for good (a bad key, an empty quota): the
+/// campaign pauses with this `status_reason` rather than burn through its leads. Sent by the
+/// `CallActor` the moment it knows, not when the call ends: the status webhook may free the
+/// call's token first, and the freed token must dial no one.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct ProviderRefused {
+    pub campaign_id: i64,
+    pub reason: String,
 }
 
 /// Stop dialing; calls in progress finish normally. The actor stops when the last one ends.
@@ -335,11 +343,14 @@ impl Handler<Wake> for CampaignActor {
 impl Handler<CallEnded> for CampaignActor {
     type Result = ();
     fn handle(&mut self, msg: CallEnded, ctx: &mut Context<Self>) {
-        // Paused before the token is freed, so the freed token dials no one.
-        if let Some(reason) = msg.pause_campaign {
-            self.pause_because(reason, ctx);
-        }
         self.free_token(msg.scheduled_call_id, ctx);
+    }
+}
+
+impl Handler<ProviderRefused> for CampaignActor {
+    type Result = ();
+    fn handle(&mut self, msg: ProviderRefused, ctx: &mut Context<Self>) {
+        self.pause_because(msg.reason, ctx);
     }
 }
 

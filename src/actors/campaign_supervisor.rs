@@ -9,7 +9,9 @@ use actix::prelude::*;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::campaign_actor::{CallEnded, CampaignSnapshot, GetSnapshot, Halt, Pause, Resume, Wake};
+use super::campaign_actor::{
+    CallEnded, CampaignSnapshot, GetSnapshot, Halt, Pause, ProviderRefused, Resume, Wake,
+};
 use super::{CampaignActor, Engine};
 use crate::domain::CampaignStatus;
 
@@ -132,6 +134,29 @@ impl Handler<PauseCampaign> for CampaignSupervisor {
         if let Some(addr) = self.campaigns.get(&msg.0) {
             addr.do_send(Pause);
         }
+    }
+}
+
+impl Handler<ProviderRefused> for CampaignSupervisor {
+    type Result = ();
+    fn handle(&mut self, msg: ProviderRefused, ctx: &mut Context<Self>) {
+        if let Some(addr) = self.campaigns.get(&msg.campaign_id) {
+            addr.do_send(msg);
+            return;
+        }
+        // No actor dials this campaign on this node (e.g. an adopted call): record the
+        // pause so no node starts dialing it again.
+        let (store, clock) = (self.engine.store.clone(), self.engine.clock.clone());
+        ctx.spawn(
+            async move {
+                tracing::error!(campaign_id = msg.campaign_id, reason = %msg.reason, "dialing stopped");
+                let paused = CampaignStatus::Paused;
+                let _ = store
+                    .transition_campaign_because(msg.campaign_id, paused, Some(&msg.reason), clock.now())
+                    .await;
+            }
+            .into_actor(self),
+        );
     }
 }
 

@@ -67,7 +67,6 @@ pub async fn call_status(
             state.campaigns.do_send(CallEnded {
                 campaign_id,
                 scheduled_call_id,
-                pause_campaign: None,
             });
             "ended"
         }

@@ -29,7 +29,8 @@ use super::turn::{
     Command, Event, Line, Lines, Prerendered, Timing, TurnConfig, TurnTaking, TurnTimes,
 };
 use super::CallProviders;
-use crate::actors::campaign_actor::CallEnded;
+use crate::actors::campaign_actor::{CallEnded, ProviderRefused};
+use crate::actors::CampaignSupervisor;
 use crate::actors::{Engine, LiveCall};
 use crate::conversation::playbook::{render, Playbook};
 use crate::domain::{CallStatus, SuppressionSource};
@@ -60,7 +61,7 @@ pub struct CallSetup {
     pub socket: Recipient<SocketCommand>,
     pub engine: Engine,
     pub providers: CallProviders,
-    pub campaigns: Recipient<CallEnded>,
+    pub campaigns: Addr<CampaignSupervisor>,
     /// Pre-rendered lines for when a provider fails (`None` until the cache has them).
     pub fallback: Option<Arc<FallbackLines>>,
 }
@@ -87,8 +88,6 @@ pub struct CallActor {
     vad: Vad,
     /// The apology synthesised at call start, when there are no pre-rendered lines.
     apology: Option<Arc<[i16]>>,
-    /// Why the campaign must pause (a provider refused us for good), sent with `CallEnded`.
-    pause_campaign: Option<String>,
     finished: bool,
     started_at: DateTime<Utc>,
     last_latency: Option<TurnLatency>,
@@ -125,7 +124,6 @@ impl CallActor {
             closing: false,
             vad,
             apology: None,
-            pause_campaign: None,
             finished: false,
             started_at,
             last_latency: None,
@@ -278,7 +276,10 @@ impl CallActor {
             Command::Save => self.finish(ctx),
             Command::PauseCampaign { reason } => {
                 tracing::error!(%reason, "a provider refused us for good; the campaign will pause");
-                self.pause_campaign = Some(reason);
+                self.s.campaigns.do_send(ProviderRefused {
+                    campaign_id: self.s.attempt.campaign_id,
+                    reason,
+                });
             }
         }
     }
@@ -448,7 +449,6 @@ impl CallActor {
             act.s.campaigns.do_send(CallEnded {
                 campaign_id: act.s.attempt.campaign_id,
                 scheduled_call_id: act.s.attempt.scheduled_call_id,
-                pause_campaign: act.pause_campaign.take(),
             });
             ctx.stop();
         }));

@@ -211,7 +211,7 @@ impl MediaSocket {
                     socket: me,
                     engine: act.state.engine.clone(),
                     providers: CallProviders::new(&act.state.settings),
-                    campaigns: act.state.campaigns.clone().recipient(),
+                    campaigns: act.state.campaigns.clone(),
                 };
                 act.call = Some(CallActor::new(setup).start());
                 tracing::info!(call_sid = %start.call_sid, rate = act.sample_rate, "media stream started");

@@ -301,10 +301,12 @@ async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
     let campaign = crate::engine_support::campaign(e, id).await;
     let reason = campaign["status_reason"].as_str().unwrap_or_default();
     assert!(reason.contains("openai"), "{campaign}");
-    let c = live
-        .conversation(id)
-        .await
-        .expect("the first call was saved");
+    // Paused the moment the provider refused, before the call's apology and save.
+    crate::engine_support::eventually(30, "the first call is saved", || async {
+        live.conversation(id).await.is_some()
+    })
+    .await;
+    let c = live.conversation(id).await.unwrap();
     assert_eq!(c["final_outcome"], "error", "{c}");
     // The caller heard the apology (synthesised at call start: no pre-rendered lines here).
     let report = live.phone_report();

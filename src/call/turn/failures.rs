@@ -1,6 +1,7 @@
 //! When the agent is late or a provider fails.
 //!
-//! - The LLM's first token is late (`late_first_token`, 1.5 s by default): the agent says the
+//! - The LLM's first token is late (`late_first_token`, 1.5 s by default), or an answer is
+//!   still unheard that long after it began (a slow first byte from TTS): the agent says the
 //!   pre-rendered "one moment" line, once per turn. No first token by `first_token_deadline`
 //!   (3.5 s): the generation is cancelled and counts as a failed turn (below), whatever the LLM
 //!   client's own deadlines — the caller never waits for the agent in silence for long.
@@ -15,6 +16,7 @@
 
 use std::time::Instant;
 
+use super::agent_turn::TurnKind;
 use super::commands::{Command, Line};
 use super::core::{Stage, TurnTaking};
 use super::restart::RestartDecision;
@@ -122,12 +124,17 @@ impl TurnTaking {
             .asked_at
             .filter(|_| !turn.answering && !turn.llm_done)
             .map(|at| now.saturating_duration_since(at));
+        // The caller hears nothing of the answer yet, whichever provider is late: a first
+        // token in time followed by a slow first byte from TTS is just as silent.
+        let unheard = turn.kind == TurnKind::Answer
+            && !turn.audible()
+            && now.saturating_duration_since(turn.started) >= late;
         if waited.is_some_and(|w| w >= deadline) {
             turn.asked_at = None;
             self.emit(Command::CancelGeneration);
             let error = ProviderError::timeout(Provider::OpenAi, "no first token in time");
             self.turn_failed(&error, now);
-        } else if waited.is_some_and(|w| w >= late) {
+        } else if unheard || waited.is_some_and(|w| w >= late) {
             self.say_one_moment(now);
         }
     }

@@ -21,7 +21,7 @@ fn late_and_failed_turns() {
     let cases: &[Case] = &[
         (
             "a first token in time: nothing extra",
-            &[(5500, LlmText("Okay. "))],
+            &[(5500, LlmText("Okay. ")), (5700, Synth(600))],
             0,
             1,
             0,
@@ -30,7 +30,7 @@ fn late_and_failed_turns() {
         ),
         (
             "a late first token: one moment, once",
-            &[(7000, LlmText("Okay. "))],
+            &[(7000, LlmText("Okay. ")), (7200, Synth(600))],
             1,
             1,
             0,
@@ -44,6 +44,15 @@ fn late_and_failed_turns() {
             2,
             1,
             1,
+            0,
+        ),
+        (
+            "a first token in time, TTS slow to start: one moment",
+            &[(5000, LlmText("Okay. ")), (6800, Synth(600))],
+            1,
+            1,
+            0,
+            0,
             0,
         ),
         (
@@ -123,6 +132,7 @@ fn late_and_failed_turns() {
                 (5100, ChildFailed(Child::Stt, Transient)),
                 (5200, ChildFailed(Child::Stt, Transient)),
                 (5400, LlmText("Okay. ")),
+                (5500, Synth(600)),
             ],
             0,
             1,
