@@ -47,6 +47,10 @@ enum Command {
         /// Playbook to talk with.
         #[arg(long, default_value = "real_estate_en")]
         playbook: String,
+        /// The fakes' latency profile: `instant`, or `realistic` (provider figures with jitter
+        /// and slow tails).
+        #[arg(long, value_enum, default_value_t = voice_runtime::sandbox::fakes::ProfileName::Instant)]
+        profile: voice_runtime::sandbox::fakes::ProfileName,
     },
     /// Serve the provider fakes alone (Deepgram, OpenAI, ElevenLabs) for any client to use.
     Fakes {
@@ -88,6 +92,10 @@ enum Command {
         /// Write the figures as JSON here.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
+        /// The fakes' latency profile: `instant` (CPU benchmarks), or `realistic` (what a
+        /// caller hears: voice-to-voice by stage).
+        #[arg(long, value_enum, default_value_t = voice_runtime::sandbox::fakes::ProfileName::Instant)]
+        profile: voice_runtime::sandbox::fakes::ProfileName,
     },
     /// A campaign against the simulated Exotel while faults strike at random (dial replies,
     /// callbacks dropped/duplicated/reordered, provider failures, the server SIGKILLed and
@@ -181,6 +189,7 @@ async fn main() -> ExitCode {
             database_url,
             sweep,
             json,
+            profile,
         } => {
             let options = voice_runtime::bench::load::LoadOptions {
                 calls,
@@ -189,6 +198,7 @@ async fn main() -> ExitCode {
                 database_url,
                 sweep,
                 json_out: json,
+                profile,
             };
             voice_runtime::bench::load::run(options).await
         }
@@ -201,6 +211,7 @@ async fn main() -> ExitCode {
             respect_calling_hours,
             concurrency,
             playbook,
+            profile,
         } => {
             let options = voice_runtime::sandbox::run::SandboxOptions {
                 leads,
@@ -211,6 +222,7 @@ async fn main() -> ExitCode {
                 respect_calling_hours,
                 max_concurrent_calls: concurrency,
                 playbook,
+                profile,
                 ..Default::default()
             };
             voice_runtime::sandbox::run::run(options).await.map(|_| ())

@@ -41,6 +41,8 @@ pub mod names {
     pub const DB_QUERY: &str = "voice_db_query_seconds";
     pub const NODE_TOKENS_FREE: &str = "voice_node_tokens_available";
     pub const ACTORS: &str = "voice_actors";
+    /// Answers dropped unheard (or just begun) because the caller went on speaking.
+    pub const ANSWERS_TAKEN_BACK: &str = "voice_answers_taken_back_total";
 }
 
 /// The kinds of per-call actor counted by `voice_actors{kind=…}`.

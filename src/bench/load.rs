@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 use crate::api_client::Api;
 use crate::sandbox::exotel::{ExotelSimulator, SimulatorConfig, VoiceSetup};
+use crate::sandbox::fakes::ProfileName;
+use crate::sandbox::latency_stages::LatencyBreakdown;
 use crate::sandbox::persona::{Persona, Reply};
 use crate::sandbox::run::percentile;
 
@@ -28,6 +30,8 @@ pub struct LoadOptions {
     pub database_url: Option<String>,
     pub sweep: bool,
     pub json_out: Option<PathBuf>,
+    /// The fakes' latency profile.
+    pub profile: ProfileName,
 }
 
 /// One run's figures (also written as JSON).
@@ -55,6 +59,10 @@ pub struct LoadReport {
     pub runtime_overhead_us_p50: Option<u64>,
     pub runtime_overhead_us_p99: Option<u64>,
     pub healthy: bool,
+    /// The fakes' latency profile.
+    pub profile: String,
+    /// Voice-to-voice at the phone and the server's stages.
+    pub latency: LatencyBreakdown,
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -174,6 +182,8 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
                 &ai.to_string(),
                 "--elevenlabs-port",
                 &el.to_string(),
+                "--profile",
+                options.profile.as_str(),
             ])
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
@@ -314,6 +324,7 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         .map(|r| u64::from(r.health.underruns))
         .sum();
     let p99_late = percentile(&lateness, 99.0);
+    let latency = LatencyBreakdown::from_calls(&calls, response.clone());
     Ok(LoadReport {
         calls: n,
         completed,
@@ -343,6 +354,8 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         runtime_overhead_us_p50: percentile(&overhead, 50.0),
         runtime_overhead_us_p99: percentile(&overhead, 99.0),
         healthy: errors == 0 && underruns == 0 && p99_late.unwrap_or(0) < 20,
+        profile: options.profile.as_str().to_string(),
+        latency,
     })
 }
 
@@ -380,6 +393,7 @@ fn print_report(r: &LoadReport) {
         f(r.runtime_overhead_us_p50),
         f(r.runtime_overhead_us_p99)
     );
+    print!("{}", r.latency.render(&r.profile));
     println!(
         "healthy (no errors, no underruns, p99 lateness < 20 ms): {}",
         r.healthy

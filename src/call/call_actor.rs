@@ -201,6 +201,22 @@ impl CallActor {
                 tracing::info!("barge-in: clearing the agent's audio");
                 self.s.socket.do_send(SocketCommand::Clear);
             }
+            Command::FinalizeTranscript => {
+                if let Some(stt) = &self.stt {
+                    stt.do_send(SttFinalize);
+                }
+            }
+            Command::TakeBackCallerTurn => {
+                tracing::info!("the caller went on: the answer to their words is dropped");
+                metrics::counter!(crate::telemetry_metrics::names::ANSWERS_TAKEN_BACK).increment(1);
+                if let Some(i) = self
+                    .transcript
+                    .iter()
+                    .rposition(|t| t.speaker == crate::call::transcript::Speaker::Caller)
+                {
+                    self.transcript.remove(i);
+                }
+            }
             Command::Generate {
                 generation,
                 messages,
@@ -584,6 +600,7 @@ fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> TurnConfig {
         },
         timing,
         restarts: RestartPolicy::default(),
+        finalize_on_silence: s.engine.settings.stt_finalize_on_silence,
     }
 }
 
@@ -805,10 +822,18 @@ impl Handler<FromStt> for CallActor {
                 self.machine_events(m, ctx);
                 Event::Interim(text)
             }
-            SttEvent::Final { text, speech_final } => {
+            SttEvent::Final {
+                text,
+                speech_final,
+                from_finalize,
+            } => {
                 let m = self.detector.push_transcript(&text, true, now);
                 self.machine_events(m, ctx);
-                Event::Final { text, speech_final }
+                Event::Final {
+                    text,
+                    speech_final,
+                    from_finalize,
+                }
             }
             SttEvent::UtteranceEnd => Event::UtteranceEnd,
             _ => return,

@@ -130,6 +130,12 @@ pub struct ChildFailed {
 #[rtype(result = "()")]
 pub struct SttAudio(pub Vec<i16>);
 
+/// Ask for the final now (Deepgram `Finalize`): our VAD heard the caller stop. A hint: if
+/// the stream's queue is full it is dropped, and the recogniser's endpointing ends the turn.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SttFinalize;
+
 /// Close the transcription stream (the call ended).
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -25,7 +25,7 @@ use actix::prelude::*;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::messages::{Child, ChildFailed, FromStt, SttAudio, SttClose};
+use super::messages::{Child, ChildFailed, FromStt, SttAudio, SttClose, SttFinalize};
 use crate::config::ProviderSettings;
 use crate::media::audio::pcm_to_bytes;
 use crate::providers::deepgram::{self, Outgoing, SttEvent};
@@ -283,6 +283,15 @@ impl Handler<Disconnected> for SttActor {
         self.connection = None;
         if !self.closed {
             self.fail(ProviderError::transient(Provider::Deepgram, msg.0), ctx);
+        }
+    }
+}
+
+impl Handler<SttFinalize> for SttActor {
+    type Result = ();
+    fn handle(&mut self, _: SttFinalize, _: &mut Context<Self>) {
+        if let Some(c) = &self.connection {
+            let _ = c.sender.try_send(Outgoing::Finalize);
         }
     }
 }

@@ -12,6 +12,9 @@ pub struct TurnLatency {
     pub llm_request_ms: Option<u64>,
     /// → LLM first token.
     pub llm_first_token_ms: Option<u64>,
+    /// → the answer's first clause complete (sent to TTS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_clause_ms: Option<u64>,
     /// → first TTS audio byte.
     pub tts_first_byte_ms: Option<u64>,
     /// → first audio frame sent to the caller.
@@ -20,6 +23,10 @@ pub struct TurnLatency {
     pub overhead_transcript_to_llm_us: Option<u64>,
     /// Our own time: first TTS byte → first frame out, in microseconds.
     pub overhead_tts_to_frame_us: Option<u64>,
+    /// LLM rounds the answer took: 2 when the model called a tool and said nothing, so it
+    /// was asked again with the tool's result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm_rounds: Option<u32>,
 }
 
 /// Who said a turn. Saved as "ai" / "user" (other code and exports read those strings).

@@ -24,6 +24,8 @@ pub enum SttEvent {
     Final {
         text: String,
         speech_final: bool,
+        /// The answer to our `Finalize` (the words so far, flushed), not endpointing.
+        from_finalize: bool,
     },
     /// A pause after the last word (the fallback end-of-turn signal).
     UtteranceEnd,
@@ -209,10 +211,12 @@ pub fn parse_event(text: &str) -> Option<SttEvent> {
                 .to_string();
             let is_final = value["is_final"].as_bool().unwrap_or(false);
             let speech_final = value["speech_final"].as_bool().unwrap_or(false);
+            let from_finalize = value["from_finalize"].as_bool().unwrap_or(false);
             if is_final || speech_final {
                 Some(SttEvent::Final {
                     text: transcript,
                     speech_final,
+                    from_finalize,
                 })
             } else if transcript.is_empty() {
                 None
@@ -242,7 +246,17 @@ mod tests {
             parse_event(fin),
             Some(SttEvent::Final {
                 text: "This is it.".into(),
-                speech_final: true
+                speech_final: true,
+                from_finalize: false,
+            })
+        );
+        let flushed = r#"{"type":"Results","is_final":true,"speech_final":false,"from_finalize":true,"channel":{"alternatives":[{"transcript":"my budget is"}]}}"#;
+        assert_eq!(
+            parse_event(flushed),
+            Some(SttEvent::Final {
+                text: "my budget is".into(),
+                speech_final: false,
+                from_finalize: true,
             })
         );
         let empty =

@@ -3,6 +3,7 @@
 
 pub mod exotel;
 pub mod fakes;
+pub mod latency_stages;
 pub mod persona;
 pub mod run;
 pub mod voice_codec;

@@ -15,6 +15,8 @@ use super::exotel::{ExotelSimulator, Outcome, SimulatorConfig, VoiceSetup};
 use super::fakes::deepgram::FakeDeepgram;
 use super::fakes::elevenlabs::FakeElevenLabs;
 use super::fakes::openai::FakeOpenAi;
+use super::fakes::ProfileName;
+use super::latency_stages::LatencyBreakdown;
 use super::persona::Persona;
 use crate::api_client::Api;
 use crate::clock::OffsetClock;
@@ -43,6 +45,8 @@ pub struct SandboxOptions {
     /// Ports for the fakes (0 = any free port).
     pub fake_ports: (u16, u16, u16),
     pub quiet: bool,
+    /// The fakes' latency profile.
+    pub profile: ProfileName,
 }
 
 impl Default for SandboxOptions {
@@ -60,6 +64,7 @@ impl Default for SandboxOptions {
             playbooks_dir: None,
             fake_ports: (0, 0, 0),
             quiet: false,
+            profile: ProfileName::Instant,
         }
     }
 }
@@ -77,6 +82,20 @@ pub struct SandboxResult {
     pub phone: HashMap<String, super::exotel::media_client::CallReport>,
     pub dials: Vec<super::exotel::DialRecord>,
     pub elapsed: Duration,
+    /// The fakes' latency profile the run used.
+    pub profile: ProfileName,
+}
+
+impl SandboxResult {
+    /// Voice-to-voice at the phone and the server's stages, over every answered turn.
+    pub fn latency(&self) -> LatencyBreakdown {
+        let voice_to_voice = self
+            .phone
+            .values()
+            .flat_map(|r| r.health.response_ms.iter().map(|ms| u64::from(*ms)))
+            .collect();
+        LatencyBreakdown::from_calls(&self.calls, voice_to_voice)
+    }
 }
 
 struct Lead {
@@ -115,10 +134,16 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         // town (its confirmation), as a real stream that stops mid-call.
         elevenlabs.knobs.hang_texts_containing(Persona::STALL_CUE);
     }
-    // Real Deepgram: the first interim 0.5–1 s after speech starts, and `speech_final` only
-    // after a silence longer than a breath (shared/specs/real-world.md). The turn-taking
-    // personas (a "haan ji" over the agent, a breath mid-sentence) rehearse exactly that.
-    deepgram.knobs.endpointing(1000, 700, 400, 1000);
+    for knobs in [&deepgram.knobs, &openai.knobs, &elevenlabs.knobs] {
+        knobs.profile(options.profile);
+    }
+    if options.profile == ProfileName::Instant {
+        // Real Deepgram: the first interim 0.5–1 s after speech starts, and `speech_final`
+        // only after a silence longer than a breath (shared/specs/real-world.md). The
+        // turn-taking personas (a "haan ji" over the agent, a breath mid-sentence) rehearse
+        // exactly that. The realistic profile uses the runtime's own `endpointing` instead.
+        deepgram.knobs.endpointing(1000, 700, 400, 1000);
+    }
 
     let mut vars = env.clone();
     let mut set = |k: &str, v: String| {
@@ -237,7 +262,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     ));
 
     watch(&api, id, &clock, started, &say).await?;
-    let result = collect(&api, id, &sim, started).await?;
+    let result = collect(&api, id, &sim, started, options.profile).await?;
     say(summary(&result, &recordings));
     if options.keep_running {
         say(format!(
@@ -401,6 +426,7 @@ async fn collect(
     id: i64,
     sim: &ExotelSimulator,
     started: Instant,
+    profile: ProfileName,
 ) -> anyhow::Result<SandboxResult> {
     let calls = api.get(&format!("/exports/calls/{id}")).await?;
     let leads = api
@@ -416,6 +442,7 @@ async fn collect(
         phone: sim.reports(),
         dials: sim.dials(),
         elapsed: started.elapsed(),
+        profile,
     })
 }
 
@@ -540,6 +567,7 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
         "Runtime's own time per turn: final transcript → LLM request p50 {} µs p99 {} µs; first TTS byte → first frame p50 {} µs p99 {} µs\n",
         fmt(percentile(&ours_a, 50.0)), fmt(percentile(&ours_a, 99.0)), fmt(percentile(&ours_b, 50.0)), fmt(percentile(&ours_b, 99.0))
     ));
+    out.push_str(&r.latency().render(r.profile.as_str()));
     let silence = silences(&r.phone);
     match &silence.longest {
         Some(longest) => out.push_str(&format!(

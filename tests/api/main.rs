@@ -16,6 +16,7 @@ mod exports;
 mod fallback_audio;
 mod health;
 mod inputs;
+mod latency;
 mod leads;
 mod live_call;
 mod live_support;

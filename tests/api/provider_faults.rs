@@ -32,7 +32,7 @@ const DEADLINES: StreamDeadlines = StreamDeadlines {
     total: Duration::from_secs(10),
 };
 
-fn settings(base_url: &str) -> ProviderSettings {
+pub(crate) fn settings(base_url: &str) -> ProviderSettings {
     ProviderSettings {
         api_key: Some("test-key".into()),
         base_url: base_url.into(),
@@ -159,7 +159,7 @@ async fn tts_stall_mid_stream_is_a_timeout() {
 }
 
 /// Sends `text` spoken in the sandbox voice then `silence_ms` of silence, in 20 ms frames.
-async fn talk(conn: &deepgram::Connection, text: &str, silence_ms: usize) {
+pub(crate) async fn talk(conn: &deepgram::Connection, text: &str, silence_ms: usize) {
     let mut audio = voice_codec::encode(text, 8000);
     audio.extend(std::iter::repeat_n(0i16, 8 * silence_ms));
     for frame in audio.chunks(160) {
@@ -171,7 +171,10 @@ async fn talk(conn: &deepgram::Connection, text: &str, silence_ms: usize) {
 }
 
 /// Events until `until` matches, or `None` if none comes within `wait`.
-async fn next_final(conn: &mut deepgram::Connection, wait: Duration) -> Option<SttEvent> {
+pub(crate) async fn next_final(
+    conn: &mut deepgram::Connection,
+    wait: Duration,
+) -> Option<SttEvent> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         match tokio::time::timeout_at(deadline, conn.events.recv()).await {
@@ -199,7 +202,8 @@ async fn stt_endpointing_waits_for_silence_and_finalize_cuts_it_short() {
         next_final(&mut conn, Duration::from_secs(5)).await,
         Some(SttEvent::Final {
             text: "hello there".into(),
-            speech_final: false
+            speech_final: false,
+            from_finalize: true,
         })
     );
     // With enough silence, the final is a speech_final, followed by UtteranceEnd.
@@ -208,7 +212,8 @@ async fn stt_endpointing_waits_for_silence_and_finalize_cuts_it_short() {
         next_final(&mut conn, Duration::from_secs(5)).await,
         Some(SttEvent::Final {
             text: "yes".into(),
-            speech_final: true
+            speech_final: true,
+            from_finalize: false,
         })
     );
     talk(&conn, "", 1200).await;
@@ -332,4 +337,82 @@ async fn stt_watchdog_restarts_a_stream_that_stops_answering() {
     }
     assert_eq!(dg.knobs.opened_streams_total(), opened);
     assert_eq!(dg.knobs.open_streams(), 0);
+}
+
+/// The realistic profile: Deepgram ends an utterance after the silence the request asked for
+/// (`endpointing=300`, as the runtime asks) and answers `Finalize` with the words so far; the
+/// LLM's first token and TTS's first byte come after a round trip and the model's own time.
+#[actix_rt::test]
+async fn the_realistic_profile_follows_the_request_and_takes_its_time() {
+    use voice_runtime::sandbox::fakes::ProfileName;
+    // A slow tail must not trip a short test deadline: these are the client's own.
+    let relaxed = |url: &str| ProviderSettings {
+        deadlines: StreamDeadlines {
+            first_byte: Duration::from_secs(15),
+            idle: Duration::from_secs(5),
+            total: Duration::from_secs(30),
+            ..DEADLINES
+        },
+        ..settings(url)
+    };
+    let dg = FakeDeepgram::start(0).await.unwrap();
+    dg.knobs.profile(ProfileName::Realistic);
+    let mut conn = deepgram::connect(&relaxed(&dg.url), 8000, "en-IN")
+        .await
+        .unwrap();
+    // 150 ms of silence is shorter than the endpointing: no final yet.
+    talk(&conn, "hello there", 150).await;
+    assert_eq!(
+        next_final(&mut conn, Duration::from_millis(800)).await,
+        None
+    );
+    for _ in 0..15 {
+        let silence = pcm_to_bytes(&[0i16; 160]);
+        conn.outgoing.send(Outgoing::Audio(silence)).await.unwrap();
+    }
+    assert_eq!(
+        next_final(&mut conn, Duration::from_secs(5)).await,
+        Some(SttEvent::Final {
+            text: "hello there".into(),
+            speech_final: true,
+            from_finalize: false,
+        })
+    );
+    talk(&conn, "yes", 100).await;
+    conn.outgoing.send(Outgoing::Finalize).await.unwrap();
+    assert_eq!(
+        next_final(&mut conn, Duration::from_secs(5)).await,
+        Some(SttEvent::Final {
+            text: "yes".into(),
+            speech_final: false,
+            from_finalize: true,
+        })
+    );
+
+    let ai = FakeOpenAi::start(0).unwrap();
+    ai.knobs.profile(ProfileName::Realistic);
+    let client = OpenAiClient::new(relaxed(&ai.base_url));
+    let (messages, tools) = asking("What budget?");
+    let asked = std::time::Instant::now();
+    let mut stream = Box::pin(client.stream(&messages, &tools).await.unwrap());
+    let first = stream.next().await;
+    // The round trip alone is rarely under 100 ms (median 180 ms): a floor, not a target.
+    assert!(asked.elapsed() >= Duration::from_millis(100), "{first:?}");
+    let rest: Vec<_> = stream.collect().await;
+    assert!(rest.iter().all(Result::is_ok), "{rest:?}");
+
+    let el = FakeElevenLabs::start(0).unwrap();
+    el.knobs.profile(ProfileName::Realistic);
+    let client = ElevenLabsClient::new(relaxed(&el.base_url));
+    let asked = std::time::Instant::now();
+    let stream = client.speak("a 2bhk in pune", None, 8000, "en-IN").await;
+    let pcm: Vec<i16> = stream
+        .unwrap()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    assert!(asked.elapsed() >= Duration::from_millis(100));
+    assert_eq!(pcm, voice_codec::encode("a 2bhk in pune", 8000));
 }

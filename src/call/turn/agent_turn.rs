@@ -44,8 +44,12 @@ pub struct TurnTimes {
     pub final_at: Option<Instant>,
     pub llm_request_at: Option<Instant>,
     pub first_token_at: Option<Instant>,
+    /// The first clause of the answer was complete and sent to TTS.
+    pub first_clause_at: Option<Instant>,
     pub tts_first_at: Option<Instant>,
     pub first_frame_at: Option<Instant>,
+    /// LLM rounds after the first one this turn needed (a tool call with nothing said).
+    pub llm_rounds: u32,
 }
 
 impl TurnTimes {
@@ -59,10 +63,12 @@ impl TurnTimes {
             final_transcript_ms: ms(self.final_at),
             llm_request_ms: ms(self.llm_request_at),
             llm_first_token_ms: ms(self.first_token_at),
+            first_clause_ms: ms(self.first_clause_at),
             tts_first_byte_ms: ms(self.tts_first_at),
             first_frame_ms: ms(self.first_frame_at),
             overhead_transcript_to_llm_us: us(self.final_at, self.llm_request_at),
             overhead_tts_to_frame_us: us(self.tts_first_at, self.first_frame_at),
+            llm_rounds: Some(self.llm_rounds + 1),
         }
     }
 }

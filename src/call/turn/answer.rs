@@ -49,7 +49,7 @@ impl TurnTaking {
                 turn.llm_text.push_str(&text);
                 let pieces = turn.splitter.push(&text);
                 for piece in pieces {
-                    self.queue_answer_clause(piece);
+                    self.queue_answer_clause(piece, now);
                 }
             }
             LlmDelta::ToolCall(call) => turn.tool_calls.push(call),
@@ -58,7 +58,7 @@ impl TurnTaking {
 
     /// Queues a clause of the LLM's answer, unless a retried generation repeats one the
     /// caller already heard.
-    fn queue_answer_clause(&mut self, text: String) {
+    fn queue_answer_clause(&mut self, text: String, now: Instant) {
         let Some(turn) = self.agent.as_mut() else {
             return;
         };
@@ -71,6 +71,7 @@ impl TurnTaking {
             turn.said_before_retry.remove(i);
             return;
         }
+        turn.times.first_clause_at.get_or_insert(now);
         self.queue_clause(text, false);
     }
 
@@ -87,7 +88,7 @@ impl TurnTaking {
         let calls = std::mem::take(&mut turn.tool_calls);
         let had_text = !turn.llm_text.trim().is_empty();
         if let Some(rest) = rest {
-            self.queue_answer_clause(rest);
+            self.queue_answer_clause(rest, now);
         }
         if calls.is_empty() {
             return;
@@ -102,7 +103,6 @@ impl TurnTaking {
             tool_calls: calls.clone(),
             tool_call_id: None,
         });
-        let _ = now;
         self.emit(Command::ApplyTools { calls });
     }
 
@@ -126,6 +126,7 @@ impl TurnTaking {
         if !had_text && !closing && turn.tool_rounds < max_rounds {
             // Tools only: ask again with their results so the agent says something.
             turn.tool_rounds += 1;
+            turn.times.llm_rounds += 1;
             self.generation += 1;
             turn.generation = self.generation;
             self.generate(now);

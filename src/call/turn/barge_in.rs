@@ -95,6 +95,11 @@ impl TurnTaking {
         if !turn.audible() || turn.close_after {
             return None;
         }
+        // Words just after the caller's own (a breath, not an interruption): however short,
+        // they continue the caller's turn and the answer's first words are taken back.
+        if self.continues_last_turn(self.caller.speech_started) && self.take_back_answer() {
+            return None;
+        }
         if self.is_backchannel(text) {
             self.resume(now);
             return Some(false);

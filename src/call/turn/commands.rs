@@ -41,6 +41,12 @@ pub enum Command {
     ResumeAudio,
     /// Barge-in: drop the agent's queued audio.
     ClearAudio,
+    /// Our VAD heard the caller stop: ask the recogniser for its final now (Deepgram
+    /// `Finalize`) rather than after its endpointing silence.
+    FinalizeTranscript,
+    /// The caller was not finished (they spoke again before hearing any of the answer): the
+    /// last caller entry of the transcript is taken back; their words continue it.
+    TakeBackCallerTurn,
     /// Ask the LLM (the actor puts the system prompt first).
     Generate {
         generation: u64,

@@ -55,6 +55,9 @@ pub struct Timing {
     pub voicemail_cap: Duration,
     /// A closing turn that has not finished in this long hangs up anyway.
     pub closing_cap: Duration,
+    /// Speech that starts this soon after the end of the caller's last words, and
+    /// interrupts the answer to them, continues their turn (`continuation`).
+    pub continuation_window: Duration,
 }
 
 impl Default for Timing {
@@ -72,6 +75,7 @@ impl Default for Timing {
             voicemail_silence: Duration::from_millis(2000),
             voicemail_cap: Duration::from_secs(20),
             closing_cap: Duration::from_secs(15),
+            continuation_window: Duration::from_millis(1000),
         }
     }
 }
@@ -93,4 +97,6 @@ pub struct TurnConfig {
     pub prerendered: Prerendered,
     pub timing: Timing,
     pub restarts: RestartPolicy,
+    /// Ask the recogniser for its final when our VAD hears the caller stop (`continuation`).
+    pub finalize_on_silence: bool,
 }

@@ -76,6 +76,8 @@ pub struct TurnTaking {
     pub(super) next_turn: u64,
     pub(super) reprompts: u32,
     pub(super) user_turns: u32,
+    /// Answers dropped because the caller went on (`continuation`).
+    pub(super) answers_taken_back: u32,
     pub(super) last_agent_end: Option<Instant>,
     pub(super) restarts: HashMap<Child, RestartWindow>,
     pub(super) apology_samples: Option<usize>,
@@ -104,6 +106,7 @@ impl TurnTaking {
             next_turn: 0,
             reprompts: 0,
             user_turns: 0,
+            answers_taken_back: 0,
             last_agent_end: None,
             restarts,
             apology_samples,
@@ -124,7 +127,11 @@ impl TurnTaking {
             Event::SpeechStarted => self.on_speech_started(now),
             Event::SpeechEnded => self.on_speech_ended(now),
             Event::Interim(text) => self.on_interim(text, now),
-            Event::Final { text, speech_final } => self.on_final(text, speech_final, now),
+            Event::Final {
+                text,
+                speech_final,
+                from_finalize,
+            } => self.on_final(text, speech_final, from_finalize, now),
             Event::UtteranceEnd => self.on_utterance_end(now),
             Event::Dtmf(digit) => self.on_dtmf(&digit, now),
             Event::LlmDelta { generation, delta } => self.on_llm_delta(generation, delta, now),
@@ -204,6 +211,11 @@ impl TurnTaking {
 
     pub fn caller_spoke(&self) -> bool {
         self.user_turns > 0
+    }
+
+    /// Answers dropped because the caller was not finished (`continuation`).
+    pub fn answers_taken_back(&self) -> u32 {
+        self.answers_taken_back
     }
 
     pub fn restarts(&self, child: Child) -> usize {

@@ -23,6 +23,8 @@ pub enum Event {
     Final {
         text: String,
         speech_final: bool,
+        /// The answer to `Command::FinalizeTranscript`: the caller's words so far, flushed.
+        from_finalize: bool,
     },
     /// The recogniser saw the end of an utterance (Deepgram `UtteranceEnd`): end of turn.
     UtteranceEnd,

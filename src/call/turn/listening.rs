@@ -27,12 +27,15 @@ impl TurnTaking {
             self.caller.ignore_until_new_speech = false;
             self.caller.text.clear();
             self.caller.interim.clear();
+        } else {
+            self.continue_if_unheard();
         }
     }
 
     pub(super) fn on_speech_ended(&mut self, now: Instant) {
         self.caller.speaking = false;
         self.caller.speech_ended = Some(now);
+        self.finalize_on_silence();
     }
 
     /// Transcripts are not turns before the greeting, during a voicemail, or while the
@@ -50,7 +53,13 @@ impl TurnTaking {
         self.caller.interim = text;
     }
 
-    pub(super) fn on_final(&mut self, text: String, speech_final: bool, now: Instant) {
+    pub(super) fn on_final(
+        &mut self,
+        text: String,
+        speech_final: bool,
+        from_finalize: bool,
+        now: Instant,
+    ) {
         if !self.transcripts_count() {
             return;
         }
@@ -65,7 +74,9 @@ impl TurnTaking {
             self.caller.text.push_str(text.trim());
             self.caller.last_words_at = Some(now);
         }
-        if speech_final {
+        // Our `Finalize` flushed the words of a caller who is still quiet: the turn is over
+        // without waiting for the recogniser's endpointing (`continuation` if they go on).
+        if speech_final || (from_finalize && !self.caller.speaking) {
             self.caller.turn_complete = true;
         }
     }

@@ -11,6 +11,8 @@
 //!   back-channel, noise or silence resumes it;
 //! - `listening`: a caller's turn ends on the recogniser's `speech_final`/`UtteranceEnd`, our
 //!   VAD only as a late fallback;
+//! - `continuation`: our VAD's silence asks the recogniser to `Finalize` at once; a caller
+//!   who goes on before hearing the answer (or just after it began) continues their turn;
 //! - `answer`: the LLM's answers and tool rounds; a retry never repeats what was heard;
 //! - `agent_turn`: what the agent is saying and our own playout clock (a lost `mark` never
 //!   wedges a turn), and what the caller heard of it;
@@ -23,6 +25,7 @@ mod answer;
 mod barge_in;
 mod commands;
 mod config;
+mod continuation;
 mod core;
 mod events;
 mod failures;

@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
+use super::profile::Timings;
 use super::Knobs;
 use crate::sandbox::voice_codec::{Decoder, Heard};
 
@@ -72,7 +75,27 @@ fn results_with(
 /// Real Deepgram answers about once a second while it hears audio, words or not.
 const EMPTY_RESULTS_EVERY: f64 = 1.0;
 
-/// The unkind transcriber's timing (`Knobs::endpointing`): finals by silence, late interims.
+/// What a result is, for how long it takes to reach the client (the realistic profile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// A final after the endpointing silence: the service's own time, then the round trip.
+    Final,
+    /// The answer to `Finalize`.
+    Finalized,
+    /// Anything else (interims, `SpeechStarted`, `UtteranceEnd`): the round trip.
+    Other,
+}
+
+/// What the client asked for in the URL.
+#[derive(Debug, Clone, Copy)]
+struct Requested {
+    sample_rate: u32,
+    endpointing_ms: Option<u64>,
+    utterance_end_ms: Option<u64>,
+}
+
+/// The unkind transcriber's timing (`Knobs::endpointing`, or the request's own `endpointing`
+/// under the realistic profile): finals by silence, late interims.
 #[derive(Debug, Default)]
 struct Endpointer {
     endpointing: f64,
@@ -87,22 +110,50 @@ struct Endpointer {
     pending: String,
     /// A final was sent and `UtteranceEnd` is due after enough silence.
     utterance_end_due: bool,
+    /// The realistic profile: interim timings are drawn afresh for each utterance.
+    timings: Option<Timings>,
 }
 
 impl Endpointer {
-    fn from_knobs(knobs: &Knobs) -> Option<Endpointer> {
+    fn new(knobs: &Knobs, requested: &Requested) -> Option<Endpointer> {
         let (e, first, every, end) = knobs.endpointing_ms();
+        let secs = |ms: u64| ms as f64 / 1000.0;
+        if let Some(timings) = knobs.timings() {
+            // As the real service: the request's endpointing silence (Deepgram's default,
+            // 10 ms, when the URL has none), unless a test set its own.
+            let endpointing = if e > 0 {
+                e
+            } else {
+                requested.endpointing_ms.unwrap_or(10)
+            };
+            let mut endpointer = Endpointer {
+                endpointing: secs(endpointing),
+                utterance_end: secs(requested.utterance_end_ms.unwrap_or(1000)),
+                timings: Some(timings),
+                ..Default::default()
+            };
+            endpointer.draw_interim_timings();
+            return Some(endpointer);
+        }
         (e > 0).then(|| Endpointer {
-            endpointing: e as f64 / 1000.0,
-            interim_first: first as f64 / 1000.0,
-            interim_every: every as f64 / 1000.0,
-            utterance_end: end as f64 / 1000.0,
+            endpointing: secs(e),
+            interim_first: secs(first),
+            interim_every: secs(every),
+            utterance_end: secs(end),
             ..Default::default()
         })
     }
 
+    fn draw_interim_timings(&mut self) {
+        if let Some(t) = self.timings {
+            let mut rng = rand::thread_rng();
+            self.interim_first = t.stt_interim_first.sample(&mut rng).as_secs_f64();
+            self.interim_every = t.stt_interim_every.sample(&mut rng).as_secs_f64();
+        }
+    }
+
     /// Frames to send after a chunk of audio ending at `now`.
-    fn on_audio(&mut self, voiced: bool, heard: Vec<Heard>, now: f64) -> Vec<String> {
+    fn on_audio(&mut self, voiced: bool, heard: Vec<Heard>, now: f64) -> Vec<(Sent, String)> {
         let mut out = Vec::new();
         if voiced {
             self.last_voiced = now;
@@ -114,22 +165,27 @@ impl Endpointer {
                         // A breath shorter than the endpointing: the words so far are final,
                         // but the speaker has not finished.
                         let text = std::mem::take(&mut self.pending);
-                        out.push(results_with(
-                            text.trim(),
-                            true,
-                            false,
-                            false,
-                            self.speech_started_at,
-                            now - self.speech_started_at,
+                        out.push((
+                            Sent::Final,
+                            results_with(
+                                text.trim(),
+                                true,
+                                false,
+                                false,
+                                self.speech_started_at,
+                                now - self.speech_started_at,
+                            ),
                         ));
                     }
                     self.speech_started_at = now;
                     self.last_interim = None;
                     self.utterance_end_due = false;
-                    out.push(
+                    self.draw_interim_timings();
+                    out.push((
+                        Sent::Other,
                         json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now})
                             .to_string(),
-                    );
+                    ));
                 }
                 Heard::Partial(text) => {
                     let since_start = now - self.speech_started_at;
@@ -139,7 +195,14 @@ impl Endpointer {
                     };
                     if due {
                         self.last_interim = Some(now);
-                        out.push(results(&text, false, self.speech_started_at, since_start));
+                        out.push((
+                            Sent::Other,
+                            results(&text, false, self.speech_started_at, since_start),
+                        ));
+                        if let Some(t) = self.timings {
+                            let every = t.stt_interim_every.sample(&mut rand::thread_rng());
+                            self.interim_every = every.as_secs_f64();
+                        }
                     }
                 }
                 Heard::Utterance { text, .. } => {
@@ -152,10 +215,10 @@ impl Endpointer {
         }
         let silence = now - self.last_voiced;
         if !self.pending.trim().is_empty() && !voiced && silence >= self.endpointing {
-            out.push(self.final_frame(now, true, false));
+            out.push((Sent::Final, self.final_frame(now, true, false)));
         } else if self.utterance_end_due && silence >= self.utterance_end {
             self.utterance_end_due = false;
-            out.push(json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": self.last_voiced}).to_string());
+            out.push((Sent::Other, json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": self.last_voiced}).to_string()));
         }
         out
     }
@@ -173,17 +236,65 @@ impl Endpointer {
         )
     }
 
-    /// `{"type":"Finalize"}`: what was heard, final now, marked `from_finalize`.
+    /// `{"type":"Finalize"}`: what was heard, final now, marked `from_finalize` (empty when
+    /// nothing was pending, as the real service answers a flush of silence).
     fn finalize(&mut self, now: f64) -> Option<String> {
-        (!self.pending.trim().is_empty()).then(|| self.final_frame(now, false, true))
+        if self.pending.trim().is_empty() {
+            return Some(results_with("", true, false, true, now, 0.0));
+        }
+        Some(self.final_frame(now, false, true))
     }
+}
+
+/// When a result reaches the client: at once under the instant profile; after the round
+/// trip (and the service's own time for finals) under the realistic one.
+fn delay_of(sent: Sent, knobs: &Knobs) -> std::time::Duration {
+    let rtt = knobs.sample(|t| t.stt_rtt);
+    match sent {
+        Sent::Final => rtt + knobs.sample(|t| t.stt_final),
+        Sent::Finalized => rtt + knobs.sample(|t| t.stt_finalize),
+        Sent::Other => rtt,
+    }
+}
+
+/// Sends what it is given when it is due, in order (one TCP stream keeps its order).
+fn spawn_writer(
+    mut sink: futures::stream::SplitSink<WebSocketStream<TcpStream>, Message>,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<(Instant, Message)>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Message)>();
+    let writer = tokio::spawn(async move {
+        let mut last = Instant::now();
+        while let Some((due, message)) = rx.recv().await {
+            last = last.max(due);
+            tokio::time::sleep_until(last).await;
+            let close = matches!(message, Message::Close(_));
+            if sink.send(message).await.is_err() || close {
+                break;
+            }
+        }
+    });
+    (tx, writer)
+}
+
+fn query_value(query: &str, name: &str) -> Option<u64> {
+    query
+        .split('&')
+        .find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
 }
 
 // tungstenite's handshake callback signature fixes the error type.
 #[allow(clippy::result_large_err)]
 async fn serve(stream: TcpStream, knobs: Knobs) {
-    let rate = Arc::new(Mutex::new(8000u32));
-    let r = rate.clone();
+    let requested = Arc::new(Mutex::new(Requested {
+        sample_rate: 8000,
+        endpointing_ms: None,
+        utterance_end_ms: None,
+    }));
+    let r = requested.clone();
     let k = knobs.clone();
     let callback = move |req: &Request,
                          mut response: Response|
@@ -209,13 +320,12 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
             return Err(error);
         }
         let query = req.uri().query().unwrap_or("");
-        if let Some(rate) = query
-            .split('&')
-            .find_map(|p| p.strip_prefix("sample_rate="))
-            .and_then(|v| v.parse().ok())
-        {
-            *r.lock().unwrap_or_else(|e| e.into_inner()) = rate;
+        let mut asked = r.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rate) = query_value(query, "sample_rate") {
+            asked.sample_rate = rate as u32;
         }
+        asked.endpointing_ms = query_value(query, "endpointing");
+        asked.utterance_end_ms = query_value(query, "utterance_end_ms");
         if let Ok(v) = crate::config::random_token().parse() {
             response.headers_mut().insert("dg-request-id", v);
         }
@@ -225,9 +335,15 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
         return;
     };
     let _open = knobs.stream_opened();
-    let rate = *rate.lock().unwrap_or_else(|e| e.into_inner());
-    let (mut sink, mut source) = socket.split();
-    let mut endpointer = Endpointer::from_knobs(&knobs);
+    let requested = *requested.lock().unwrap_or_else(|e| e.into_inner());
+    let rate = requested.sample_rate;
+    let (sink, mut source) = socket.split();
+    let (out, writer) = spawn_writer(sink);
+    let send = |sent: Sent, frame: String| {
+        let due = Instant::now() + delay_of(sent, &knobs);
+        out.send((due, Message::Text(frame.into()))).is_ok()
+    };
+    let mut endpointer = Endpointer::new(&knobs, &requested);
     let mut last_sent_at = 0.0f64;
     let mut decoder = Decoder::new(rate);
     let mut audio_samples: u64 = 0;
@@ -242,14 +358,15 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                         code: CloseCode::Policy,
                         reason: "DATA-0000".into(),
                     };
-                    let _ = sink.send(Message::Close(Some(reason))).await;
-                    return;
+                    let _ = out.send((Instant::now(), Message::Close(Some(reason))));
+                    break;
                 }
                 let (samples, _) = crate::media::audio::pcm_from_bytes(&bytes);
                 audio_samples += samples.len() as u64;
                 let now = audio_samples as f64 / rate as f64;
                 if drop_after.is_some_and(|ms| now * 1000.0 >= ms as f64) {
                     // Simulates a provider outage: the socket just goes away.
+                    writer.abort();
                     return;
                 }
                 let voiced = crate::sandbox::voice_codec::is_voiced(&samples);
@@ -262,66 +379,70 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                         match heard {
                             Heard::SpeechStarted => {
                                 utterance_start = now;
-                                frames.push(json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now}).to_string());
+                                frames.push((Sent::Other, json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now}).to_string()));
                             }
                             Heard::Partial(text) if text.len() % 4 == 0 => {
-                                frames.push(results(
-                                    &text,
-                                    false,
-                                    utterance_start,
-                                    now - utterance_start,
+                                frames.push((
+                                    Sent::Other,
+                                    results(&text, false, utterance_start, now - utterance_start),
                                 ));
                             }
                             Heard::Partial(_) => {}
                             Heard::Utterance { text, .. } => {
                                 tokio::time::sleep(knobs.first_delay()).await;
-                                frames.push(results(
-                                    text.trim(),
-                                    true,
-                                    utterance_start,
-                                    now - utterance_start,
+                                frames.push((
+                                    Sent::Final,
+                                    results(
+                                        text.trim(),
+                                        true,
+                                        utterance_start,
+                                        now - utterance_start,
+                                    ),
                                 ));
-                                frames.push(json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": now}).to_string());
+                                frames.push((Sent::Other, json!({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": now}).to_string()));
                             }
                         }
                     }
                 }
                 if frames.is_empty() && now - last_sent_at >= EMPTY_RESULTS_EVERY {
-                    frames.push(results("", false, last_sent_at, now - last_sent_at));
+                    frames.push((
+                        Sent::Other,
+                        results("", false, last_sent_at, now - last_sent_at),
+                    ));
                 }
                 if mute_after.is_some_and(|ms| now * 1000.0 >= ms as f64) {
                     // Simulates a provider that stops answering while the socket stays up.
                     continue;
                 }
-                for frame in frames {
+                for (sent, frame) in frames {
                     last_sent_at = now;
-                    if sink.send(Message::Text(frame.into())).await.is_err() {
-                        return;
+                    if !send(sent, frame) {
+                        break;
                     }
                 }
             }
             Message::Text(text) if text.contains("Finalize") => {
                 let now = audio_samples as f64 / rate as f64;
                 if let Some(frame) = endpointer.as_mut().and_then(|e| e.finalize(now)) {
-                    if sink.send(Message::Text(frame.into())).await.is_err() {
-                        return;
-                    }
+                    send(Sent::Finalized, frame);
                 }
             }
             Message::Text(text) if text.contains("CloseStream") => {
                 let metadata = json!({"type": "Metadata", "transaction_key": "deprecated", "request_id": "fake",
                     "sha256": "incomplete", "duration": audio_samples as f64 / rate as f64, "channels": 1});
-                let _ = sink.send(Message::Text(metadata.to_string().into())).await;
-                let _ = sink
-                    .send(Message::Close(Some(CloseFrame {
-                        code: CloseCode::Normal,
-                        reason: "".into(),
-                    })))
-                    .await;
-                return;
+                send(Sent::Other, metadata.to_string());
+                let close = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "".into(),
+                };
+                let _ = out.send((Instant::now(), Message::Close(Some(close))));
+                break;
             }
-            Message::Close(_) => return,
+            Message::Close(_) => break,
             _ => {}
         }
     }
+    // What is queued still goes out (a final, the `Metadata` and close after `CloseStream`).
+    drop(out);
+    let _ = writer.await;
 }

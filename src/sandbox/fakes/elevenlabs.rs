@@ -85,7 +85,13 @@ async fn stream(
         return detail(500, "system_busy", "The system is busy");
     }
     let hang = knobs.should_hang() || knobs.should_hang_text(text);
-    let delay = knobs.first_delay();
+    // The round trip and the model's time to first audio (the realistic profile).
+    let delay =
+        knobs.first_delay() + knobs.sample(|t| t.tts_rtt) + knobs.sample(|t| t.tts_first_byte);
+    // 100 ms chunks, several times faster than real time.
+    let every = knobs.timings().map_or(Duration::from_millis(20), |t| {
+        Duration::from_secs_f64(0.1 / t.tts_speed.max(1.0))
+    });
     let bytes = pcm_to_bytes(&voice_codec::encode(text, rate));
     // 100 ms of audio per chunk, several times faster than real time, as the real service;
     // the unkind fake cuts chunks of odd length (a sample split across two reads).
@@ -108,9 +114,9 @@ async fn stream(
                 1 => match stall {
                     Some(Some(d)) => tokio::time::sleep(d).await,
                     Some(None) => futures::future::pending::<()>().await,
-                    None => tokio::time::sleep(Duration::from_millis(20)).await,
+                    None => tokio::time::sleep(every).await,
                 },
-                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+                _ => tokio::time::sleep(every).await,
             }
             let next = it.next()?;
             Some((

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Knobs;
+use super::{Knobs, ProfileName};
 
 /// A stall: milliseconds, or `forever`.
 fn stall(value: &str) -> Result<Option<Duration>, String> {
@@ -17,6 +17,10 @@ fn stall(value: &str) -> Result<Option<Duration>, String> {
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct FakeKnobArgs {
+    /// Latency profile: `instant`, or `realistic` (provider figures with jitter and slow
+    /// tails; see src/sandbox/fakes/profile.rs).
+    #[arg(long, value_enum, env = "FAKE_PROFILE", default_value_t = ProfileName::Instant)]
+    pub profile: ProfileName,
     /// LLM: stall after the first token, ms or `forever`.
     #[arg(long, env = "FAKE_LLM_STALL_AFTER_FIRST", value_parser = stall)]
     pub llm_stall_after_first: Option<Option<Duration>>,
@@ -48,6 +52,9 @@ pub struct FakeKnobArgs {
 
 impl FakeKnobArgs {
     pub fn apply(&self, deepgram: &Knobs, openai: &Knobs, elevenlabs: &Knobs) {
+        for knobs in [deepgram, openai, elevenlabs] {
+            knobs.profile(self.profile);
+        }
         if let Some(s) = self.llm_stall_after_first {
             openai.stall_after_first(s);
         }

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::profile::{Delay, ProfileName, Timings};
+
 #[derive(Debug, Default)]
 struct Inner {
     /// Time to first result / token / byte, in ms.
@@ -54,6 +56,8 @@ struct Inner {
     /// Deepgram: the next connection stops answering (sends nothing more, keeps reading)
     /// after this much audio, in ms (0 = never; taken once).
     mute_after_ms: AtomicU64,
+    /// The latency profile's stage timings (`None`: the instant profile).
+    timings: std::sync::Mutex<Option<Timings>>,
 }
 
 fn set_pattern(slot: &std::sync::Mutex<Option<String>>, pattern: &str) {
@@ -120,6 +124,24 @@ impl Knobs {
     pub fn drop_after(&self, audio_ms: u64) -> &Self {
         self.0.drop_after_ms.store(audio_ms, Ordering::SeqCst);
         self
+    }
+
+    /// Plays a latency profile (`--profile`): `instant` leaves the fixed latency above.
+    pub fn profile(&self, profile: ProfileName) -> &Self {
+        *self.0.timings.lock().unwrap_or_else(|p| p.into_inner()) = profile.timings();
+        self
+    }
+
+    /// The realistic profile's stage timings, when it is on.
+    pub fn timings(&self) -> Option<Timings> {
+        *self.0.timings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A sample of one stage of the profile (zero under the instant profile).
+    pub fn sample(&self, stage: impl Fn(&Timings) -> Delay) -> Duration {
+        self.timings()
+            .map(|t| stage(&t).sample(&mut rand::thread_rng()))
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The delay before the first result, with jitter.

@@ -10,5 +10,7 @@ mod http;
 pub mod knob_args;
 pub mod knobs;
 pub mod openai;
+pub mod profile;
 
 pub use knobs::Knobs;
+pub use profile::ProfileName;

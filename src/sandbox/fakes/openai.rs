@@ -89,7 +89,9 @@ async fn completions(
     if !authorised {
         return error(401, "Incorrect API key provided.", "invalid_api_key");
     }
-    tokio::time::sleep(knobs.first_delay()).await;
+    // The round trip and the model's time to its first token (the realistic profile).
+    let first = knobs.sample(|t| t.llm_rtt) + knobs.sample(|t| t.llm_first_token);
+    tokio::time::sleep(knobs.first_delay() + first).await;
     if knobs.should_hang() {
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
@@ -116,30 +118,37 @@ async fn completions(
     let pieces = network_reads(chunks, knobs.cuts_odd_chunks());
     let stall = knobs.stall();
     let open = knobs.stream_opened();
+    let gaps = knobs.clone();
     // (pieces, events sent, the stream's open count)
     let stream = futures::stream::unfold(
         (pieces.into_iter(), 0usize, open),
-        move |(mut it, sent, open)| async move {
-            let (piece, new_event) = it.next()?;
-            if new_event {
-                // Tokens trickle out as from a real model; the unkind one stalls after its
-                // first token (the role chunk, then one token).
-                if sent == 2 {
-                    match stall {
-                        Some(Some(d)) => tokio::time::sleep(d).await,
-                        Some(None) => futures::future::pending::<()>().await,
-                        None => {}
+        move |(mut it, sent, open)| {
+            let gap = match gaps.timings() {
+                Some(t) => t.llm_token_gap.sample(&mut rand::thread_rng()),
+                None => Duration::from_millis(8),
+            };
+            async move {
+                let (piece, new_event) = it.next()?;
+                if new_event {
+                    // Tokens trickle out as from a real model; the unkind one stalls after its
+                    // first token (the role chunk, then one token).
+                    if sent == 2 {
+                        match stall {
+                            Some(Some(d)) => tokio::time::sleep(d).await,
+                            Some(None) => futures::future::pending::<()>().await,
+                            None => {}
+                        }
                     }
+                    tokio::time::sleep(gap).await;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
                 }
-                tokio::time::sleep(Duration::from_millis(8)).await;
-            } else {
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                let sent = sent + usize::from(new_event);
+                Some((
+                    Ok::<Bytes, actix_web::Error>(Bytes::from(piece)),
+                    (it, sent, open),
+                ))
             }
-            let sent = sent + usize::from(new_event);
-            Some((
-                Ok::<Bytes, actix_web::Error>(Bytes::from(piece)),
-                (it, sent, open),
-            ))
         },
     );
     HttpResponse::Ok()

@@ -62,7 +62,7 @@ fn hold_then_resume_or_clear() {
             0,
         ),
         (
-            "sound that began before the agent's audio does not hold",
+            "sound that began before the agent's audio does not hold (it takes the unheard answer back)",
             &[(6200, SpeechEnded)],
             0,
             0,

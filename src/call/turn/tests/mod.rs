@@ -6,6 +6,7 @@
 #![allow(clippy::type_complexity)]
 
 mod barge_in;
+mod continuation;
 mod end_of_turn;
 mod failures;
 mod history;
@@ -51,6 +52,7 @@ pub fn config() -> TurnConfig {
         },
         timing: Timing::default(),
         restarts: RestartPolicy::default(),
+        finalize_on_silence: true,
     }
 }
 
@@ -61,6 +63,8 @@ pub enum Ev {
     SpeechEnded,
     Interim(&'static str),
     Final(&'static str, bool),
+    /// The answer to `FinalizeTranscript`.
+    Finalized(&'static str),
     UtteranceEnd,
     Dtmf(&'static str),
     /// Synthesise every clause asked for and not yet synthesised: this many ms of audio each.
@@ -169,6 +173,12 @@ impl Harness {
             Ev::Final(t, speech_final) => self.feed(Event::Final {
                 text: t.into(),
                 speech_final,
+                from_finalize: false,
+            }),
+            Ev::Finalized(t) => self.feed(Event::Final {
+                text: t.into(),
+                speech_final: false,
+                from_finalize: true,
             }),
             Ev::UtteranceEnd => self.feed(Event::UtteranceEnd),
             Ev::Dtmf(d) => self.feed(Event::Dtmf(d.into())),
@@ -318,6 +328,8 @@ pub fn kind_of(c: &Command) -> &'static str {
         Command::PauseAudio => "pause",
         Command::ResumeAudio => "resume",
         Command::ClearAudio => "clear",
+        Command::FinalizeTranscript => "finalize",
+        Command::TakeBackCallerTurn => "take_back",
         Command::Generate { .. } => "generate",
         Command::CancelGeneration => "cancel_generation",
         Command::CancelSpeech => "cancel_speech",

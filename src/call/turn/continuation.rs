@@ -1,0 +1,96 @@
+//! The caller was not finished.
+//!
+//! To answer fast, a caller's turn ends early: our VAD hears silence and asks the recogniser
+//! to `Finalize` at once, and the recogniser's own endpointing is short (300 ms). A breath in
+//! the middle of a sentence ("my budget is … 80 lakh") then ends the turn too soon. So:
+//! - when our VAD hears the caller stop while the agent is quiet, the core asks for the final
+//!   now (`Command::FinalizeTranscript`), and a final that answers it ends the turn if the
+//!   caller is still quiet;
+//! - a caller who speaks again before hearing any of the answer to their words was not
+//!   finished: the answer is dropped unheard (generation and synthesis cancelled), their last
+//!   transcript entry is taken back, and their words go on as one turn;
+//! - a caller whose words come over the answer, from speech that began within
+//!   `continuation_window` of the end of their last words, is continuing too (however short
+//!   the words: no hold or barge-in threshold applies): the answer's first words are cleared
+//!   and dropped from the transcript and the LLM's history, not kept as "interrupted".
+//!
+//! Only an answer with no tool round and no failure is taken back: one whose tool calls were
+//! applied is part of the conversation already.
+
+use std::time::Instant;
+
+use super::agent_turn::TurnKind;
+use super::commands::Command;
+use super::core::{Stage, TurnTaking};
+
+impl TurnTaking {
+    /// Our VAD heard the caller stop: ask for the final now, if it is the caller's turn.
+    pub(super) fn finalize_on_silence(&mut self) {
+        if self.stage == Stage::Talking && self.agent.is_none() && self.cfg.finalize_on_silence {
+            self.emit(Command::FinalizeTranscript);
+        }
+    }
+
+    /// The caller started speaking: an answer they have not heard yet is taken back.
+    pub(super) fn continue_if_unheard(&mut self) {
+        if self
+            .agent
+            .as_ref()
+            .is_some_and(|t| t.kind == TurnKind::Answer && !t.audible())
+        {
+            self.take_back_answer();
+        }
+    }
+
+    /// Whether speech that started at `started` continues the caller's last turn.
+    pub(super) fn continues_last_turn(&self, started: Option<Instant>) -> bool {
+        let Some(turn) = self.agent.as_ref() else {
+            return false;
+        };
+        let (Some(started), Some(ended)) = (started, turn.times.speech_end) else {
+            return false;
+        };
+        // New speech (not the words whose end began this answer), soon after them.
+        turn.kind == TurnKind::Answer
+            && started > ended
+            && started.duration_since(ended) < self.cfg.timing.continuation_window
+    }
+
+    /// Drops the current answer and gives the caller their words back. `false` when the
+    /// answer cannot be taken back (a tool round, a failure): the caller interrupts it.
+    pub(super) fn take_back_answer(&mut self) -> bool {
+        let Some(turn) = self.agent.as_ref() else {
+            return false;
+        };
+        let untouched = turn.kind == TurnKind::Answer
+            && turn.tool_rounds == 0
+            && turn.awaiting_tools.is_none()
+            && turn.tool_calls.is_empty()
+            && turn.failures == 0
+            && !turn.clauses.iter().any(|c| c.filler);
+        let last_is_caller = self.history.last().is_some_and(|m| m.role == "user");
+        if self.stage != Stage::Talking || !untouched || !last_is_caller {
+            return false;
+        }
+        let said = self
+            .history
+            .pop()
+            .and_then(|m| m.content)
+            .unwrap_or_default();
+        let heard = self.agent.take().is_some_and(|t| t.audible());
+        self.hold = None;
+        self.generation += 1;
+        if heard {
+            self.emit(Command::ClearAudio);
+        }
+        self.emit(Command::CancelGeneration);
+        self.emit(Command::CancelSpeech);
+        self.emit(Command::TakeBackCallerTurn);
+        self.user_turns = self.user_turns.saturating_sub(1);
+        let more = std::mem::take(&mut self.caller.text);
+        self.caller.text = format!("{said} {more}").trim().to_string();
+        self.caller.turn_complete = false;
+        self.answers_taken_back += 1;
+        true
+    }
+}
