@@ -5,6 +5,13 @@ use serde_json::{json, Map, Value};
 
 use crate::conversation::playbook::Playbook;
 
+/// Added to every system prompt: a tool call with nothing said costs the caller a second LLM
+/// round trip (~0.5 s) before they hear anything, so the model speaks in the same response.
+/// The runtime plays the words while it applies the tools; it asks again only when the model
+/// said nothing.
+pub const SPEAK_WITH_TOOLS: &str = "When you call a tool, say your next sentence in the same \
+response (text and tool calls together); never answer with a tool call alone.";
+
 /// Outcomes `end_call` accepts.
 pub const OUTCOMES: [&str; 6] = [
     "qualified",

@@ -94,13 +94,32 @@ pub fn decide(request: &Value) -> Reply {
         .into_iter()
         .filter(|(k, v)| specs.iter().any(|s| &s.name == k) && known.get(k) != Some(v))
         .collect();
-    if !new.is_empty() {
+    if new.is_empty() {
+        return next_question(&specs, &known);
+    }
+    let record = ("record_lead_details".to_string(), Value::Object(new.clone()));
+    if !speaks_with_tools(&messages) {
         return Reply {
             text: None,
-            tool_calls: vec![("record_lead_details".into(), Value::Object(new))],
+            tool_calls: vec![record],
         };
     }
-    next_question(&specs, &known)
+    // Told to (`SPEAK_WITH_TOOLS`), a model records the facts and asks its next question in
+    // one response, as real models do when the prompt says so.
+    let mut after = known;
+    after.extend(new);
+    let mut reply = next_question(&specs, &after);
+    reply.tool_calls.insert(0, record);
+    reply
+}
+
+/// Whether the system prompt asks for words with every tool call.
+fn speaks_with_tools(messages: &[Value]) -> bool {
+    messages
+        .first()
+        .filter(|m| m["role"] == "system")
+        .and_then(|m| m["content"].as_str())
+        .is_some_and(|p| p.contains(crate::call::tools::SPEAK_WITH_TOOLS))
 }
 
 fn next_question(specs: &[FactSpec], known: &Map<String, Value>) -> Reply {
@@ -329,6 +348,34 @@ mod tests {
             r.tool_calls[0],
             ("end_call".to_string(), json!({"outcome": "qualified"}))
         );
+    }
+
+    /// Told to speak with its tool calls, the model records and asks in one response; the
+    /// last fact brings the goodbye, the record and `end_call` together.
+    #[test]
+    fn told_to_speak_with_tools_it_records_and_asks_in_one_response() {
+        let prompt = json!({"role": "system", "content": format!("x.\n{}\n", crate::call::tools::SPEAK_WITH_TOOLS)});
+        let r = decide(&request(json!([
+            prompt,
+            {"role": "user", "content": "I want a 2BHK in Pune"}
+        ])));
+        assert_eq!(r.text.as_deref(), Some("What budget?"));
+        assert_eq!(
+            r.tool_calls,
+            [(
+                "record_lead_details".to_string(),
+                json!({"property_type": "2bhk", "location": "Pune"})
+            )]
+        );
+        let r = decide(&request(json!([
+            prompt,
+            {"role": "assistant", "content": "What budget?", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "record_lead_details", "arguments": "{\"property_type\":\"2bhk\",\"location\":\"Pune\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "recorded"},
+            {"role": "user", "content": "80 lakh"}
+        ])));
+        assert!(r.text.unwrap().contains("80 lakh"));
+        let names: Vec<&str> = r.tool_calls.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["record_lead_details", "end_call"]);
     }
 
     #[test]

@@ -126,3 +126,68 @@ fn a_hang_up_mid_sentence_records_what_was_heard_and_saves() {
     // Nothing happens after the end.
     assert_eq!(h.kinds().last(), Some(&"save"));
 }
+
+/// Facts and the reply in one response: the words are spoken while the tool is applied, and
+/// the LLM is not asked again. A tool call alone costs a second round, and the turn says so.
+#[test]
+fn tool_and_text_in_one_round_are_recorded_and_spoken() {
+    use Ev::*;
+    let record = r#"{"budget":"80 lakh"}"#;
+    // (name, steps after the caller's "yes", generations, LLM rounds of the turn)
+    let cases: &[(&str, &[(u64, Ev)], usize, u64)] = &[
+        (
+            "text and tool in one response: one round",
+            &[
+                (5200, LlmTool("record_lead_details", record)),
+                (5210, LlmText("Noted. Which area? ")),
+                (5220, LlmDone),
+                (5300, Synth(800)),
+                (6200, Marks),
+            ],
+            1,
+            1,
+        ),
+        (
+            "a tool call alone: asked again with its result, two rounds",
+            &[
+                (5200, LlmTool("record_lead_details", record)),
+                (5220, LlmDone),
+                (5700, LlmText("Noted. Which area? ")),
+                (5720, LlmDone),
+                (5800, Synth(800)),
+                (6700, Marks),
+            ],
+            2,
+            2,
+        ),
+    ];
+    for (name, extra, generations, rounds) in cases {
+        let mut steps = answered();
+        steps.extend(extra.iter().cloned());
+        let h = Harness::script(config(), &steps, 7500);
+        assert_eq!(h.count("generate"), *generations, "{name}: {:?}", h.kinds());
+        assert_eq!(h.count("tools"), 1, "{name}: {:?}", h.kinds());
+        assert_eq!(h.spoken()[2..], ["Noted.", "Which area?"], "{name}");
+        // The tool call goes into the history before its result, the words once heard.
+        let history = h.core.history();
+        let call = history.iter().position(|m| !m.tool_calls.is_empty());
+        let result = history.iter().position(|m| m.role == "tool");
+        assert!(call.is_some() && call < result, "{name}: {history:?}");
+        assert_eq!(
+            assistant(history).last().map(String::as_str),
+            Some("Noted. Which area?"),
+            "{name}"
+        );
+        let latency = h
+            .out
+            .iter()
+            .find_map(|c| match c {
+                Command::Record {
+                    latency: Some(l), ..
+                } => Some(l.clone()),
+                _ => None,
+            })
+            .expect("the answer's latency");
+        assert_eq!(latency.llm_rounds, Some(*rounds as u32), "{name}");
+    }
+}

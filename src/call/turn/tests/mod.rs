@@ -74,6 +74,8 @@ pub enum Ev {
     /// The marks of every synthesised clause come back.
     Marks,
     LlmText(&'static str),
+    /// A tool call of the current generation: `(name, JSON arguments)`.
+    LlmTool(&'static str, &'static str),
     LlmDone,
     LlmFailed(ProviderErrorKind),
     TtsFailed(ProviderErrorKind),
@@ -204,6 +206,17 @@ impl Harness {
             Ev::LlmText(t) => self.feed(Event::LlmDelta {
                 generation: self.generation,
                 delta: LlmDelta::Text(t.into()),
+            }),
+            Ev::LlmTool(name, arguments) => self.feed(Event::LlmDelta {
+                generation: self.generation,
+                delta: LlmDelta::ToolCall(crate::providers::openai::ToolCall {
+                    id: format!("call_{name}"),
+                    kind: "function".into(),
+                    function: crate::providers::openai::FunctionCall {
+                        name: name.into(),
+                        arguments: arguments.into(),
+                    },
+                }),
             }),
             Ev::LlmDone => self.feed(Event::LlmDone {
                 generation: self.generation,
