@@ -244,7 +244,10 @@ impl Application {
         }
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
         spawn_spool_replay(engine.clone(), campaigns.clone());
+        let providers = crate::call::providers::CallProviders::new(&settings);
+        providers.keep_warm(&settings);
         let state = AppState {
+            providers,
             media_sockets: Arc::new(tokio::sync::Semaphore::new(api::state::media_socket_cap(
                 settings.max_concurrent_calls,
             ))),

@@ -147,6 +147,9 @@ pub struct Settings {
     /// `STT_FINALIZE_ON_SILENCE` (1 by default, 0 = off): when our VAD hears the caller stop,
     /// ask Deepgram for the final at once (`Finalize`) instead of waiting for its endpointing.
     pub stt_finalize_on_silence: bool,
+    /// `PROVIDER_POOL_WARM` (1 by default, 0 = off): one client per provider for the whole
+    /// process, its connection opened at start and kept warm; off, a new client per call.
+    pub provider_pool_warm: bool,
     pub scheduler_poll_seconds: u32,
     /// When set, a claim (a dial, or a call) whose news is this many seconds old is checked
     /// with Exotel's Call Details, instead of after 2 minutes or the call's time limit plus 2
@@ -274,6 +277,7 @@ impl Settings {
             max_call_duration_minutes: env.number("MAX_CALL_DURATION_MINUTES", 10, 1..=240)?,
             late_first_token_ms: env.number("LATE_FIRST_TOKEN_MS", 1500, 200..=10_000)?,
             stt_finalize_on_silence: env.number("STT_FINALIZE_ON_SILENCE", 1u32, 0..=1)? == 1,
+            provider_pool_warm: env.number("PROVIDER_POOL_WARM", 1u32, 0..=1)? == 1,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,
             reconcile_after_seconds: match env.optional("RECONCILE_AFTER_SECONDS") {
                 Some(_) => Some(env.number("RECONCILE_AFTER_SECONDS", 0, 1..=86_400)?),
@@ -409,6 +413,7 @@ impl std::fmt::Debug for Settings {
             .field("max_call_duration_minutes", &self.max_call_duration_minutes)
             .field("late_first_token_ms", &self.late_first_token_ms)
             .field("stt_finalize_on_silence", &self.stt_finalize_on_silence)
+            .field("provider_pool_warm", &self.provider_pool_warm)
             .field("scheduler_poll_seconds", &self.scheduler_poll_seconds)
             .field("playbooks_dir", &self.playbooks_dir)
             .field("redis_url", &redacted(&self.redis_url))

@@ -19,7 +19,7 @@ use crate::call::call_actor::CallSetup;
 use crate::call::messages::{
     CallerDtmf, FirstFrameOut, InboundAudio, MarkPlayed, SocketClosed, SocketCommand,
 };
-use crate::call::{CallActor, CallProviders};
+use crate::call::CallActor;
 use crate::telephony::call_outcome::adopt_unrecorded;
 use crate::telephony::exotel::CallRef;
 
@@ -210,7 +210,7 @@ impl MediaSocket {
                     sample_rate: act.sample_rate,
                     socket: me,
                     engine: act.state.engine.clone(),
-                    providers: CallProviders::new(&act.state.settings),
+                    providers: act.state.providers.for_call(&act.state.settings),
                     campaigns: act.state.campaigns.clone(),
                 };
                 act.call = Some(CallActor::new(setup).start());

@@ -6,8 +6,6 @@
 //! delay; one pooled HTTP/1.1 connection has no per-call handshake, a request is cancelled by
 //! dropping it (barge-in), and a failed request is simply retried.
 
-use std::time::Duration;
-
 use futures::{Stream, StreamExt};
 use serde_json::json;
 
@@ -38,10 +36,25 @@ impl ElevenLabsClient {
     pub fn new(settings: ProviderSettings) -> ElevenLabsClient {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.deadlines.connect)
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(super::POOL_IDLE)
             .build()
             .unwrap_or_default();
         ElevenLabsClient { http, settings }
+    }
+
+    /// Opens (or keeps open) a pooled connection with a cheap request (`GET /v1/models`), so
+    /// a caller's turn never waits for TCP and TLS handshakes. Its answer does not matter.
+    pub async fn warm(&self) {
+        let mut request = self
+            .http
+            .get(format!("{}/v1/models", self.settings.base_url))
+            .timeout(self.settings.deadlines.total);
+        if let Some(key) = &self.settings.api_key {
+            request = request.header("xi-api-key", key);
+        }
+        if let Ok(response) = request.send().await {
+            let _ = response.bytes().await;
+        }
     }
 
     /// Speaks `text`; the stream yields PCM samples as they arrive, within the deadlines

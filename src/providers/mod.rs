@@ -8,3 +8,10 @@ pub mod elevenlabs;
 pub mod error;
 pub mod openai;
 pub mod sse;
+
+/// How long a pooled HTTP connection may sit idle: longer than `KEEP_WARM_EVERY`, so a kept
+/// warm connection is never closed under a call.
+pub const POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// How often the process-wide clients touch their providers to keep a connection open.
+pub const KEEP_WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(30);

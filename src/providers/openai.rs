@@ -139,9 +139,26 @@ impl OpenAiClient {
     pub fn new(settings: ProviderSettings) -> OpenAiClient {
         let http = reqwest::Client::builder()
             .connect_timeout(settings.deadlines.connect)
+            .pool_idle_timeout(super::POOL_IDLE)
             .build()
             .unwrap_or_default();
         OpenAiClient { http, settings }
+    }
+
+    /// Opens (or keeps open) a pooled connection with a cheap request (`GET /models`), so
+    /// a caller's turn never waits for TCP and TLS handshakes. Its answer does not matter.
+    pub async fn warm(&self) {
+        let mut request = self
+            .http
+            .get(format!("{}/models", self.settings.base_url))
+            .timeout(self.settings.deadlines.total);
+        if let Some(key) = &self.settings.api_key {
+            request = request.bearer_auth(key);
+        }
+        if let Ok(response) = request.send().await {
+            // Read to the end, so the connection goes back to the pool.
+            let _ = response.bytes().await;
+        }
     }
 
     fn request(&self, body: &Value) -> reqwest::RequestBuilder {

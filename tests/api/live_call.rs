@@ -431,7 +431,48 @@ async fn an_adopted_call_is_registered_while_its_conversation_runs(backend: Back
     );
 }
 
+/// The provider clients are the process's, opened at start and kept warm: a call's turns use
+/// connections already open (no TCP or TLS handshake in the caller's first turn). With
+/// `PROVIDER_POOL_WARM=0` (a fresh client per call, the old way) each call opens its own.
+async fn calls_use_the_warm_provider_connections(backend: Backend) {
+    for (warm, setting) in [(true, "1"), (false, "0")] {
+        let live = live_app_with(backend, 8000, &[("PROVIDER_POOL_WARM", setting)]).await;
+        let (ai, el) = (&live.openai.knobs, &live.elevenlabs.knobs);
+        // The fallback lines are rendered at start with a client of their own.
+        let audio = &live.e.app.state.engine.fallback_audio;
+        eventually(30, "the fallback lines are ready", || async {
+            audio.lines("test_short", None, 8000).is_some()
+        })
+        .await;
+        if warm {
+            eventually(10, "the pools are warmed at start", || async {
+                ai.connections_opened() >= 1 && el.connections_opened() >= 1
+            })
+            .await;
+        }
+        // A first call may open a second connection for requests that overlap; the next
+        // call finds every connection it needs open.
+        live.call(interested()).await;
+        let before = (ai.connections_opened(), el.connections_opened());
+        live.call(interested()).await;
+        let opened = (
+            ai.connections_opened() - before.0,
+            el.connections_opened() - before.1,
+        );
+        if warm {
+            assert_eq!(
+                opened,
+                (0, 0),
+                "a warm pool opened connections for the call"
+            );
+        } else {
+            assert!(opened.0 >= 1 && opened.1 >= 1, "{opened:?}");
+        }
+    }
+}
+
 both_backends!(
+    calls_use_the_warm_provider_connections,
     a_hello_on_pickup_does_not_cut_the_greeting,
     a_bad_llm_key_pauses_the_campaign_after_one_call,
     a_stalled_llm_ends_with_the_apology_not_dead_air,

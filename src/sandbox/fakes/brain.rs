@@ -97,7 +97,10 @@ pub fn decide(request: &Value) -> Reply {
     if new.is_empty() {
         return next_question(&specs, &known);
     }
-    let record = ("record_lead_details".to_string(), Value::Object(new.clone()));
+    let record = (
+        "record_lead_details".to_string(),
+        Value::Object(new.clone()),
+    );
     if !speaks_with_tools(&messages) {
         return Reply {
             text: None,

@@ -86,8 +86,10 @@ async fn stream(
     }
     let hang = knobs.should_hang() || knobs.should_hang_text(text);
     // The round trip and the model's time to first audio (the realistic profile).
-    let delay =
-        knobs.first_delay() + knobs.sample(|t| t.tts_rtt) + knobs.sample(|t| t.tts_first_byte);
+    let delay = knobs.first_delay()
+        + super::http::connection_setup(&req, &knobs, |t| t.tts_rtt)
+        + knobs.sample(|t| t.tts_rtt)
+        + knobs.sample(|t| t.tts_first_byte);
     // 100 ms chunks, several times faster than real time.
     let every = knobs.timings().map_or(Duration::from_millis(20), |t| {
         Duration::from_secs_f64(0.1 / t.tts_speed.max(1.0))

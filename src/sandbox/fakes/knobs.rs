@@ -53,6 +53,8 @@ struct Inner {
     open_streams: std::sync::atomic::AtomicUsize,
     /// Provider streams ever opened.
     opened_total: AtomicU64,
+    /// TCP connections accepted (the HTTP fakes): a client that keeps its pool warm opens few.
+    connections: AtomicU64,
     /// Deepgram: the next connection stops answering (sends nothing more, keeps reading)
     /// after this much audio, in ms (0 = never; taken once).
     mute_after_ms: AtomicU64,
@@ -272,6 +274,16 @@ impl Knobs {
         self.0.opened_total.load(Ordering::SeqCst)
     }
 
+    /// One more TCP connection accepted.
+    pub fn connection_opened(&self) {
+        self.0.connections.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// TCP connections accepted so far.
+    pub fn connections_opened(&self) -> u64 {
+        self.0.connections.load(Ordering::SeqCst)
+    }
+
     /// Deepgram: the next connection goes mute after `audio_ms` of audio.
     pub fn mute_after(&self, audio_ms: u64) -> &Self {
         self.0.mute_after_ms.store(audio_ms, Ordering::SeqCst);
@@ -289,6 +301,7 @@ impl Knobs {
         serde_json::json!({
             "open_streams": self.open_streams(),
             "opened_streams_total": self.opened_streams_total(),
+            "connections_opened": self.connections_opened(),
             "injected": self.injected(),
         })
     }

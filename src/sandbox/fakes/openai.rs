@@ -89,8 +89,11 @@ async fn completions(
     if !authorised {
         return error(401, "Incorrect API key provided.", "invalid_api_key");
     }
-    // The round trip and the model's time to its first token (the realistic profile).
-    let first = knobs.sample(|t| t.llm_rtt) + knobs.sample(|t| t.llm_first_token);
+    // The round trip and the model's time to its first token (the realistic profile), and
+    // the handshakes of a new connection.
+    let first = super::http::connection_setup(&req, &knobs, |t| t.llm_rtt)
+        + knobs.sample(|t| t.llm_rtt)
+        + knobs.sample(|t| t.llm_first_token);
     tokio::time::sleep(knobs.first_delay() + first).await;
     if knobs.should_hang() {
         tokio::time::sleep(Duration::from_secs(60)).await;
