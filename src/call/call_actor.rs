@@ -149,9 +149,11 @@ impl CallActor {
         for o in &p.objections {
             prompt.push_str(&format!("If {}: {}\n", o.when, o.hint));
         }
-        prompt.push('\n');
-        prompt.push_str(tools::SPEAK_WITH_TOOLS);
-        prompt.push('\n');
+        if self.s.engine.settings.llm_speak_with_tools {
+            prompt.push('\n');
+            prompt.push_str(tools::SPEAK_WITH_TOOLS);
+            prompt.push('\n');
+        }
         // No phone number: the LLM does not need it to talk, and what we send a provider is
         // kept there (logs, training, breaches) beyond our control.
         prompt.push_str(&format!(
