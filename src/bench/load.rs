@@ -113,12 +113,15 @@ async fn wait_for_port(port: u16) -> anyhow::Result<()> {
     anyhow::bail!("nothing listens on port {port}")
 }
 
-/// A caller who keeps the conversation going until the call's time limit: short answers
-/// that give no facts, so the agent keeps asking.
+/// A caller who keeps the conversation going until the call's time limit: short answers, two
+/// of which give a fact (the agent records it with a tool call, which is what the two-round
+/// share measures) but never the budget, so the agent keeps asking.
 fn chatty() -> Persona {
     let lines = [
         "yes",
+        "I want a 2bhk",
         "hmm, tell me more",
+        "somewhere in Pune",
         "I am not sure yet",
         "go on",
         "okay, and then",
