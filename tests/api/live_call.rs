@@ -108,11 +108,12 @@ async fn a_full_qualification_conversation(backend: Backend) {
 async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {
     let live = live_app(backend, 8000).await;
     let mut p = interested();
-    // Talks over the agent's first question.
+    // Talks over the agent's first question (1.5 s of audio), more than a second after
+    // their own "yes": an interruption, not the rest of their turn (`continuation`).
     p.replies = vec![say("yes"), Reply::Silence, say("80 lakh")];
     p.barge_in = Some((
         1,
-        Duration::from_millis(400),
+        Duration::from_millis(1100),
         "a 2bhk in pune please".into(),
     ));
     let id = live.call(p).await;
