@@ -43,6 +43,8 @@ pub struct Timing {
     pub playout_margin: Duration,
     /// The answer to the LLM is late after this long: say "one moment" (once per turn).
     pub late_first_token: Duration,
+    /// A clause of the answer played and the next has not come for this long: "one moment".
+    pub late_next_clause: Duration,
     /// No first token this long after asking: the generation has failed (a `Timeout`),
     /// whatever the LLM client's own deadlines, so no caller waits longer in silence.
     pub first_token_deadline: Duration,
@@ -71,6 +73,7 @@ impl Default for Timing {
             playout_margin: Duration::from_millis(750),
             late_first_token: Duration::from_millis(1500),
             first_token_deadline: Duration::from_millis(3500),
+            late_next_clause: Duration::from_millis(1000),
             end_of_turn_fallback: Duration::from_millis(2500),
             voicemail_silence: Duration::from_millis(2000),
             voicemail_cap: Duration::from_secs(20),

@@ -1,7 +1,8 @@
 //! When the agent is late or a provider fails.
 //!
 //! - The LLM's first token is late (`late_first_token`, 1.5 s by default), or an answer is
-//!   still unheard that long after it began (a slow first byte from TTS): the agent says the
+//!   still unheard that long after it began (a slow first byte from TTS), or a clause has
+//!   played and the next has not come for `late_next_clause` (1 s): the agent says the
 //!   pre-rendered "one moment" line, once per turn. No first token by `first_token_deadline`
 //!   (3.5 s): the generation is cancelled and counts as a failed turn (below), whatever the LLM
 //!   client's own deadlines — the caller never waits for the agent in silence for long.
@@ -97,6 +98,7 @@ impl TurnTaking {
             return;
         }
         let late = self.cfg.timing.late_first_token;
+        let late_next_clause = self.cfg.timing.late_next_clause;
         let deadline = self.cfg.timing.first_token_deadline;
         let Some(turn) = self.agent.as_mut() else {
             return;
@@ -129,12 +131,19 @@ impl TurnTaking {
         let unheard = turn.kind == TurnKind::Answer
             && !turn.audible()
             && now.saturating_duration_since(turn.started) >= late;
+        // Or a clause played and the next one has not come (TTS or the LLM stalls mid-answer).
+        let more_to_come = !turn.llm_done || turn.clauses.iter().any(|c| !c.tts_done && !c.filler);
+        let stalled = turn.kind == TurnKind::Answer
+            && more_to_come
+            && turn
+                .playout_end
+                .is_some_and(|end| now.saturating_duration_since(end) >= late_next_clause);
         if waited.is_some_and(|w| w >= deadline) {
             turn.asked_at = None;
             self.emit(Command::CancelGeneration);
             let error = ProviderError::timeout(Provider::OpenAi, "no first token in time");
             self.turn_failed(&error, now);
-        } else if unheard || waited.is_some_and(|w| w >= late) {
+        } else if unheard || stalled || waited.is_some_and(|w| w >= late) {
             self.say_one_moment(now);
         }
     }

@@ -21,7 +21,11 @@ fn late_and_failed_turns() {
     let cases: &[Case] = &[
         (
             "a first token in time: nothing extra",
-            &[(5500, LlmText("Okay. ")), (5700, Synth(600))],
+            &[
+                (5500, LlmText("Okay. ")),
+                (5600, LlmDone),
+                (5700, Synth(600)),
+            ],
             0,
             1,
             0,
@@ -30,7 +34,11 @@ fn late_and_failed_turns() {
         ),
         (
             "a late first token: one moment, once",
-            &[(7000, LlmText("Okay. ")), (7200, Synth(600))],
+            &[
+                (7000, LlmText("Okay. ")),
+                (7100, LlmDone),
+                (7200, Synth(600)),
+            ],
             1,
             1,
             0,
@@ -48,7 +56,11 @@ fn late_and_failed_turns() {
         ),
         (
             "a first token in time, TTS slow to start: one moment",
-            &[(5000, LlmText("Okay. ")), (6800, Synth(600))],
+            &[
+                (5000, LlmText("Okay. ")),
+                (5100, LlmDone),
+                (6800, Synth(600)),
+            ],
             1,
             1,
             0,
@@ -132,6 +144,7 @@ fn late_and_failed_turns() {
                 (5100, ChildFailed(Child::Stt, Transient)),
                 (5200, ChildFailed(Child::Stt, Transient)),
                 (5400, LlmText("Okay. ")),
+                (5450, LlmDone),
                 (5500, Synth(600)),
             ],
             0,
@@ -248,4 +261,29 @@ fn a_stalled_llm_never_leaves_the_caller_long_in_silence() {
     }
     assert_eq!(h.count("apology"), 1, "{:?}", h.kinds());
     assert!(longest <= 3300, "{longest} ms of silence: {:?}", h.kinds());
+}
+
+/// The answer's first clause played, the next one stalls in TTS: after `late_next_clause` of
+/// silence the caller hears "one moment", not nothing until the TTS deadline.
+#[test]
+fn a_stall_after_an_audible_clause_says_one_moment() {
+    use Ev::*;
+    let mut steps = answered();
+    steps.extend([
+        (5000, LlmText("Thanks! ")),
+        (5010, LlmText("A flat in Shimla. ")),
+        (5020, LlmDone),
+        (5100, SynthPart(500)),
+    ]);
+    // "Thanks!" plays 5.1–5.6 s; nothing more comes.
+    let h = Harness::script(config(), &steps, 6500);
+    assert_eq!(h.count("one_moment"), 0, "{:?}", h.kinds());
+    let h = Harness::script(config(), &steps, 6800);
+    assert_eq!(h.count("one_moment"), 1, "{:?}", h.kinds());
+    let at = h.out_ms[h
+        .out
+        .iter()
+        .position(|c| kind_of(c) == "one_moment")
+        .unwrap()];
+    assert!((6600..=6700).contains(&at), "one moment at {at} ms");
 }
