@@ -269,23 +269,10 @@ impl CampaignActor {
     /// Stops dialing and says why where operators look: the campaign pauses itself with a
     /// `status_reason`.
     fn pause_because(&mut self, reason: String, ctx: &mut Context<Self>) {
-        tracing::error!(campaign_id = self.campaign_id, %reason, "dialing stopped");
         self.view.last_error = Some(reason.clone());
         self.halted = Some(reason.clone());
-        let (store, clock, id) = (
-            self.engine.store.clone(),
-            self.engine.clock.clone(),
-            self.campaign_id,
-        );
-        ctx.spawn(
-            async move {
-                let paused = CampaignStatus::Paused;
-                let _ = store
-                    .transition_campaign_because(id, paused, Some(&reason), clock.now())
-                    .await;
-            }
-            .into_actor(self),
-        );
+        let (engine, id) = (self.engine.clone(), self.campaign_id);
+        ctx.spawn(async move { engine.pause_campaign_because(id, &reason).await }.into_actor(self));
     }
 
     fn free_token(&mut self, id: i64, ctx: &mut Context<Self>) {

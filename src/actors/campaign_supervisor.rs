@@ -146,14 +146,12 @@ impl Handler<ProviderRefused> for CampaignSupervisor {
         }
         // No actor dials this campaign on this node (e.g. an adopted call): record the
         // pause so no node starts dialing it again.
-        let (store, clock) = (self.engine.store.clone(), self.engine.clock.clone());
+        let engine = self.engine.clone();
         ctx.spawn(
             async move {
-                tracing::error!(campaign_id = msg.campaign_id, reason = %msg.reason, "dialing stopped");
-                let paused = CampaignStatus::Paused;
-                let _ = store
-                    .transition_campaign_because(msg.campaign_id, paused, Some(&msg.reason), clock.now())
-                    .await;
+                engine
+                    .pause_campaign_because(msg.campaign_id, &msg.reason)
+                    .await
             }
             .into_actor(self),
         );

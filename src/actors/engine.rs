@@ -10,9 +10,13 @@ use tokio::sync::Semaphore;
 use super::{CallRegistryHandle, LiveDials};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::domain::CampaignStatus;
 use crate::scheduling::Pacer;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::telephony::exotel::{call_token, CallRef, ExotelClient};
+
+/// How many times a pause is written before giving up (about 20 s with the backoff).
+const PAUSE_ATTEMPTS: u32 = 6;
 
 #[derive(Clone)]
 pub struct Engine {
@@ -70,6 +74,39 @@ impl Engine {
             }
             notified.await;
         }
+    }
+
+    /// Pauses a campaign with a `status_reason` operators can read (a provider refused our
+    /// key, say). The pause must reach the database, or another node (or this one after a
+    /// restart) would go on dialing: a failed write is retried with backoff; a campaign
+    /// that is no longer running has nothing to pause.
+    pub async fn pause_campaign_because(&self, id: i64, reason: &str) {
+        tracing::error!(campaign_id = id, %reason, "dialing stopped");
+        let mut backoff = std::time::Duration::from_millis(200);
+        for attempt in 1..=PAUSE_ATTEMPTS {
+            let paused = CampaignStatus::Paused;
+            let result = self
+                .store
+                .transition_campaign_because(id, paused, Some(reason), self.clock.now())
+                .await;
+            let failure = match result {
+                Ok(_) => return,
+                Err(StoreError::NotFound(_)) => return,
+                // Not running any more (paused, completed), or changed under us: look again.
+                Err(StoreError::Conflict(why)) => match self.store.campaign(id).await {
+                    Ok(c) if c.status != CampaignStatus::Running => return,
+                    _ => why,
+                },
+                Err(e) => e.to_string(),
+            };
+            tracing::warn!(campaign_id = id, attempt, %failure, "the pause was not saved");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(std::time::Duration::from_secs(5));
+        }
+        tracing::error!(
+            campaign_id = id,
+            "the pause could not be saved: this node stops dialing it, others may not"
+        );
     }
 
     /// How long a DIALING claim may wait for Exotel's answer before it is reconciled.

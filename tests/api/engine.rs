@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use voice_runtime::actors::campaign_actor::ProviderRefused;
 use voice_runtime::actors::campaign_supervisor::WakeAll;
+use voice_runtime::clock::Clock;
+use voice_runtime::domain::CampaignStatus;
 use voice_runtime::sandbox::exotel::Outcome::{self, *};
 
 use crate::both_backends;
@@ -281,6 +284,39 @@ async fn exotel_errors_are_retried_or_final(backend: Backend) {
     assert_eq!(e.sim.dials().len(), 1);
 }
 
+/// A provider refusal from a call no campaign actor of this node dials (an adopted call)
+/// still pauses the campaign in the database, where every node reads it.
+async fn a_refusal_without_a_campaign_actor_pauses_it_in_the_database(backend: Backend) {
+    let e = engine_app(backend, simulator(5, 10), &[]).await;
+    let id = campaign_with_leads(&e, 1, json!({}), |_| vec![Answer]).await;
+    let store = &e.app.state.store;
+    // Running as another node left it; no actor for it here.
+    store
+        .transition_campaign(id, CampaignStatus::Running, e.clock.now())
+        .await
+        .unwrap();
+    let reason = "openai refused the API key (401)".to_string();
+    let refused = ProviderRefused {
+        campaign_id: id,
+        reason: reason.clone(),
+    };
+    e.app.state.campaigns.send(refused).await.unwrap();
+    eventually(10, "the campaign pauses", || async {
+        campaign(&e, id).await["status"] == "PAUSED"
+    })
+    .await;
+    assert_eq!(campaign(&e, id).await["status_reason"], reason.as_str());
+    // Refused again once paused: nothing to do, nothing broken.
+    let again = ProviderRefused {
+        campaign_id: id,
+        reason: "again".into(),
+    };
+    e.app.state.campaigns.send(again).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(campaign(&e, id).await["status_reason"], reason.as_str());
+    assert!(e.sim.dials().is_empty());
+}
+
 async fn wrong_credentials_pause_the_campaign_and_lose_nothing(backend: Backend) {
     let e = engine_app(backend, simulator(5, 10), &[("EXOTEL_API_TOKEN", "wrong")]).await;
     let id = campaign_with_leads(&e, 3, json!({}), |_| vec![Answer]).await;
@@ -498,6 +534,7 @@ both_backends!(
     webhook_bad_input,
     exotel_errors_are_retried_or_final,
     wrong_credentials_pause_the_campaign_and_lose_nothing,
+    a_refusal_without_a_campaign_actor_pauses_it_in_the_database,
     outside_calling_hours_nothing_is_dialed,
     a_restart_mid_campaign_dials_nobody_twice_and_loses_no_one,
     a_call_answered_while_the_node_was_down_is_interrupted_not_completed,

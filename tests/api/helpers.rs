@@ -63,6 +63,13 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A new pool on the app's database. After a drain, use it rather than the app's own:
+    /// the app's pooled connections may belong to runtimes the drain stopped.
+    pub async fn fresh_store(&self) -> voice_runtime::store::Store {
+        let url = voice_runtime::config::DatabaseUrl::parse(&self.database_url).unwrap();
+        voice_runtime::store::Store::connect(&url).await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

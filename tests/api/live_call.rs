@@ -106,31 +106,40 @@ async fn a_full_qualification_conversation(backend: Backend) {
 }
 
 async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {
-    let live = live_app(backend, 8000).await;
+    // A first question of several seconds, so the barge-in (700 ms of speech before it
+    // counts) lands well inside it however loaded the machine is.
+    let playbooks = TestPlaybooks::short_with(&[(
+        "question: \"Which property type?\"",
+        &format!("question: \"{LONG_QUESTION}\""),
+    )]);
+    let live = playbooks.live_app(backend, 8000).await;
     let mut p = interested();
-    // Talks over the agent's first question (1.5 s of audio), more than a second after
-    // their own "yes": an interruption, not the rest of their turn (`continuation`).
+    // Talks over the agent's first question 1.5 s into it, well over a second after their
+    // own "yes": an interruption, not the rest of their turn (`continuation`).
     p.replies = vec![say("yes"), Reply::Silence, say("80 lakh")];
     p.barge_in = Some((
         1,
-        Duration::from_millis(1100),
+        Duration::from_millis(1500),
         "a 2bhk in pune please".into(),
     ));
     let id = live.call(p).await;
     let c = live.conversation(id).await.unwrap();
     let report = live.phone_report();
-    assert!(report.clears >= 1, "no clear was sent");
+    assert!(report.clears >= 1, "no clear was sent: {c}");
     let cut = turns(&c)
         .into_iter()
         .find(|t| t["interrupted"] == true)
-        .expect("an interrupted turn");
+        .unwrap_or_else(|| panic!("no interrupted turn: {c}"));
     assert_eq!(cut["speaker"], "ai");
     assert!(
-        cut["text"].as_str().unwrap().len() < "Which property type?".len(),
+        cut["text"].as_str().unwrap().len() < LONG_QUESTION.len(),
         "{cut}"
     );
     assert_eq!(c["extracted_data"]["location"], "Pune", "{c}");
 }
+
+/// About five seconds of the sandbox voice.
+const LONG_QUESTION: &str = "Which property type are you looking for: a flat, a villa or a plot?";
 
 async fn a_backchannel_does_not_interrupt(backend: Backend) {
     let live = live_app(backend, 8000).await;

@@ -104,6 +104,29 @@ impl LiveApp {
     }
 }
 
+/// A variant of the short test playbook in its own directory, kept alive as long as the
+/// value: each `(from, to)` replaced in `test_short.yaml` (each must match).
+pub struct TestPlaybooks(tempfile::TempDir);
+
+impl TestPlaybooks {
+    pub fn short_with(replacements: &[(&str, &str)]) -> TestPlaybooks {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = std::fs::read_to_string("tests/fixtures/playbooks/test_short.yaml").unwrap();
+        for (from, to) in replacements {
+            assert!(text.contains(from), "test_short.yaml has no {from:?}");
+            text = text.replace(from, to);
+        }
+        std::fs::write(dir.path().join("test_short.yaml"), text).unwrap();
+        TestPlaybooks(dir)
+    }
+
+    /// The live app reading these playbooks.
+    pub async fn live_app(&self, backend: Backend, sample_rate: u32) -> LiveApp {
+        let path = self.0.path().display().to_string();
+        live_app_with(backend, sample_rate, &[("PLAYBOOKS_DIR", &path)]).await
+    }
+}
+
 pub fn say(text: &str) -> Reply {
     Reply::Say(text.into())
 }

@@ -10,29 +10,16 @@ use voice_runtime::sandbox::run::{run, silences, SandboxOptions};
 
 use crate::both_backends;
 use crate::helpers::Backend;
-use crate::live_support::{live_app_with, LiveApp};
+use crate::live_support::{LiveApp, TestPlaybooks};
 
 /// The longest silence a caller may hear waiting for the agent, whatever fails.
 const MAX_SILENCE_MS: u32 = 3000;
 
 /// The short test playbook with the shipped playbooks' barge-in threshold (400 ms), under
 /// which a real Deepgram's first interim comes too late to show a back-channel for what it is.
-struct Playbooks(tempfile::TempDir);
-
-fn realistic_playbooks() -> Playbooks {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string("tests/fixtures/playbooks/test_short.yaml")
-        .unwrap()
-        .replace("min_speech_ms: 700", "min_speech_ms: 400");
-    assert!(text.contains("min_speech_ms: 400"));
-    std::fs::write(dir.path().join("test_short.yaml"), text).unwrap();
-    Playbooks(dir)
-}
-
-async fn persona_app(backend: Backend) -> (LiveApp, Playbooks) {
-    let playbooks = realistic_playbooks();
-    let path = playbooks.0.path().display().to_string();
-    let live = live_app_with(backend, 8000, &[("PLAYBOOKS_DIR", &path)]).await;
+async fn persona_app(backend: Backend) -> (LiveApp, TestPlaybooks) {
+    let playbooks = TestPlaybooks::short_with(&[("min_speech_ms: 700", "min_speech_ms: 400")]);
+    let live = playbooks.live_app(backend, 8000).await;
     (live, playbooks)
 }
 
