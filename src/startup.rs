@@ -13,7 +13,8 @@ use actix_web::{web, App, HttpServer};
 use crate::actors::campaign_supervisor::Shutdown;
 use crate::actors::{CallRegistryHandle, CampaignSupervisor, Engine};
 use crate::api::{self, AppState};
-use crate::call::fallback_audio::FallbackAudio;
+use crate::call::fallback_audio::{elevenlabs_renderer, FallbackAudio};
+use crate::call::greeting_audio::GreetingAudio;
 use crate::call::messages::TimeUp;
 use crate::call::recovery::{recover, Recovered};
 use crate::call::spool::Spool;
@@ -214,6 +215,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{}:{port}", settings.bind_addr.ip()));
         let settings = Arc::new(settings);
+        let providers = crate::call::providers::CallProviders::new(&settings);
+        let playbooks = PlaybookCatalog::new(&settings.playbooks_dir);
+        let greetings = GreetingAudio::new(
+            (settings.greeting_at_dial && settings.elevenlabs.api_key.is_some())
+                .then(|| elevenlabs_renderer(providers.elevenlabs.clone())),
+            playbooks.clone(),
+            &settings.elevenlabs.model,
+            settings.elevenlabs.voice_id.clone(),
+        );
         let engine = Engine {
             store: store.clone(),
             clock: clock.clone(),
@@ -229,6 +239,7 @@ impl Application {
             started_at: clock.now(),
             spool: Spool::new(settings.spool_dir.clone()),
             fallback_audio: FallbackAudio::from_settings(&settings),
+            greetings,
             settings: settings.clone(),
         };
         // Loaded before any call can start; what is missing is rendered in the background.
@@ -244,14 +255,13 @@ impl Application {
         }
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
         spawn_spool_replay(engine.clone(), campaigns.clone());
-        let providers = crate::call::providers::CallProviders::new(&settings);
         providers.keep_warm(&settings);
         let state = AppState {
             providers,
             media_sockets: Arc::new(tokio::sync::Semaphore::new(api::state::media_socket_cap(
                 settings.max_concurrent_calls,
             ))),
-            playbooks: PlaybookCatalog::new(&settings.playbooks_dir),
+            playbooks,
             settings,
             store,
             clock,

@@ -43,6 +43,11 @@ pub mod names {
     pub const ACTORS: &str = "voice_actors";
     /// Answers dropped unheard (or just begun) because the caller went on speaking.
     pub const ANSWERS_TAKEN_BACK: &str = "voice_answers_taken_back_total";
+    /// Speculative answers (`LLM_SPECULATE`) by `result`: `adopted` or `dropped` unheard.
+    pub const SPECULATIONS: &str = "voice_speculations_total";
+    /// Calls by how ready their greeting (synthesised while the phone rang) was at `start`:
+    /// `ready`, `rendering` or `missing`.
+    pub const GREETING_AUDIO: &str = "voice_greeting_audio_total";
 }
 
 /// The kinds of per-call actor counted by `voice_actors{kind=…}`.

@@ -203,6 +203,14 @@ async fn placed(
     claim: &ClaimedCall,
     call_sid: String,
 ) -> Result<DialOutcome, StoreError> {
+    // The phone rings for seconds: the greeting is synthesised meanwhile.
+    let call_ref = CallRef {
+        campaign_id: ctx.campaign_id,
+        lead_id: claim.lead_id,
+        scheduled_call_id: claim.scheduled_call_id,
+        attempt: claim.attempt_number,
+    };
+    engine.greetings.prepare(engine.store.clone(), call_ref);
     let now = engine.clock.now();
     engine
         .store

@@ -42,6 +42,8 @@ pub struct Engine {
     /// The playbooks' pre-rendered apology, "one moment" and time-up lines
     /// (`FALLBACK_AUDIO_DIR`), handed to each call whose lines are ready.
     pub fallback_audio: crate::call::fallback_audio::FallbackAudio,
+    /// Each placed call's greeting, synthesised while its phone rings (`GREETING_AT_DIAL`).
+    pub greetings: crate::call::greeting_audio::GreetingAudio,
 }
 
 /// The node's shutdown flag, and a signal for whoever waits on it.

@@ -41,6 +41,7 @@ use crate::scheduling::callback::CallbackRefusal;
 use crate::scheduling::{decide_callback, CallbackDecision, CallbackUsage, NextStep};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ConversationSummary, Lead};
 use crate::telephony::call_outcome::{next_after_voicemail, retry_window};
+use crate::telephony::exotel::CallRef;
 
 /// Tool-only answers the LLM may chain before it must speak.
 const MAX_TOOL_ROUNDS: u32 = 3;
@@ -89,6 +90,8 @@ pub struct CallActor {
     /// The apology synthesised at call start, when there are no pre-rendered lines.
     apology: Option<Arc<[i16]>>,
     finished: bool,
+    /// The greeting's prepared audio was used up or missing: no more lookups.
+    greeting_said: bool,
     started_at: DateTime<Utc>,
     last_latency: Option<TurnLatency>,
     /// Caller audio chunks the transcriber's mailbox could not take.
@@ -97,7 +100,7 @@ pub struct CallActor {
 
 impl CallActor {
     pub fn new(setup: CallSetup) -> CallActor {
-        let vars = template_vars(&setup.lead);
+        let vars = super::template_vars::of(&setup.lead);
         let started_at = setup.engine.clock.now();
         let tools = tools::definitions(&setup.playbook);
         let vad = Vad::new(setup.sample_rate);
@@ -125,6 +128,7 @@ impl CallActor {
             vad,
             apology: None,
             finished: false,
+            greeting_said: false,
             started_at,
             last_latency: None,
             dropped_audio: 0,
@@ -177,6 +181,12 @@ impl CallActor {
     fn execute(&mut self, command: Command, ctx: &mut Context<Self>) {
         match command {
             Command::Speak { clause, text } => {
+                if let Some(pcm) = self.prepared_greeting(&text) {
+                    // Synthesised while the phone rang: played as if the TTS had answered.
+                    self.drive(Event::TtsAudio { clause, pcm }, ctx);
+                    self.drive(Event::TtsDone { clause }, ctx);
+                    return;
+                }
                 if let Some(tts) = &self.tts {
                     tts.do_send(Speak { clause, text });
                 }
@@ -235,6 +245,12 @@ impl CallActor {
                         tools: self.tools.clone(),
                     });
                 }
+            }
+            Command::SpeculationSettled { adopted } => {
+                let result = if adopted { "adopted" } else { "dropped" };
+                tracing::debug!(result, "speculative answer settled");
+                metrics::counter!(crate::telemetry_metrics::names::SPECULATIONS, "result" => result)
+                    .increment(1);
             }
             Command::CancelGeneration => {
                 if let Some(llm) = &self.llm {
@@ -549,6 +565,32 @@ impl CallActor {
         }
     }
 
+    /// This call as the dialer named it (the greeting prepared at dial time is filed so).
+    fn call_ref(&self) -> CallRef {
+        let a = &self.s.attempt;
+        CallRef {
+            campaign_id: a.campaign_id,
+            lead_id: a.lead_id,
+            scheduled_call_id: a.scheduled_call_id,
+            attempt: a.attempt_number,
+        }
+    }
+
+    /// The audio of a greeting clause synthesised while the phone rang, if this is one. Asked
+    /// until the first clause that is not (the greeting is over), then the rest is dropped.
+    fn prepared_greeting(&mut self, text: &str) -> Option<Vec<i16>> {
+        if self.greeting_said {
+            return None;
+        }
+        let greetings = &self.s.engine.greetings;
+        let pcm = greetings.take_clause(&self.call_ref(), text);
+        if pcm.is_none() {
+            self.greeting_said = true;
+            greetings.forget(&self.call_ref());
+        }
+        pcm.map(|p| p.to_vec())
+    }
+
     fn state(&self) -> Value {
         use super::messages::Child;
         json!({
@@ -606,6 +648,7 @@ fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> TurnConfig {
         timing,
         restarts: RestartPolicy::default(),
         finalize_on_silence: s.engine.settings.stt_finalize_on_silence,
+        speculate: s.engine.settings.llm_speculate,
     }
 }
 
@@ -633,36 +676,6 @@ fn record_turn_metrics(turn: &TurnTimes) {
     if let Some(s) = secs(turn.tts_first_at, turn.first_frame_at) {
         metrics::histogram!(names::RUNTIME_OVERHEAD, "stage" => "tts_to_frame").record(s);
     }
-}
-
-/// The values a playbook's text may use. An extra CSV column holding a phone number (an
-/// alternate number, a WhatsApp number) is left out: templates reach the LLM's prompt.
-fn template_vars(lead: &Lead) -> HashMap<String, String> {
-    let mut vars: HashMap<String, String> = lead
-        .attributes
-        .0
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str()
-                    .map(String::from)
-                    .unwrap_or_else(|| v.to_string()),
-            )
-        })
-        .filter(|(_, v)| crate::domain::Phone::parse(v).is_err())
-        .collect();
-    vars.insert("lead_name".into(), lead.name.clone());
-    vars.insert("name".into(), lead.name.clone());
-    for (k, v) in [
-        ("property_type", &lead.property_type),
-        ("location", &lead.location),
-        ("budget", &lead.budget),
-        ("email", &lead.email),
-    ] {
-        vars.insert(k.into(), v.clone().unwrap_or_default());
-    }
-    vars
 }
 
 /// Asks the LLM once, with a JSON schema, for required facts the tools missed. Best effort:
@@ -715,6 +728,14 @@ impl Actor for CallActor {
         let _span = self.span.clone().entered();
         // Caller audio arrives 5–50 times a second; room for a second of it.
         ctx.set_mailbox_capacity(64);
+        let greeting = self
+            .s
+            .engine
+            .greetings
+            .on_start(&self.call_ref(), self.s.sample_rate);
+        tracing::debug!(greeting = greeting.as_str(), "greeting audio at start");
+        metrics::counter!(crate::telemetry_metrics::names::GREETING_AUDIO, "readiness" => greeting.as_str())
+            .increment(1);
         let me = ctx.address();
         let (p, rate, lang) = (
             self.s.providers.clone(),
@@ -785,6 +806,7 @@ impl Actor for CallActor {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         self.s.engine.registry.unregister(&self.s.call_sid);
+        self.s.engine.greetings.forget(&self.call_ref());
     }
 }
 

@@ -14,6 +14,15 @@ const MIN_COMMA_CLAUSE: usize = 40;
 const MIN_FIRST_COMMA_CLAUSE: usize = 12;
 
 impl ClauseSplitter {
+    /// A whole fixed line cut as it is spoken (the greeting, a closing line): the same
+    /// clauses whoever cuts it, so audio rendered ahead matches what the core asks for.
+    pub fn whole(text: &str) -> Vec<String> {
+        let mut splitter = ClauseSplitter::default();
+        let mut pieces = splitter.push(&format!("{text} "));
+        pieces.extend(splitter.finish());
+        pieces
+    }
+
     pub fn push(&mut self, token: &str) -> Vec<String> {
         self.buffer.push_str(token);
         let mut out = Vec::new();

@@ -4,6 +4,7 @@
 pub mod call_actor;
 pub mod clauses;
 pub mod fallback_audio;
+pub mod greeting_audio;
 pub mod llm_actor;
 pub mod machine_detection;
 pub mod messages;
@@ -13,6 +14,7 @@ pub mod recovery;
 pub mod save;
 pub mod spool;
 pub mod stt_actor;
+pub mod template_vars;
 pub mod tools;
 pub mod transcript;
 pub mod tts_actor;

@@ -27,6 +27,10 @@ pub struct TurnLatency {
     /// was asked again with the tool's result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub llm_rounds: Option<u32>,
+    /// The answer was asked for before the final transcript (`LLM_SPECULATE`) and the final
+    /// confirmed the words: its LLM time overlapped the end of the caller's turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speculated: Option<bool>,
 }
 
 /// Who said a turn. Saved as "ai" / "user" (other code and exports read those strings).

@@ -150,6 +150,12 @@ pub struct Settings {
     /// `PROVIDER_POOL_WARM` (1 by default, 0 = off): one client per provider for the whole
     /// process, its connection opened at start and kept warm; off, a new client per call.
     pub provider_pool_warm: bool,
+    /// `LLM_SPECULATE` (1 by default, 0 = off): ask the LLM on the caller's words as soon as
+    /// our VAD hears them stop, holding its answer until the final transcript confirms them.
+    pub llm_speculate: bool,
+    /// `GREETING_AT_DIAL` (1 by default, 0 = off): synthesise each call's greeting while its
+    /// phone rings, so its first frame needs no TTS round trip.
+    pub greeting_at_dial: bool,
     /// `LLM_SPEAK_WITH_TOOLS` (1 by default, 0 = off): the system prompt asks the model to
     /// speak in the same response as its tool calls (`tools::SPEAK_WITH_TOOLS`).
     pub llm_speak_with_tools: bool,
@@ -281,6 +287,8 @@ impl Settings {
             late_first_token_ms: env.number("LATE_FIRST_TOKEN_MS", 1500, 200..=10_000)?,
             stt_finalize_on_silence: env.number("STT_FINALIZE_ON_SILENCE", 1u32, 0..=1)? == 1,
             provider_pool_warm: env.number("PROVIDER_POOL_WARM", 1u32, 0..=1)? == 1,
+            llm_speculate: env.number("LLM_SPECULATE", 1u32, 0..=1)? == 1,
+            greeting_at_dial: env.number("GREETING_AT_DIAL", 1u32, 0..=1)? == 1,
             llm_speak_with_tools: env.number("LLM_SPEAK_WITH_TOOLS", 1u32, 0..=1)? == 1,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,
             reconcile_after_seconds: match env.optional("RECONCILE_AFTER_SECONDS") {
@@ -418,6 +426,8 @@ impl std::fmt::Debug for Settings {
             .field("late_first_token_ms", &self.late_first_token_ms)
             .field("stt_finalize_on_silence", &self.stt_finalize_on_silence)
             .field("provider_pool_warm", &self.provider_pool_warm)
+            .field("llm_speculate", &self.llm_speculate)
+            .field("greeting_at_dial", &self.greeting_at_dial)
             .field("llm_speak_with_tools", &self.llm_speak_with_tools)
             .field("scheduler_poll_seconds", &self.scheduler_poll_seconds)
             .field("playbooks_dir", &self.playbooks_dir)

@@ -47,6 +47,8 @@ pub struct LatencyBreakdown {
     /// Answered turns whose LLM rounds are known, and those that needed two or more.
     pub turns: usize,
     pub two_round_turns: usize,
+    /// Answered turns whose answer was a confirmed speculation.
+    pub speculated_turns: usize,
 }
 
 /// The stages, as `(name, from, to)` keys of `TurnLatency` (`None` = speech end).
@@ -130,6 +132,7 @@ impl LatencyBreakdown {
             server,
             turns: rounds.len(),
             two_round_turns: rounds.iter().filter(|r| **r >= 2).count(),
+            speculated_turns: latencies.iter().filter(|l| l["speculated"] == true).count(),
         }
     }
 
@@ -170,6 +173,15 @@ impl LatencyBreakdown {
             "  turns that needed two LLM rounds: {:.1}% ({} of {})\n",
             share, self.two_round_turns, self.turns
         ));
+        let speculated = if self.turns > 0 {
+            100.0 * self.speculated_turns as f64 / self.turns as f64
+        } else {
+            0.0
+        };
+        out.push_str(&format!(
+            "  answers asked for before the final (speculation adopted): {:.1}% ({} of {})\n",
+            speculated, self.speculated_turns, self.turns
+        ));
         out
     }
 }
@@ -186,7 +198,7 @@ mod tests {
                 "final_transcript_ms": final_ms, "llm_request_ms": final_ms + 1,
                 "llm_first_token_ms": final_ms + 401, "first_clause_ms": final_ms + 450,
                 "tts_first_byte_ms": final_ms + 750, "first_frame_ms": final_ms + 752,
-                "llm_rounds": rounds}})
+                "llm_rounds": rounds, "speculated": rounds == 1}})
         };
         let calls = vec![json!({"transcript": [
             {"speaker": "user", "text": "yes"},
@@ -207,6 +219,10 @@ mod tests {
         assert_eq!((b.turns, b.two_round_turns), (2, 1));
         let text = b.render("realistic");
         assert!(text.contains("two LLM rounds: 50.0% (1 of 2)"), "{text}");
+        assert!(
+            text.contains("speculation adopted): 50.0% (1 of 2)"),
+            "{text}"
+        );
         assert!(text.contains("LLM first token"), "{text}");
     }
 }

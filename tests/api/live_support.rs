@@ -28,6 +28,16 @@ pub async fn live_app(backend: Backend, sample_rate: u32) -> LiveApp {
 
 /// As `live_app`, with more environment variables.
 pub async fn live_app_with(backend: Backend, sample_rate: u32, extra: &[(&str, &str)]) -> LiveApp {
+    live_app_ringing(backend, sample_rate, 10, extra).await
+}
+
+/// As `live_app_with`, the phone ringing `ring_ms` before it is answered.
+pub async fn live_app_ringing(
+    backend: Backend,
+    sample_rate: u32,
+    ring_ms: u64,
+    extra: &[(&str, &str)],
+) -> LiveApp {
     let deepgram = FakeDeepgram::start(0).await.unwrap();
     let openai = FakeOpenAi::start(0).unwrap();
     let elevenlabs = FakeElevenLabs::start(0).unwrap();
@@ -42,7 +52,7 @@ pub async fn live_app_with(backend: Backend, sample_rate: u32, extra: &[(&str, &
     ];
     let mut borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     borrowed.extend_from_slice(extra);
-    let e = engine_app(backend, simulator(10, 10), &borrowed).await;
+    let e = engine_app(backend, simulator(ring_ms, 10), &borrowed).await;
     LiveApp {
         e,
         deepgram,

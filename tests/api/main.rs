@@ -31,6 +31,7 @@ mod regulatory_hours;
 mod sandbox;
 mod serve_binary;
 mod shutdown;
+mod speculation;
 mod spool;
 mod suppressions;
 mod upload;

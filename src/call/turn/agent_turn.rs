@@ -50,6 +50,8 @@ pub struct TurnTimes {
     pub first_frame_at: Option<Instant>,
     /// LLM rounds after the first one this turn needed (a tool call with nothing said).
     pub llm_rounds: u32,
+    /// The answer is a speculation the final confirmed (`speculation`).
+    pub speculated: bool,
 }
 
 impl TurnTimes {
@@ -69,6 +71,7 @@ impl TurnTimes {
             overhead_transcript_to_llm_us: us(self.final_at, self.llm_request_at),
             overhead_tts_to_frame_us: us(self.tts_first_at, self.first_frame_at),
             llm_rounds: Some(self.llm_rounds + 1),
+            speculated: Some(self.speculated),
         }
     }
 }

@@ -53,6 +53,11 @@ pub enum Command {
         messages: Vec<ChatMessage>,
     },
     CancelGeneration,
+    /// A speculative answer (`speculation`) was adopted as the turn's answer, or dropped
+    /// unheard: for the metrics.
+    SpeculationSettled {
+        adopted: bool,
+    },
     CancelSpeech,
     /// Run these tool calls and answer with `Event::ToolsApplied` at once.
     ApplyTools {

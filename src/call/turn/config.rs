@@ -102,4 +102,7 @@ pub struct TurnConfig {
     pub restarts: RestartPolicy,
     /// Ask the recogniser for its final when our VAD hears the caller stop (`continuation`).
     pub finalize_on_silence: bool,
+    /// Ask the LLM on the caller's words as soon as they stop, before the final
+    /// (`speculation`).
+    pub speculate: bool,
 }

@@ -10,6 +10,8 @@ use super::commands::{Command, Line};
 use super::config::TurnConfig;
 use super::events::Event;
 use super::restart::RestartWindow;
+use super::speculation::{LlmReport, Speculation};
+use crate::call::clauses::ClauseSplitter;
 use crate::call::messages::Child;
 use crate::call::outcome::ConversationOutcome;
 use crate::call::transcript::{Speaker, TurnLatency};
@@ -82,6 +84,8 @@ pub struct TurnTaking {
     pub(super) restarts: HashMap<Child, RestartWindow>,
     pub(super) apology_samples: Option<usize>,
     pub(super) voicemail: Option<super::voicemail::VoicemailWait>,
+    /// An answer asked for before the caller's turn ended, held (`speculation`).
+    pub(super) speculation: Option<Speculation>,
     pub(super) out: Vec<Command>,
 }
 
@@ -111,6 +115,7 @@ impl TurnTaking {
             restarts,
             apology_samples,
             voicemail: None,
+            speculation: None,
             out: Vec::new(),
         }
     }
@@ -134,6 +139,15 @@ impl TurnTaking {
             } => self.on_final(text, speech_final, from_finalize, now),
             Event::UtteranceEnd => self.on_utterance_end(now),
             Event::Dtmf(digit) => self.on_dtmf(&digit, now),
+            Event::LlmDelta { generation, delta } if self.is_speculative(generation) => {
+                self.hold_speculative(LlmReport::Delta(delta), now)
+            }
+            Event::LlmDone { generation } if self.is_speculative(generation) => {
+                self.hold_speculative(LlmReport::Done, now)
+            }
+            Event::LlmFailed { generation, .. } if self.is_speculative(generation) => {
+                self.hold_speculative(LlmReport::Failed, now)
+            }
             Event::LlmDelta { generation, delta } => self.on_llm_delta(generation, delta, now),
             Event::LlmDone { generation } => self.on_llm_done(generation, now),
             Event::LlmFailed { generation, error } => {
@@ -181,6 +195,7 @@ impl TurnTaking {
         if self.stage == Stage::Ended {
             return;
         }
+        self.speculation_tick();
         self.pickup_tick(now);
         self.hold_tick(now);
         self.failures_tick(now);
@@ -298,10 +313,8 @@ impl TurnTaking {
         let mut turn = self.new_turn(kind, now);
         turn.close_after = close_after;
         turn.llm_done = true;
-        let mut pieces = turn.splitter.push(&format!("{text} "));
-        pieces.extend(turn.splitter.finish());
         self.agent = Some(turn);
-        for piece in pieces {
+        for piece in ClauseSplitter::whole(&text) {
             self.queue_clause(piece, false);
         }
     }

@@ -28,6 +28,7 @@ impl TurnTaking {
             self.caller.text.clear();
             self.caller.interim.clear();
         } else {
+            self.drop_speculation();
             self.continue_if_unheard();
         }
     }
@@ -36,6 +37,7 @@ impl TurnTaking {
         self.caller.speaking = false;
         self.caller.speech_ended = Some(now);
         self.finalize_on_silence();
+        self.speculate(now);
     }
 
     /// Transcripts are not turns before the greeting, during a voicemail, or while the
@@ -51,6 +53,8 @@ impl TurnTaking {
         }
         self.words_over_agent(&text, now);
         self.caller.interim = text;
+        // Later words of a caller who has stopped: the answer is asked for them instead.
+        self.speculate(now);
     }
 
     pub(super) fn on_final(
@@ -156,6 +160,7 @@ impl TurnTaking {
         self.record(Speaker::Caller, text.clone(), false, None);
         self.history.push(ChatMessage::text("user", text));
         if self.user_turns >= self.cfg.max_turns {
+            self.drop_speculation();
             let line = self.cfg.lines.not_qualified.clone();
             self.say(line, TurnKind::Fixed, true, now);
             return;
@@ -169,6 +174,9 @@ impl TurnTaking {
         turn.times.speech_end = speech_end.or(Some(now));
         turn.times.final_at = Some(now);
         self.agent = Some(turn);
-        self.generate(now);
+        let words = self.history.last().and_then(|m| m.content.clone());
+        if !self.adopt_speculation(words.as_deref().unwrap_or_default(), now) {
+            self.generate(now);
+        }
     }
 }

@@ -13,6 +13,8 @@
 //!   VAD only as a late fallback;
 //! - `continuation`: our VAD's silence asks the recogniser to `Finalize` at once; a caller
 //!   who goes on before hearing the answer (or just after it began) continues their turn;
+//! - `speculation`: the LLM starts on the caller's words when they stop, before the final;
+//!   its answer is held until the final confirms the words, and dropped if they changed;
 //! - `answer`: the LLM's answers and tool rounds; a retry never repeats what was heard;
 //! - `agent_turn`: what the agent is saying and our own playout clock (a lost `mark` never
 //!   wedges a turn), and what the caller heard of it;
@@ -32,6 +34,7 @@ mod failures;
 mod listening;
 mod pickup;
 pub mod restart;
+mod speculation;
 mod voicemail;
 
 #[cfg(test)]

@@ -112,6 +112,8 @@ struct Endpointer {
     utterance_end_due: bool,
     /// The realistic profile: interim timings are drawn afresh for each utterance.
     timings: Option<Timings>,
+    /// For the interims' lag (`Knobs::interim_lag_words`).
+    knobs: Knobs,
 }
 
 impl Endpointer {
@@ -130,6 +132,7 @@ impl Endpointer {
                 endpointing: secs(endpointing),
                 utterance_end: secs(requested.utterance_end_ms.unwrap_or(1000)),
                 timings: Some(timings),
+                knobs: knobs.clone(),
                 ..Default::default()
             };
             endpointer.draw_interim_timings();
@@ -140,6 +143,7 @@ impl Endpointer {
             interim_first: secs(first),
             interim_every: secs(every),
             utterance_end: secs(end),
+            knobs: knobs.clone(),
             ..Default::default()
         })
     }
@@ -193,7 +197,8 @@ impl Endpointer {
                         None => since_start >= self.interim_first,
                         Some(at) => now - at >= self.interim_every,
                     };
-                    if due {
+                    let shown = self.knobs.lagging_interim(&text);
+                    if let (true, Some(text)) = (due, shown) {
                         self.last_interim = Some(now);
                         out.push((
                             Sent::Other,
@@ -382,10 +387,17 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
                                 frames.push((Sent::Other, json!({"type": "SpeechStarted", "channel": [0, 1], "timestamp": now}).to_string()));
                             }
                             Heard::Partial(text) if text.len() % 4 == 0 => {
-                                frames.push((
-                                    Sent::Other,
-                                    results(&text, false, utterance_start, now - utterance_start),
-                                ));
+                                if let Some(text) = knobs.lagging_interim(&text) {
+                                    frames.push((
+                                        Sent::Other,
+                                        results(
+                                            &text,
+                                            false,
+                                            utterance_start,
+                                            now - utterance_start,
+                                        ),
+                                    ));
+                                }
                             }
                             Heard::Partial(_) => {}
                             Heard::Utterance { text, .. } => {

@@ -46,6 +46,9 @@ struct Inner {
     interim_first_ms: AtomicU64,
     /// Deepgram: at most one interim per this much audio (0 = every few characters).
     interim_every_ms: AtomicU64,
+    /// Deepgram: interims leave out the last this many words heard (a recogniser whose
+    /// interims trail the audio, so the final has words no interim had).
+    interim_lag_words: AtomicU32,
     /// Deepgram: `UtteranceEnd` after this much silence following the final (0 = right after
     /// the final).
     utterance_end_ms: AtomicU64,
@@ -282,6 +285,20 @@ impl Knobs {
     /// TCP connections accepted so far.
     pub fn connections_opened(&self) -> u64 {
         self.0.connections.load(Ordering::SeqCst)
+    }
+
+    /// Deepgram: interims leave out the last `words` words heard (0 = they are up to date).
+    pub fn interim_lag_words(&self, words: u32) -> &Self {
+        self.0.interim_lag_words.store(words, Ordering::SeqCst);
+        self
+    }
+
+    /// An interim as this recogniser sends it: `None` when the lag leaves nothing.
+    pub fn lagging_interim(&self, text: &str) -> Option<String> {
+        let lag = self.0.interim_lag_words.load(Ordering::SeqCst) as usize;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let kept = words.len().saturating_sub(lag);
+        (kept > 0).then(|| words[..kept].join(" "))
     }
 
     /// Deepgram: the next connection goes mute after `audio_ms` of audio.

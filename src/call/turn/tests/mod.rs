@@ -12,6 +12,7 @@ mod failures;
 mod history;
 mod pickup;
 mod playout;
+mod speculation;
 mod voicemail;
 
 use std::time::{Duration, Instant};
@@ -53,6 +54,8 @@ pub fn config() -> TurnConfig {
         timing: Timing::default(),
         restarts: RestartPolicy::default(),
         finalize_on_silence: true,
+        // Off in most tables (their LLM answers after the final); `speculation` turns it on.
+        speculate: false,
     }
 }
 
@@ -345,6 +348,8 @@ pub fn kind_of(c: &Command) -> &'static str {
         Command::TakeBackCallerTurn => "take_back",
         Command::Generate { .. } => "generate",
         Command::CancelGeneration => "cancel_generation",
+        Command::SpeculationSettled { adopted: true } => "adopted",
+        Command::SpeculationSettled { adopted: false } => "dropped",
         Command::CancelSpeech => "cancel_speech",
         Command::ApplyTools { .. } => "tools",
         Command::Record { .. } => "record",
