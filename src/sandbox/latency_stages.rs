@@ -164,23 +164,21 @@ impl LatencyBreakdown {
             self.transport_p50
                 .map_or_else(|| "-".to_string(), |x| x.to_string())
         ));
-        let share = if self.turns > 0 {
-            100.0 * self.two_round_turns as f64 / self.turns as f64
-        } else {
-            0.0
+        let share = |n: usize| {
+            let pct = if self.turns > 0 {
+                100.0 * n as f64 / self.turns as f64
+            } else {
+                0.0
+            };
+            format!("{pct:.1}% ({n} of {})", self.turns)
         };
         out.push_str(&format!(
-            "  turns that needed two LLM rounds: {:.1}% ({} of {})\n",
-            share, self.two_round_turns, self.turns
+            "  turns that needed two LLM rounds: {}\n",
+            share(self.two_round_turns)
         ));
-        let speculated = if self.turns > 0 {
-            100.0 * self.speculated_turns as f64 / self.turns as f64
-        } else {
-            0.0
-        };
         out.push_str(&format!(
-            "  answers asked for before the final (speculation adopted): {:.1}% ({} of {})\n",
-            speculated, self.speculated_turns, self.turns
+            "  answers asked for before the final (speculation adopted): {}\n",
+            share(self.speculated_turns)
         ));
         out
     }

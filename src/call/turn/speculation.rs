@@ -15,6 +15,7 @@
 
 use std::time::Instant;
 
+use super::agent_turn::TurnKind;
 use super::commands::Command;
 use super::core::{Stage, TurnTaking};
 use crate::providers::openai::{ChatMessage, LlmDelta};
@@ -108,8 +109,13 @@ impl TurnTaking {
         if self.speculation.take().is_none() {
             return;
         }
-        // Only when no answer was asked for since: the LLM runs the latest request alone.
-        if self.agent.is_none() {
+        // Not when an answer was asked for since: the LLM runs the latest request alone, and
+        // that one is the answer's.
+        let answering = self
+            .agent
+            .as_ref()
+            .is_some_and(|t| t.kind == TurnKind::Answer);
+        if !answering {
             self.emit(Command::CancelGeneration);
         }
         self.emit(Command::SpeculationSettled { adopted: false });

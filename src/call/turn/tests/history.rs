@@ -178,16 +178,7 @@ fn tool_and_text_in_one_round_are_recorded_and_spoken() {
             Some("Noted. Which area?"),
             "{name}"
         );
-        let latency = h
-            .out
-            .iter()
-            .find_map(|c| match c {
-                Command::Record {
-                    latency: Some(l), ..
-                } => Some(l.clone()),
-                _ => None,
-            })
-            .expect("the answer's latency");
+        let latency = h.first_latency();
         assert_eq!(latency.llm_rounds, Some(*rounds as u32), "{name}");
     }
 }

@@ -313,6 +313,19 @@ impl Harness {
             .collect()
     }
 
+    /// The latency saved with the first answer recorded.
+    pub fn first_latency(&self) -> crate::call::transcript::TurnLatency {
+        self.out
+            .iter()
+            .find_map(|c| match c {
+                Command::Record {
+                    latency: Some(l), ..
+                } => Some(l.clone()),
+                _ => None,
+            })
+            .expect("the answer's latency")
+    }
+
     /// When a clause containing `text` was first asked for (ms).
     pub fn when_spoken(&self, text: &str) -> Option<u64> {
         self.out

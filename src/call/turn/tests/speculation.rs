@@ -136,6 +136,16 @@ fn a_speculative_answer_is_heard_only_when_the_final_confirms_it() {
             &["Noted."],
             Some(4700),
         ),
+        (
+            "the call's time is up: dropped, the time-up line instead",
+            &[(4550, LlmText("Noted. ")), (4600, TimeUp)],
+            4700,
+            &[4500],
+            0,
+            1,
+            &[],
+            None,
+        ),
     ];
     for (name, steps, until, generates, adopted, dropped, spoken, first_clause) in cases {
         let mut script = stopped();
@@ -148,6 +158,14 @@ fn a_speculative_answer_is_heard_only_when_the_final_confirms_it() {
         assert_eq!(&h.spoken()[2..], *spoken, "{name}");
         let first = spoken.first().and_then(|t| h.when_spoken(t));
         assert_eq!(first, *first_clause, "{name}");
+        if *dropped > *adopted {
+            // The LLM actor stops a dropped speculation (or the next request replaces it).
+            assert!(
+                h.count("cancel_generation") + generates.len() > 1,
+                "{name}: {:?}",
+                h.kinds()
+            );
+        }
     }
 }
 
@@ -195,16 +213,7 @@ fn an_adopted_answer_counts_from_its_request() {
         (5200, Marks),
     ]);
     let h = Harness::script(speculating(), &script, 6000);
-    let latency = h
-        .out
-        .iter()
-        .find_map(|c| match c {
-            Command::Record {
-                latency: Some(l), ..
-            } => Some(l.clone()),
-            _ => None,
-        })
-        .expect("the answer's latency");
+    let latency = h.first_latency();
     assert_eq!(latency.final_transcript_ms, Some(100));
     assert_eq!(latency.llm_request_ms, Some(0));
     assert_eq!(latency.llm_first_token_ms, Some(50));
