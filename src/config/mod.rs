@@ -150,8 +150,9 @@ pub struct Settings {
     /// `PROVIDER_POOL_WARM` (1 by default, 0 = off): one client per provider for the whole
     /// process, its connection opened at start and kept warm; off, a new client per call.
     pub provider_pool_warm: bool,
-    /// `LLM_SPECULATE` (1 by default, 0 = off): ask the LLM on the caller's words as soon as
+    /// `LLM_SPECULATE` (0 by default, 1 = on): ask the LLM on the caller's words as soon as
     /// our VAD hears them stop, holding its answer until the final transcript confirms them.
+    /// Off by default: measured, it cost more than it gained (README, latency levers).
     pub llm_speculate: bool,
     /// `GREETING_AT_DIAL` (1 by default, 0 = off): synthesise each call's greeting while its
     /// phone rings, so its first frame needs no TTS round trip.
@@ -287,7 +288,7 @@ impl Settings {
             late_first_token_ms: env.number("LATE_FIRST_TOKEN_MS", 1500, 200..=10_000)?,
             stt_finalize_on_silence: env.number("STT_FINALIZE_ON_SILENCE", 1u32, 0..=1)? == 1,
             provider_pool_warm: env.number("PROVIDER_POOL_WARM", 1u32, 0..=1)? == 1,
-            llm_speculate: env.number("LLM_SPECULATE", 1u32, 0..=1)? == 1,
+            llm_speculate: env.number("LLM_SPECULATE", 0u32, 0..=1)? == 1,
             greeting_at_dial: env.number("GREETING_AT_DIAL", 1u32, 0..=1)? == 1,
             llm_speak_with_tools: env.number("LLM_SPEAK_WITH_TOOLS", 1u32, 0..=1)? == 1,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,

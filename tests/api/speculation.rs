@@ -21,6 +21,9 @@ fn answers(c: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// Speculation is off by default (it did not pay under the realistic profile).
+const SPECULATING: &[(&str, &str)] = &[("LLM_SPECULATE", "1")];
+
 /// A recogniser whose final comes a second after the words (so our VAD's silence comes
 /// first) and whose interims keep up with the audio.
 fn slow_final(live: &LiveApp) {
@@ -30,7 +33,7 @@ fn slow_final(live: &LiveApp) {
 /// The interims already hold every word when the caller stops: the answer asked for then is
 /// the one the caller hears, and the saved turn says so.
 async fn an_answer_asked_for_before_the_final_is_kept_when_the_final_agrees(backend: Backend) {
-    let live = live_app(backend, 8000).await;
+    let live = live_app_with(backend, 8000, SPECULATING).await;
     slow_final(&live);
     let id = live.call(interested()).await;
     let c = live.conversation(id).await.unwrap();
@@ -46,7 +49,7 @@ async fn an_answer_asked_for_before_the_final_is_kept_when_the_final_agrees(back
 /// speculation is cancelled and the answer asked for again. The caller hears only answers to
 /// what they said: no question asked twice, every fact right.
 async fn a_final_with_new_words_cancels_the_speculation_unheard(backend: Backend) {
-    let live = live_app(backend, 8000).await;
+    let live = live_app_with(backend, 8000, SPECULATING).await;
     slow_final(&live);
     live.deepgram.knobs.interim_lag_words(1);
     let id = live.call(interested()).await;
@@ -84,12 +87,17 @@ async fn the_greeting_is_ready_before_the_callee_picks_up(backend: Backend) {
     assert!(heard[0].to_lowercase().contains("asha here"), "{heard:?}");
 }
 
-/// `GREETING_AT_DIAL=0`: nothing is prepared; the greeting is synthesised at pick-up.
+/// `GREETING_AT_DIAL=0`: nothing is prepared; the greeting is synthesised at pick-up. (And
+/// with the defaults no answer is speculative.)
 async fn without_greeting_at_dial_the_greeting_is_synthesised_live(backend: Backend) {
     let live = live_app_ringing(backend, 8000, 500, &[("GREETING_AT_DIAL", "0")]).await;
     let id = live.call(interested()).await;
     let c = live.conversation(id).await.unwrap();
     assert_eq!(c["final_outcome"], "qualified", "{c}");
+    // Speculation is off by default too.
+    for t in answers(&c) {
+        assert_eq!(t["latency"]["speculated"], false, "{t}");
+    }
     let counts = live.e.app.state.engine.greetings.counts();
     assert_eq!(counts.ready_at_start.load(Ordering::Relaxed), 0);
     assert_eq!(counts.clauses_played.load(Ordering::Relaxed), 0);
