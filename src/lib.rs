@@ -19,6 +19,7 @@ pub mod domain;
 mod input_properties;
 pub mod leads;
 pub mod media;
+pub mod outbound_webhooks;
 pub mod providers;
 pub mod sandbox;
 pub mod scheduling;

@@ -21,6 +21,7 @@ use crate::call::spool::Spool;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::conversation::playbook_catalog::PlaybookCatalog;
+use crate::outbound_webhooks::{spawn_sender, SenderSettings};
 use crate::scheduling::Pacer;
 use crate::store::{Store, StoreError};
 use crate::telephony::exotel::{ExotelClient, ExotelError};
@@ -255,6 +256,12 @@ impl Application {
         }
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
         spawn_spool_replay(engine.clone(), campaigns.clone());
+        if let Some(sender) = SenderSettings::from_settings(&settings, &engine.public_url) {
+            let node = campaigns.clone();
+            spawn_sender(store.clone(), clock.clone(), sender, move || {
+                node.connected()
+            });
+        }
         providers.keep_warm(&settings);
         let state = AppState {
             providers,

@@ -31,6 +31,30 @@ pub struct CampaignBody {
     pub retry_voicemail_minutes: Option<u32>,
     /// Transactional or service calls, not held to `REGULATORY_HOURS`; settable while DRAFT.
     pub transactional: Option<bool>,
+    /// Where the campaign's events are POSTed (http or https); `""` removes it.
+    pub webhook_url: Option<String>,
+}
+
+/// A webhook URL: http(s) with a host, at most 2,000 characters, and a secret to sign with.
+fn check_webhook_url(url: &str, state: &AppState) -> Result<String, ApiError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Ok(String::new());
+    }
+    let bad = |why: &str| ApiError::invalid("webhook_url", format!("webhook_url {why}"));
+    if url.len() > 2000 {
+        return Err(bad("must be at most 2000 characters"));
+    }
+    let parsed = url::Url::parse(url).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(bad("must be an http or https URL with a host"));
+    }
+    if state.settings.outbound_webhook_secret.is_none() {
+        return Err(bad(
+            "needs OUTBOUND_WEBHOOK_SECRET set on the server (events are signed with it)",
+        ));
+    }
+    Ok(url.to_string())
 }
 
 /// A new campaign's `retry_voicemail_minutes` when the request leaves it out: a machine today
@@ -120,6 +144,10 @@ impl CampaignBody {
                 0..=43_200,
             )?,
             transactional: self.transactional,
+            webhook_url: match &self.webhook_url {
+                Some(url) => Some(check_webhook_url(url, state)?),
+                None => None,
+            },
         })
     }
 }
@@ -198,6 +226,7 @@ pub async fn create(
         retry_voicemail_minutes: patch
             .retry_voicemail_minutes
             .unwrap_or(DEFAULT_RETRY_VOICEMAIL_MINUTES),
+        webhook_url: patch.webhook_url.clone().filter(|u| !u.is_empty()),
     };
     let transactional = patch.transactional.unwrap_or(false);
     check_window(
@@ -222,6 +251,25 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let (items, total) = state.store.list_campaigns(page.limit, page.offset).await?;
     Ok(HttpResponse::Ok().json(json!({
         "items": items, "total": total, "limit": page.limit, "offset": page.offset,
+    })))
+}
+
+/// The campaign's outbound webhook deliveries, newest first: event, status, attempts, the last
+/// HTTP status or error, when it is next tried.
+pub async fn webhook_deliveries(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_query(&QueryParams::from_request(&req)?)?;
+    let id = id.into_inner();
+    state.store.campaign(id).await?;
+    let items = state
+        .store
+        .webhook_deliveries(id, page.limit, page.offset)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items, "limit": page.limit, "offset": page.offset,
     })))
 }
 

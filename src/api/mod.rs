@@ -42,6 +42,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(leads::upload_csv),
         )
         .route("/campaigns/{id}/leads", web::get().to(leads::list))
+        .route(
+            "/campaigns/{id}/webhook-deliveries",
+            web::get().to(campaigns::webhook_deliveries),
+        )
         .service(
             web::resource("/suppressions")
                 .route(web::get().to(suppressions::list))

@@ -130,6 +130,14 @@ pub struct Settings {
     pub webhook_secret: String,
     /// True when `webhook_secret` was generated here, so start-up prints it once.
     pub webhook_secret_generated: bool,
+    /// `OUTBOUND_WEBHOOK_SECRET`: signs the events POSTed to campaigns' `webhook_url`s (the
+    /// receiver holds it to check them; never `WEBHOOK_SECRET`, which opens our own URLs). A
+    /// campaign may have a webhook only when it is set.
+    pub outbound_webhook_secret: Option<String>,
+    /// `OUTBOUND_WEBHOOK_RETRY_SECONDS` (5): the first wait after a failed delivery, doubled
+    /// each time up to an hour; `OUTBOUND_WEBHOOK_MAX_ATTEMPTS` (12) attempts in all.
+    pub outbound_webhook_retry_seconds: u32,
+    pub outbound_webhook_max_attempts: u32,
     pub database_url: DatabaseUrl,
     pub exotel: ExotelSettings,
     pub deepgram: ProviderSettings,
@@ -226,6 +234,24 @@ impl Settings {
             },
             webhook_secret,
             webhook_secret_generated,
+            outbound_webhook_secret: match env.optional("OUTBOUND_WEBHOOK_SECRET") {
+                Some(secret) if secret.len() < 16 => {
+                    return Err(
+                        env.error("OUTBOUND_WEBHOOK_SECRET", "must be at least 16 characters")
+                    )
+                }
+                other => other,
+            },
+            outbound_webhook_retry_seconds: env.number(
+                "OUTBOUND_WEBHOOK_RETRY_SECONDS",
+                5,
+                1..=3600,
+            )?,
+            outbound_webhook_max_attempts: env.number(
+                "OUTBOUND_WEBHOOK_MAX_ATTEMPTS",
+                12,
+                1..=100,
+            )?,
             database_url: DatabaseUrl::parse(&env.string("DATABASE_URL", DatabaseUrl::DEFAULT))
                 .map_err(|reason| env.error("DATABASE_URL", reason))?,
             exotel: ExotelSettings {
@@ -415,6 +441,18 @@ impl std::fmt::Debug for Settings {
             .field("log_pii", &self.log_pii)
             .field("webhook_secret", &REDACTED)
             .field("webhook_secret_generated", &self.webhook_secret_generated)
+            .field(
+                "outbound_webhook_secret",
+                &self.outbound_webhook_secret.as_ref().map(|_| REDACTED),
+            )
+            .field(
+                "outbound_webhook_retry_seconds",
+                &self.outbound_webhook_retry_seconds,
+            )
+            .field(
+                "outbound_webhook_max_attempts",
+                &self.outbound_webhook_max_attempts,
+            )
             .field("database_url", &self.database_url.redacted())
             .field("exotel", &self.exotel)
             .field("deepgram", &self.deepgram)

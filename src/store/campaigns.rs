@@ -35,6 +35,8 @@ pub struct Campaign {
     pub status_reason: Option<String>,
     /// Transactional or service calls: not held to `REGULATORY_HOURS`. Set while DRAFT only.
     pub transactional: bool,
+    /// Where the campaign's events (`call.ended`) are POSTed, signed; none = no webhook.
+    pub webhook_url: Option<String>,
 }
 
 impl TryFrom<String> for CampaignStatus {
@@ -57,6 +59,7 @@ pub struct CampaignSettings {
     pub retry_no_answer_minutes: u32,
     pub retry_busy_minutes: u32,
     pub retry_voicemail_minutes: u32,
+    pub webhook_url: Option<String>,
 }
 
 /// A campaign to create.
@@ -83,6 +86,8 @@ pub struct CampaignPatch {
     pub retry_voicemail_minutes: Option<u32>,
     /// Applied only while the campaign is DRAFT (the UPDATE checks it).
     pub transactional: Option<bool>,
+    /// `Some("")` removes the webhook.
+    pub webhook_url: Option<String>,
 }
 
 impl Store {
@@ -94,8 +99,9 @@ impl Store {
         const SQL: &str = "INSERT INTO campaigns (name, status, playbook, calling_hours_start, \
             calling_hours_end, timezone, calling_days, max_concurrent_calls, max_attempts, \
             retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at, transactional, \
-            retry_voicemail_minutes) \
-            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) RETURNING *";
+            retry_voicemail_minutes, webhook_url) \
+            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) \
+            RETURNING *";
         let s = &new.settings;
         let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
             .bind(&new.name)
@@ -111,6 +117,7 @@ impl Store {
             .bind(now)
             .bind(new.transactional)
             .bind(i64::from(s.retry_voicemail_minutes))
+            .bind(&s.webhook_url)
             .fetch_one(p)
             .await)?;
         Ok(row)
@@ -167,7 +174,8 @@ impl Store {
             retry_no_answer_minutes = COALESCE($10, retry_no_answer_minutes), \
             retry_busy_minutes = COALESCE($11, retry_busy_minutes), updated_at = $12, \
             transactional = COALESCE($13, transactional), \
-            retry_voicemail_minutes = COALESCE($14, retry_voicemail_minutes) \
+            retry_voicemail_minutes = COALESCE($14, retry_voicemail_minutes), \
+            webhook_url = CASE WHEN $15 IS NULL THEN webhook_url ELSE NULLIF($15, '') END \
             WHERE id = $1 AND status <> 'COMPLETED' \
             AND ($13 IS NULL OR $13 = transactional OR status = 'DRAFT') RETURNING *";
         let wide = |v: Option<u32>| v.map(i64::from);
@@ -186,6 +194,7 @@ impl Store {
             .bind(now)
             .bind(patch.transactional)
             .bind(wide(patch.retry_voicemail_minutes))
+            .bind(&patch.webhook_url)
             .fetch_optional(p)
             .await)?;
         match row {

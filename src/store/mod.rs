@@ -15,6 +15,7 @@ mod leads;
 mod media_sessions;
 mod scheduled_calls;
 mod suppressions;
+mod webhooks;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
@@ -25,6 +26,7 @@ pub use in_doubt::DueInDoubt;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
 pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall, ConversationSummary};
 pub use suppressions::Suppression;
+pub use webhooks::{DeliveryStatus, WebhookDelivery};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -299,6 +299,7 @@ impl Store {
         const CALL: &str = "UPDATE scheduled_calls SET status = 'COMPLETED', lease_until = NULL, \
             updated_at = $2 WHERE id = $1 AND status IN ('DIALING','IN_PROGRESS')";
         let sid = attempt.current_call_sid.clone().unwrap_or_default();
+        let event = call_ended_event(attempt, end, conversation, &sid, now).to_string();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             sqlx::query(SESSION).bind(&sid).bind(end.answered_at).bind(now).bind(end.duration_seconds)
@@ -314,6 +315,9 @@ impl Store {
             }
             sqlx::query(QUALIFY).bind(attempt.lead_id).bind(conversation.lead_qualified)
                 .execute(&mut *tx).await?;
+            // The campaign's webhook hears of it: queued with the call, so never lost.
+            sqlx::query(super::webhooks::ENQUEUE).bind(attempt.campaign_id).bind("call.ended")
+                .bind(&event).bind(now).execute(&mut *tx).await?;
             if conversation.opted_out {
                 // In the conversation's own transaction: an opt-out is never lost.
                 const SUPPRESS: &str = "INSERT INTO suppressions (phone, reason, source, created_at) \
@@ -527,6 +531,32 @@ where
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// The `call.ended` event's own fields (the sender adds the lead's and campaign's names and
+/// the links when it sends it).
+fn call_ended_event(
+    attempt: &AttemptRow,
+    end: &AttemptEnd,
+    conversation: &ConversationSummary,
+    call_sid: &str,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "event": "call.ended",
+        "campaign_id": attempt.campaign_id,
+        "lead_id": attempt.lead_id,
+        "scheduled_call_id": attempt.scheduled_call_id,
+        "attempt": attempt.attempt_number,
+        "call_sid": call_sid,
+        "outcome": conversation.final_outcome,
+        "qualified": conversation.lead_qualified,
+        "facts": conversation.extracted_data,
+        "duration_seconds": end.duration_seconds,
+        "answered_at": end.answered_at,
+        "ended_at": now,
+        "recording_url": end.recording_url,
+    })
 }
 
 async fn set_lead_status<'c, DB>(

@@ -65,6 +65,11 @@ pub async fn live_app_ringing(
 impl LiveApp {
     /// One lead talked to by `persona`; returns the campaign id once the call is over.
     pub async fn call(&self, persona: Persona) -> i64 {
+        self.call_in(persona, json!({})).await
+    }
+
+    /// As `call`, the campaign created with these settings as well.
+    pub async fn call_in(&self, persona: Persona, settings: Value) -> i64 {
         self.e.sim.set_voice(VoiceSetup {
             voicebot_url: self.e.app.url("/exotel/voicebot-url?token=test-secret"),
             personas: HashMap::new(),
@@ -74,13 +79,11 @@ impl LiveApp {
             time_limit: Duration::from_secs(90),
             measure: false,
         });
-        let id = campaign_with_leads(
-            &self.e,
-            1,
-            json!({"playbook": "test_short", "max_attempts": 1}),
-            |_| vec![Outcome::Answer],
-        )
-        .await;
+        let mut body = json!({"playbook": "test_short", "max_attempts": 1});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), settings.as_object()) {
+            body.extend(extra.clone());
+        }
+        let id = campaign_with_leads(&self.e, 1, body, |_| vec![Outcome::Answer]).await;
         start(&self.e, id).await;
         crate::engine_support::eventually(120, "the call is saved", || async {
             self.conversation(id).await.is_some()

@@ -36,3 +36,4 @@ mod spool;
 mod suppressions;
 mod upload;
 mod voicemail;
+mod webhooks;
