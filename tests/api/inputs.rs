@@ -16,7 +16,7 @@ use crate::helpers::{error_of, spawn_app_with, Backend, TestApp};
 
 /// Waits until `n` calls are answered and held; returns (sid, ids) of each.
 async fn held_calls(e: &EngineApp, n: usize) -> Vec<(String, CallRef)> {
-    eventually(20, "the calls are answered", || async {
+    eventually(60, "the calls are answered", || async {
         let live = e.app.state.engine.registry.list();
         live.len() == n && live.iter().all(|c| c.status.as_str() == "IN_PROGRESS")
     })

@@ -57,6 +57,26 @@ async fn receiver(statuses: Vec<u16>) -> (String, Received) {
     (url, received)
 }
 
+/// One qualifying call of a campaign whose webhook is a `receiver(statuses)`, retried after
+/// a second, `max_attempts` times; returns once the call is saved.
+async fn a_call_reporting_to(
+    backend: Backend,
+    statuses: Vec<u16>,
+    max_attempts: &str,
+) -> (LiveApp, i64, Received) {
+    let (url, received) = receiver(statuses).await;
+    let vars = [
+        ("OUTBOUND_WEBHOOK_SECRET", SECRET),
+        ("OUTBOUND_WEBHOOK_RETRY_SECONDS", "1"),
+        ("OUTBOUND_WEBHOOK_MAX_ATTEMPTS", max_attempts),
+    ];
+    let live = live_app_with(backend, 8000, &vars).await;
+    let id = live
+        .call_in(interested(), json!({"webhook_url": url}))
+        .await;
+    (live, id, received)
+}
+
 async fn a_bad_webhook_url_is_refused_naming_the_field(backend: Backend) {
     let app = spawn_app_with(backend, &[("OUTBOUND_WEBHOOK_SECRET", SECRET)]).await;
     for url in [
@@ -74,14 +94,9 @@ async fn a_bad_webhook_url_is_refused_naming_the_field(backend: Backend) {
         let error = error_of(response, 422).await;
         assert_eq!(error["field"], "webhook_url", "{url}: {error}");
     }
-    let ok = app
-        .post("/campaigns")
-        .json(&json!({"name": "c", "webhook_url": "https://crm.example.com/hook"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 201);
-    let campaign: Value = ok.json().await.unwrap();
+    let campaign = app
+        .create_campaign(json!({"name": "c", "webhook_url": "https://crm.example.com/hook"}))
+        .await;
     assert_eq!(campaign["webhook_url"], "https://crm.example.com/hook");
     // "" removes it.
     let id = campaign["id"].as_i64().unwrap();
@@ -116,15 +131,7 @@ async fn a_bad_webhook_url_is_refused_naming_the_field(backend: Backend) {
 /// The receiver fails the first attempt (500): the event is sent again after the backoff,
 /// signed, with the same delivery id, and the campaign's deliveries say DELIVERED in 2.
 async fn a_finished_call_is_posted_signed_and_retried_until_taken(backend: Backend) {
-    let (url, received) = receiver(vec![500]).await;
-    let vars = [
-        ("OUTBOUND_WEBHOOK_SECRET", SECRET),
-        ("OUTBOUND_WEBHOOK_RETRY_SECONDS", "1"),
-    ];
-    let live = live_app_with(backend, 8000, &vars).await;
-    let id = live
-        .call_in(interested(), json!({"webhook_url": url}))
-        .await;
+    let (live, id, received) = a_call_reporting_to(backend, vec![500], "12").await;
     let e = &live.e;
     eventually(
         60,
@@ -158,15 +165,10 @@ async fn a_finished_call_is_posted_signed_and_retried_until_taken(backend: Backe
         .as_str()
         .unwrap()
         .ends_with(&format!("/exports/calls/{id}")));
-    let deliveries: Value = e
+    let deliveries = e
         .app
-        .get(&format!("/campaigns/{id}/webhook-deliveries"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/campaigns/{id}/webhook-deliveries"))
+        .await;
     let d = &deliveries["items"][0];
     assert_eq!(d["status"], "DELIVERED", "{deliveries}");
     assert_eq!(d["attempts"], 2, "{deliveries}");
@@ -177,25 +179,15 @@ async fn a_finished_call_is_posted_signed_and_retried_until_taken(backend: Backe
 /// A receiver that never takes it: after the last attempt the delivery is FAILED, with the
 /// receiver's last status, and nothing is sent again.
 async fn a_delivery_that_never_succeeds_ends_failed(backend: Backend) {
-    let (url, received) = receiver(vec![503; 10]).await;
-    let vars = [
-        ("OUTBOUND_WEBHOOK_SECRET", SECRET),
-        ("OUTBOUND_WEBHOOK_RETRY_SECONDS", "1"),
-        ("OUTBOUND_WEBHOOK_MAX_ATTEMPTS", "3"),
-    ];
-    let live = live_app_with(backend, 8000, &vars).await;
-    let id = live
-        .call_in(interested(), json!({"webhook_url": url}))
-        .await;
+    let (live, id, received) = a_call_reporting_to(backend, vec![503; 10], "3").await;
     let e = &live.e;
     let path = format!("/campaigns/{id}/webhook-deliveries");
     eventually(60, "the delivery fails for good", || async {
         e.clock.advance(chrono::Duration::seconds(10));
-        let d: Value = e.app.get(&path).send().await.unwrap().json().await.unwrap();
-        d["items"][0]["status"] == "FAILED"
+        e.app.get_json(&path).await["items"][0]["status"] == "FAILED"
     })
     .await;
-    let d: Value = e.app.get(&path).send().await.unwrap().json().await.unwrap();
+    let d = e.app.get_json(&path).await;
     assert_eq!(d["items"][0]["attempts"], 3, "{d}");
     assert_eq!(d["items"][0]["last_status"], 503, "{d}");
     assert_eq!(received.0.lock().unwrap().len(), 3);
