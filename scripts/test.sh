@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, against SQLite and PostgreSQL (README's second command; CI runs it).
+# The whole test suite, against SQLite and PostgreSQL and in headless Chromium (README's
+# second command; CI runs it). Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,4 +9,9 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   export TEST_DATABASE_URL
 fi
 echo "PostgreSQL for the tests: $TEST_DATABASE_URL"
+# The console's end-to-end test drives Debian's headless Chromium.
+if [ -z "${CHROMEDRIVER:-}" ]; then
+  CHROMEDRIVER="$(bash scripts/chromium.sh)"
+  export CHROMEDRIVER
+fi
 cargo test --all-targets "$@"

@@ -13,6 +13,7 @@ pub mod call;
 pub mod chaos;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod conversation;
 pub mod domain;
 #[cfg(test)]
@@ -23,6 +24,7 @@ pub mod outbound_webhooks;
 pub mod providers;
 pub mod sandbox;
 pub mod scheduling;
+pub mod signing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -326,6 +326,7 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .wrap(from_fn(api::auth::require_api_key))
             .wrap(tracing_actix_web_lite())
             .configure(api::routes)
+            .configure(crate::console::routes)
             .default_service(web::to(api::not_found))
     })
     // Signals are ours (`run_until_signalled`): actix-web's own handler would stop after 30 s

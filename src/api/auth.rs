@@ -3,17 +3,20 @@
 //! With `API_KEY` set, every route but `/health` and the Exotel-facing ones (which carry
 //! `WEBHOOK_SECRET` instead) needs `Authorization: Bearer <key>`, compared in constant time.
 //! `/metrics` also takes `METRICS_TOKEN`, so a scraper need not hold the key that runs campaigns.
+//! The console (`/` and `/ui/…`) signs in with the key once and then holds a session cookie
+//! (`console::gate`); that cookie also reads, never writes, the rest of the API.
 //! Without a key the route answers loopback clients only — and a request that came through a
 //! reverse proxy (nginx, Caddy, ngrok on the same host) is not a loopback client, however its
 //! TCP peer looks.
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
 use subtle::ConstantTimeEq;
 
 use super::{ApiError, AppState};
+use crate::console::gate;
 
 /// Headers a reverse proxy adds; their presence means the real client is somewhere else.
 const PROXY_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
@@ -28,12 +31,45 @@ fn is_public(path: &str) -> bool {
 
 pub async fn require_api_key(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    if !is_public(req.path()) {
-        check(&req)?;
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let path = req.path();
+    if is_public(path) || gate::is_public(path) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    next.call(req).await
+    if gate::is_console(path) {
+        return console_gate(req, next).await;
+    }
+    check(&req)?;
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Console pages take the session cookie, never the bearer token.
+async fn console_gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(ApiError::Internal("application state missing".into()).into());
+    };
+    match gate::decide(&req, &state, is_direct_loopback(&req)) {
+        gate::Gate::Session(session) => {
+            gate::admit(&req, session);
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        gate::Gate::NewSession(session, cookie) => {
+            gate::admit(&req, session);
+            let mut response = next.call(req).await?.map_into_boxed_body();
+            response.response_mut().add_cookie(&cookie)?;
+            Ok(response)
+        }
+        gate::Gate::SignIn => {
+            let to_sign_in = actix_web::HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, "/ui/sign-in"))
+                .finish();
+            Ok(req.into_response(to_sign_in))
+        }
+    }
 }
 
 fn check(req: &ServiceRequest) -> Result<(), ApiError> {
@@ -50,6 +86,13 @@ fn check(req: &ServiceRequest) -> Result<(), ApiError> {
         .into_iter()
         .chain(metrics_token)
         .collect();
+    // A signed-in console may read (never change) through the API: the call page's audio
+    // element, the export links. Writes need the bearer token, so a cookie alone can never be
+    // ridden by another site's form.
+    let read_only = matches!(req.method().as_str(), "GET" | "HEAD");
+    if read_only && gate::session_of(req, state).is_some() {
+        return Ok(());
+    }
     if keys.is_empty() {
         return if is_direct_loopback(req) {
             Ok(())

@@ -605,9 +605,15 @@ impl CallActor {
             },
             "last_latency": self.last_latency,
             "dropped_audio_chunks": self.dropped_audio,
+            // The console's live view shows the conversation as it grows; the tail is enough
+            // (the whole transcript is saved when the call ends).
+            "transcript": &self.transcript[self.transcript.len().saturating_sub(LIVE_TRANSCRIPT_TURNS)..],
         })
     }
 }
+
+/// How many of the latest turns `GetCallState` carries.
+const LIVE_TRANSCRIPT_TURNS: usize = 8;
 
 /// The core's configuration from the playbook, the settings and the fallback lines.
 fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> TurnConfig {

@@ -2,8 +2,7 @@
 //! t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with OUTBOUND_WEBHOOK_SECRET>`
 //! (the scheme Stripe uses: the time inside the signed text stops replays of old events).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::signing::{hmac_hex, same_tag};
 
 pub const HEADER: &str = "X-Voice-Runtime-Signature";
 
@@ -13,18 +12,8 @@ pub fn sign(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
 }
 
 fn tag(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
-    // HMAC takes a key of any length: this never fails.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(unix_seconds.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let t = unix_seconds.to_string();
+    hmac_hex(secret.as_bytes(), &[t.as_bytes(), b".", body], 32)
 }
 
 /// What a receiver does: the header parses, the tag matches, and it is at most
@@ -44,12 +33,7 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now: i64, tolerance_secon
     };
     let expected = tag(secret, t, body);
     // Constant time: a receiver's check must not leak the tag byte by byte.
-    let same = expected.len() == v1.len()
-        && expected
-            .bytes()
-            .zip(v1.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
+    let same = same_tag(&expected, v1);
     same && (now - t).abs() <= tolerance_seconds
 }
 

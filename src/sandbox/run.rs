@@ -244,6 +244,15 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         options.retry_minute_seconds
     ));
 
+    say(format!(
+        "  console: {base}/ui/live  (open it to watch the calls as they happen{})",
+        if vars.contains_key("API_KEY") {
+            "; sign in with API_KEY"
+        } else {
+            ""
+        }
+    ));
+
     let api = Api::new(&base, vars.get("API_KEY").cloned());
     let hours = if options.respect_calling_hours {
         json!({})
@@ -266,7 +275,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
     say(summary(&result, &recordings));
     if options.keep_running {
         say(format!(
-            "\nThe server stays up at {base} (Ctrl-C to stop). Try: curl {base}/exports/calls/{id}"
+            "\nThe server stays up at {base} (Ctrl-C to stop).\n  Console: {base}/ui/campaigns/{id}\n  API:     curl {base}/exports/calls/{id}  (reference: {base}/docs)"
         ));
         futures::future::pending::<()>().await;
     }

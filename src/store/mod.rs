@@ -7,6 +7,7 @@
 
 mod analytics;
 mod call_sessions;
+mod call_views;
 mod campaigns;
 mod error;
 mod exports;
@@ -19,6 +20,7 @@ mod webhooks;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
+pub use call_views::{CallDetail, CallListRow, CallPoint};
 pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;

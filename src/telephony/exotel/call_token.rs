@@ -7,9 +7,7 @@
 //! nothing else. The secret itself stays accepted (the flow's static voicebot URL holds it,
 //! and it is the key that mints tokens anyway).
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use crate::signing::{hmac_hex, same_tag};
 
 use super::CallRef;
 
@@ -21,24 +19,17 @@ const DOMAIN: &str = "voice-runtime/call-token/v1|";
 
 /// The token for one call, as lowercase hex.
 pub fn mint(secret: &str, call: &CallRef) -> String {
-    // HMAC accepts keys of any length, so this never fails; an empty token would simply
-    // never verify.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(DOMAIN.as_bytes());
-    mac.update(call.encode().as_bytes());
-    let tag = mac.finalize().into_bytes();
-    tag.iter()
-        .take(TOKEN_BYTES)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let call = call.encode();
+    hmac_hex(
+        secret.as_bytes(),
+        &[DOMAIN.as_bytes(), call.as_bytes()],
+        TOKEN_BYTES,
+    )
 }
 
 /// Whether `presented` is the token of `call`, compared in constant time.
 pub fn verify(secret: &str, call: &CallRef, presented: &str) -> bool {
-    let expected = mint(secret, call);
-    !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    same_tag(&mint(secret, call), presented)
 }
 
 #[cfg(test)]
