@@ -40,6 +40,8 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("could not create RECORDINGS_DIR {dir}: {source}")]
+    Recordings { dir: String, source: std::io::Error },
 }
 
 /// A built, not yet running, server and what it was built with.
@@ -198,6 +200,13 @@ impl Application {
     ) -> Result<Application, StartupError> {
         crate::telemetry_metrics::handle();
         crate::domain::pii::set_log_pii(settings.log_pii);
+        if let Some(dir) = &settings.recordings_dir {
+            // Found out at start, not at the first call.
+            std::fs::create_dir_all(dir).map_err(|source| StartupError::Recordings {
+                dir: dir.display().to_string(),
+                source,
+            })?;
+        }
         let store = Store::connect(&settings.database_url).await?;
         let listener =
             TcpListener::bind(settings.bind_addr).map_err(|source| StartupError::Bind {

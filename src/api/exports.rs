@@ -123,7 +123,7 @@ fn json_chunk(page: &[ExportedCall], first: bool, last: bool) -> Vec<u8> {
     out
 }
 
-const CSV_HEADER: [&str; 15] = [
+const CSV_HEADER: [&str; 16] = [
     "call_id",
     "call_sid",
     "lead_id",
@@ -139,6 +139,7 @@ const CSV_HEADER: [&str; 15] = [
     "extracted_data",
     "transcript",
     "recording_url",
+    "recording",
 ];
 
 fn csv_chunk(page: &[ExportedCall], first: bool) -> Vec<u8> {
@@ -164,6 +165,7 @@ fn csv_chunk(page: &[ExportedCall], first: bool) -> Vec<u8> {
             opt(c.extracted_data.as_ref().map(|j| j.0.to_string())),
             opt(c.transcript.as_ref().map(|j| readable_transcript(&j.0))),
             opt(c.recording_url.clone()),
+            opt(c.recording.clone()),
         ];
         // Every cell, not just the free-text ones: a phone (`+91…`) is a formula to a spreadsheet.
         let _ = writer.write_record(row.map(neutralised));

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod health;
 pub mod leads;
 pub mod media;
+pub mod recordings;
 pub mod spreadsheet_cell;
 pub mod state;
 pub mod suppressions;
@@ -80,7 +81,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/analytics/campaign/{id}",
             web::get().to(analytics::campaign),
         )
-        .route("/exports/calls/{id}", web::get().to(exports::calls));
+        .route("/exports/calls/{id}", web::get().to(exports::calls))
+        .route(
+            "/calls/{id}/recording",
+            web::get().to(recordings::recording),
+        );
 }
 
 /// Unknown routes answer with the same JSON error body as everything else.

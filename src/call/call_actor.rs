@@ -49,6 +49,11 @@ const MAX_TOOL_ROUNDS: u32 = 3;
 const TICK: Duration = Duration::from_millis(100);
 /// Our VAD reports the end of speech after its hang-over; the speech ended that much earlier.
 const VAD_HANGOVER: Duration = Duration::from_millis(200);
+/// How long the save waits for the call's recording to be finalised (its socket has just
+/// closed, so it is normally a few milliseconds): the saved call and its `call.ended` event
+/// then link it. A recording finalised later is still recorded on the call, unlinked in the
+/// event.
+const RECORDING_WAIT: Duration = Duration::from_secs(2);
 
 /// Everything a call starts from.
 pub struct CallSetup {
@@ -65,6 +70,8 @@ pub struct CallSetup {
     pub campaigns: Addr<CampaignSupervisor>,
     /// Pre-rendered lines for when a provider fails (`None` until the cache has them).
     pub fallback: Option<Arc<FallbackLines>>,
+    /// The socket's recording of the call (`RECORDINGS_DIR`): its name once finalised.
+    pub recording: Option<crate::media::recording::RecordingDone>,
 }
 
 pub struct CallActor {
@@ -518,6 +525,7 @@ impl CallActor {
         let history = self.core.history().to_vec();
         let started_at = self.started_at;
         let campaign = self.s.campaign.clone();
+        let recording = self.s.recording.take();
         async move {
             // A machine answered: the lead is called again after `retry_voicemail_minutes`.
             let next = if outcome == ConversationOutcome::Voicemail {
@@ -538,6 +546,13 @@ impl CallActor {
                     | ConversationOutcome::Voicemail
             );
             let qualified = spoke.then(|| !refused && playbook.is_qualified(&facts));
+            let recording_file = match recording {
+                Some(done) => tokio::time::timeout(RECORDING_WAIT, done)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                None => None,
+            };
             let summary = ConversationSummary {
                 transcript,
                 final_outcome: outcome.as_str().to_string(),
@@ -546,6 +561,7 @@ impl CallActor {
                 free_callback,
                 // Also written when the tool ran (`suppress_now`); this is the backup.
                 opted_out,
+                recording_file,
             };
             let end = AttemptEnd {
                 status: CallStatus::Completed,

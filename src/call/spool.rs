@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::CallStatus;
+use crate::domain::{CallStatus, RecordingName};
 use crate::scheduling::NextStep;
 use crate::store::{AttemptEnd, AttemptRow, ConversationSummary, Store};
 
@@ -42,6 +42,9 @@ pub struct SpooledCall {
     /// EXHAUSTED rather than done.
     #[serde(default)]
     pub exhausted: bool,
+    /// The runtime's own recording of the call, if it was finalised before the save.
+    #[serde(default)]
+    pub recording_file: Option<RecordingName>,
 }
 
 impl SpooledCall {
@@ -71,6 +74,7 @@ impl SpooledCall {
             opted_out: conversation.opted_out,
             ended_at,
             exhausted: end.next == NextStep::Exhausted,
+            recording_file: conversation.recording_file.clone(),
         }
     }
 
@@ -105,6 +109,7 @@ impl SpooledCall {
             extracted_data: self.extracted_data.clone(),
             free_callback: self.free_callback,
             opted_out: self.opted_out,
+            recording_file: self.recording_file.clone(),
         };
         (attempt, end, conversation)
     }
@@ -259,6 +264,7 @@ mod tests {
             opted_out: true,
             ended_at: Utc::now(),
             exhausted: false,
+            recording_file: RecordingName::for_call("CAx1"),
         }
     }
 

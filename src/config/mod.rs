@@ -188,6 +188,9 @@ pub struct Settings {
     /// Where the pre-rendered fallback lines (apology, "one moment", time-up) are kept
     /// (`FALLBACK_AUDIO_DIR`; by default `fallback_audio` next to `SPOOL_DIR`).
     pub fallback_audio_dir: std::path::PathBuf,
+    /// Where the runtime records its calls, one stereo WAV each (`RECORDINGS_DIR`); `None`
+    /// records nothing.
+    pub recordings_dir: Option<std::path::PathBuf>,
 }
 
 impl Settings {
@@ -344,6 +347,7 @@ impl Settings {
                     .unwrap_or(std::path::Path::new(""))
                     .join("fallback_audio"),
             },
+            recordings_dir: env.optional("RECORDINGS_DIR").map(Into::into),
         })
     }
 }
@@ -473,6 +477,7 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &redacted(&self.redis_url))
             .field("log_format", &self.log_format)
             .field("max_upload_bytes", &self.max_upload_bytes)
+            .field("recordings_dir", &self.recordings_dir)
             // Fields added later show up only when listed here: better missing than leaked.
             .finish_non_exhaustive()
     }

@@ -13,6 +13,7 @@ use actix_web_actors::ws;
 
 use super::audio::{pcm_from_base64, pcm_to_base64};
 use super::protocol::{self, Inbound, StartInfo};
+use super::recording::{CallRecorder, RecordingDone};
 use crate::api::exotel_auth::Authorised;
 use crate::api::AppState;
 use crate::call::call_actor::CallSetup;
@@ -59,6 +60,9 @@ pub struct MediaSocket {
     stream_sid: Option<String>,
     frames: Option<protocol::MediaFrameWriter>,
     call: Option<Addr<CallActor>>,
+    /// The call's recording (`RECORDINGS_DIR`): caller frames as they arrive, agent frames as
+    /// they are sent.
+    recorder: Option<CallRecorder>,
     queue: VecDeque<Outgoing>,
     /// Samples not yet making a whole frame.
     partial: Vec<i16>,
@@ -93,6 +97,7 @@ impl MediaSocket {
             stream_sid: None,
             frames: None,
             call: None,
+            recorder: None,
             queue: VecDeque::new(),
             partial: Vec::new(),
             partial_turn: 0,
@@ -144,6 +149,9 @@ impl MediaSocket {
             _ if self.call.is_none() => self.counters.out_of_order += 1,
             Inbound::Media { payload } => match pcm_from_base64(&payload) {
                 Ok(pcm) => {
+                    if let Some(recorder) = &mut self.recorder {
+                        recorder.caller(&pcm);
+                    }
                     if let Some(call) = &self.call {
                         if call.try_send(InboundAudio(pcm)).is_err() {
                             self.counters.dropped_inbound += 1;
@@ -199,6 +207,7 @@ impl MediaSocket {
         ctx.wait(lookup.into_actor(self).map(move |found, act, ctx| match found {
             Ok(found) => {
                 let me = ctx.address().recipient();
+                let recording = act.start_recording(&start.call_sid);
                 let setup = CallSetup {
                     call_sid: start.call_sid.clone(),
                     stream_sid: start.stream_sid.clone(),
@@ -212,6 +221,7 @@ impl MediaSocket {
                     engine: act.state.engine.clone(),
                     providers: act.state.providers.for_call(&act.state.settings),
                     campaigns: act.state.campaigns.clone(),
+                    recording,
                 };
                 act.call = Some(CallActor::new(setup).start());
                 tracing::info!(call_sid = %start.call_sid, rate = act.sample_rate, "media stream started");
@@ -222,6 +232,22 @@ impl MediaSocket {
                 ctx.stop();
             }
         }));
+    }
+
+    /// Starts recording the call when the node records (`RECORDINGS_DIR`); what its save
+    /// waits for.
+    fn start_recording(&mut self, call_sid: &str) -> Option<RecordingDone> {
+        let dir = self.state.settings.recordings_dir.as_deref()?;
+        let state = &self.state;
+        let (recorder, done) = CallRecorder::start(
+            dir,
+            call_sid,
+            self.sample_rate,
+            state.store.clone(),
+            state.clock.clone(),
+        )?;
+        self.recorder = Some(recorder);
+        Some(done)
     }
 
     fn enqueue_audio(&mut self, turn: u64, pcm: Vec<i16>) {
@@ -273,6 +299,9 @@ impl MediaSocket {
                 Outgoing::Frame { .. } if sent + sent_now >= due => break,
                 Outgoing::Frame { .. } => {
                     if let Some(Outgoing::Frame { turn, pcm }) = self.queue.pop_front() {
+                        if let Some(recorder) = &mut self.recorder {
+                            recorder.agent(&pcm);
+                        }
                         let frame = match self.frames.as_mut() {
                             Some(writer) => writer.frame(&pcm),
                             None => protocol::media_frame(&stream_sid, &pcm_to_base64(&pcm)),
@@ -424,6 +453,10 @@ impl Actor for MediaSocket {
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        // Finalised off this thread; the call's save waits (briefly) for its name.
+        if let Some(recorder) = self.recorder.take() {
+            recorder.finish();
+        }
         self.tell(SocketClosed {
             reason: "socket closed".into(),
         });
@@ -484,6 +517,9 @@ impl Handler<SocketCommand> for MediaSocket {
                 self.queue.clear();
                 self.partial.clear();
                 self.clock = None;
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.clear_agent();
+                }
                 if let Some(sid) = &self.stream_sid {
                     ctx.text(protocol::clear_frame(sid));
                 }

@@ -159,7 +159,7 @@ async fn send_one(
 }
 
 /// The event as sent: its stored fields, the delivery's id, the lead and campaign names
-/// (read now), and links to the transcript export.
+/// (read now), and links to the transcript export and the call's recording.
 async fn body_of(
     store: &Store,
     settings: &SenderSettings,
@@ -175,8 +175,25 @@ async fn body_of(
     event["id"] = delivery.id.into();
     event["campaign"] = serde_json::json!({"id": delivery.campaign_id, "name": campaign});
     event["lead"] = serde_json::json!({"id": lead_id, "name": lead, "phone": phone});
-    event["links"] = serde_json::json!({
-        "transcript": format!("{}/exports/calls/{}", settings.public_url, delivery.campaign_id),
-    });
+    // The event stores its own links relative (`/calls/7/recording`, when the call has a
+    // recording); they are made absolute here, beside the transcript's.
+    let mut links = serde_json::Map::new();
+    links.insert(
+        "transcript".into(),
+        format!(
+            "{}/exports/calls/{}",
+            settings.public_url, delivery.campaign_id
+        )
+        .into(),
+    );
+    if let Some(stored) = event["links"].as_object() {
+        for (name, path) in stored {
+            if let Some(path) = path.as_str().filter(|p| p.starts_with('/')) {
+                let base = settings.public_url.trim_end_matches('/');
+                links.insert(name.clone(), format!("{base}{path}").into());
+            }
+        }
+    }
+    event["links"] = Value::Object(links);
     Ok(event.to_string())
 }

@@ -120,8 +120,11 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         std::process::id(),
         &crate::config::random_token()[..8]
     ));
+    // The runtime records every call here (`RECORDINGS_DIR`); the simulated Exotel keeps its
+    // own recordings (what the phone heard) apart, so neither writes over the other.
     let recordings = dir.join("recordings");
-    std::fs::create_dir_all(&recordings)?;
+    let exotel_recordings = recordings.join("exotel");
+    std::fs::create_dir_all(&exotel_recordings)?;
 
     let (dg_port, ai_port, el_port) = options.fake_ports;
     let env: HashMap<String, String> = std::env::vars().collect();
@@ -173,6 +176,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         set("PLAYBOOKS_DIR", dir.clone());
     }
     // The fallback lines are rendered by this run's TTS (the fake, unless a real key is set).
+    set("RECORDINGS_DIR", recordings.display().to_string());
     set(
         "FALLBACK_AUDIO_DIR",
         dir.join("fallback_audio").display().to_string(),
@@ -216,7 +220,7 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         default_persona: Persona::by_name("interested")
             .unwrap_or_else(|| Persona::new("nobody", vec![])),
         sample_rate: 8000,
-        recordings_dir: Some(recordings.clone()),
+        recordings_dir: Some(exotel_recordings),
         time_limit: Duration::from_secs(180),
         measure: false,
     });
@@ -596,7 +600,7 @@ fn summary(r: &SandboxResult, recordings: &std::path::Path) -> String {
         None => out.push_str("Longest silence a caller heard waiting for the agent: - (no answered call)\n"),
     }
     out.push_str(&format!(
-        "\nTranscripts: curl {}/exports/calls/{}  (add ?format=csv for a spreadsheet)\nRecordings (WAV, left caller / right agent): {}\n",
+        "\nTranscripts: curl {}/exports/calls/{}  (add ?format=csv for a spreadsheet)\nRecordings (WAV, left caller / right agent): {} (each call's `recording` link in the export serves it)\n",
         r.base_url, r.campaign_id, recordings.display()
     ));
     out

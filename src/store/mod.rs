@@ -14,6 +14,7 @@ mod exports;
 mod in_doubt;
 mod leads;
 mod media_sessions;
+mod recordings;
 mod scheduled_calls;
 mod suppressions;
 mod webhooks;

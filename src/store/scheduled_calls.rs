@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
 use super::{on_pool, Store, StoreError};
-use crate::domain::{CallStatus, LeadStatus, SuppressionSource};
+use crate::domain::{CallRecording, CallStatus, LeadStatus, RecordingName, SuppressionSource};
 use crate::scheduling::NextStep;
 
 /// A scheduled call this node has claimed and is about to dial.
@@ -56,6 +56,8 @@ pub struct ConversationSummary {
     pub free_callback: bool,
     /// The lead asked never to be called again: its number joins the suppression list.
     pub opted_out: bool,
+    /// The runtime's own recording of the call, finalised (`RECORDINGS_DIR`).
+    pub recording_file: Option<RecordingName>,
 }
 
 /// How an attempt ended.
@@ -287,9 +289,12 @@ impl Store {
         conversation: &ConversationSummary,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        // Returns the call's id and recordings, for the event's links.
         const SESSION: &str = "UPDATE call_sessions SET status = 'COMPLETED', \
             answered_at = COALESCE(answered_at, $2), ended_at = COALESCE(ended_at, $3), \
-            duration_seconds = COALESCE(duration_seconds, $4), updated_at = $3 WHERE call_sid = $1";
+            duration_seconds = COALESCE(duration_seconds, $4), \
+            recording_file = COALESCE($5, recording_file), updated_at = $3 WHERE call_sid = $1 \
+            RETURNING id, recording_file, recording_url";
         const CONVERSATION: &str =
             "INSERT INTO conversations (call_session_id, transcript_history, \
             final_outcome, lead_qualified, extracted_data, created_at) \
@@ -299,11 +304,17 @@ impl Store {
         const CALL: &str = "UPDATE scheduled_calls SET status = 'COMPLETED', lease_until = NULL, \
             updated_at = $2 WHERE id = $1 AND status IN ('DIALING','IN_PROGRESS')";
         let sid = attempt.current_call_sid.clone().unwrap_or_default();
-        let event = call_ended_event(attempt, end, conversation, &sid, now).to_string();
+        let recording_file = conversation
+            .recording_file
+            .as_ref()
+            .map(RecordingName::as_str);
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query(SESSION).bind(&sid).bind(end.answered_at).bind(now).bind(end.duration_seconds)
-                .execute(&mut *tx).await?;
+            let session: Option<(i64, Option<String>, Option<String>)> = sqlx::query_as(SESSION)
+                .bind(&sid).bind(end.answered_at).bind(now).bind(end.duration_seconds)
+                .bind(recording_file).fetch_optional(&mut *tx).await?;
+            let event = call_ended_event(attempt, end, conversation, &sid, session.as_ref(), now)
+                .to_string();
             let saved = sqlx::query(CONVERSATION).bind(&sid).bind(sqlx::types::Json(&conversation.transcript))
                 .bind(&conversation.final_outcome).bind(conversation.lead_qualified)
                 .bind(sqlx::types::Json(&conversation.extracted_data)).bind(now)
@@ -533,16 +544,27 @@ where
     Ok(())
 }
 
-/// The `call.ended` event's own fields (the sender adds the lead's and campaign's names and
-/// the links when it sends it).
+/// The `call.ended` event's own fields (the sender adds the lead's and campaign's names, and
+/// makes the links absolute, when it sends it). `session` is the call's id and stored
+/// recordings; its recording link is there when the runtime's recording was finalised in time
+/// for the save, or Exotel's URL was known by then.
 fn call_ended_event(
     attempt: &AttemptRow,
     end: &AttemptEnd,
     conversation: &ConversationSummary,
     call_sid: &str,
+    session: Option<&(i64, Option<String>, Option<String>)>,
     now: DateTime<Utc>,
 ) -> serde_json::Value {
+    let recording = session.and_then(|(id, file, url)| {
+        CallRecording::from_columns(file.as_deref(), url.as_deref()).link(*id)
+    });
+    let mut links = serde_json::Map::new();
+    if let Some(recording) = recording {
+        links.insert("recording".into(), recording.into());
+    }
     serde_json::json!({
+        "call_id": session.map(|(id, _, _)| *id),
         "event": "call.ended",
         "campaign_id": attempt.campaign_id,
         "lead_id": attempt.lead_id,
@@ -556,6 +578,7 @@ fn call_ended_event(
         "answered_at": end.answered_at,
         "ended_at": now,
         "recording_url": end.recording_url,
+        "links": links,
     })
 }
 

@@ -30,6 +30,7 @@ mod personas;
 mod planning_race;
 mod process_support;
 mod provider_faults;
+mod recordings;
 mod regulatory_hours;
 mod sandbox;
 mod serve_binary;

@@ -63,6 +63,9 @@ async fn a_sandbox_campaign_runs_to_completed_with_every_persona_handled() {
     assert_eq!(asha["extracted_data"]["property_type"], "2bhk");
     assert_eq!(asha["extracted_data"]["location"], "Pune");
     assert_eq!(asha["extracted_data"]["budget"], "80 lakh");
+    // The runtime recorded it (the sandbox sets RECORDINGS_DIR).
+    let link = format!("/calls/{}/recording", asha["call_id"]);
+    assert_eq!(asha["recording"], link.as_str(), "{asha}");
 
     // The call-back lead was called again at the time it asked for (tomorrow 18:00 IST).
     let bala = calls_of("Bala Callback");

@@ -12,14 +12,14 @@ use crate::engine_support::eventually;
 use crate::helpers::{error_of, spawn_app_with, Backend};
 use crate::live_support::*;
 
-const SECRET: &str = "receiver-shares-this-secret";
+pub const SECRET: &str = "receiver-shares-this-secret";
 
 /// What a receiver got: the signature header, the delivery id and the body.
 #[derive(Clone, Default)]
-struct Received(Arc<Mutex<Vec<(String, String, String)>>>);
+pub struct Received(pub Arc<Mutex<Vec<(String, String, String)>>>);
 
 /// A receiver on a free port answering each POST with the next of `statuses` (then 200).
-async fn receiver(statuses: Vec<u16>) -> (String, Received) {
+pub async fn receiver(statuses: Vec<u16>) -> (String, Received) {
     let received = Received::default();
     let statuses = Arc::new(Mutex::new(statuses.into_iter()));
     let (r, s) = (received.clone(), statuses.clone());
@@ -165,6 +165,8 @@ async fn a_finished_call_is_posted_signed_and_retried_until_taken(backend: Backe
         .as_str()
         .unwrap()
         .ends_with(&format!("/exports/calls/{id}")));
+    // Not recorded (no RECORDINGS_DIR, no recording from Exotel): no link to one.
+    assert!(event["links"].get("recording").is_none(), "{event}");
     let deliveries = e
         .app
         .get_json(&format!("/campaigns/{id}/webhook-deliveries"))
