@@ -56,7 +56,7 @@ fn recording(call: &CallDetail) -> Markup {
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"));
     html! {
         h2 { "Recording" }
-        @if has_runtime_recording(call) {
+        @if call.recording_file.is_some() {
             audio #recording controls preload="metadata" src={"/calls/" (call.call_id) "/recording"} {
                 a href={"/calls/" (call.call_id) "/recording"} { "Download the recording" }
             }
@@ -67,13 +67,6 @@ fn recording(call: &CallDetail) -> Markup {
             p { a href=(url) rel="noreferrer" { "Exotel's recording" } " (opens at Exotel)" }
         }
     }
-}
-
-// MERGE(i12-recording): read the runtime's own recording column.
-fn has_runtime_recording(call: &CallDetail) -> bool {
-    call.recording_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("file://"))
 }
 
 fn facts(data: Option<&Value>) -> Markup {

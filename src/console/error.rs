@@ -48,8 +48,6 @@ impl ResponseError for ConsoleError {
                 p { a href="/ui/campaigns" { "Back to campaigns" } }
             },
         );
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body.into_string())
+        super::layout::html_response(status, body)
     }
 }

@@ -7,7 +7,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::context::Ctx;
-use super::layout::{bare_page, see_other};
+use super::layout::{bare_page, html_response, see_other};
 use super::{gate, session, ConsoleError};
 use crate::api::AppState;
 use crate::signing::same_tag;
@@ -41,9 +41,7 @@ fn form(error: Option<&str>) -> HttpResponse {
     } else {
         actix_web::http::StatusCode::OK
     };
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page.into_string())
+    html_response(status, page)
 }
 
 pub async fn page(state: web::Data<AppState>) -> HttpResponse {

@@ -34,7 +34,10 @@ pub struct CallDetail {
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub duration_seconds: Option<i64>,
+    /// What Exotel reported (`RecordingUrl`).
     pub recording_url: Option<String>,
+    /// The runtime's own recording, a file name in `RECORDINGS_DIR`.
+    pub recording_file: Option<String>,
     pub final_outcome: Option<String>,
     pub lead_qualified: Option<bool>,
     pub extracted_data: Option<Json<serde_json::Value>>,
@@ -74,8 +77,8 @@ impl Store {
     pub async fn call_detail(&self, call_id: i64) -> Result<Option<CallDetail>, StoreError> {
         const SQL: &str = "SELECT s.id AS call_id, s.campaign_id, s.call_sid, s.lead_id, \
             l.name AS lead_name, l.phone, sc.attempt_number, s.status, s.answered_at, s.ended_at, \
-            s.duration_seconds, s.recording_url, c.final_outcome, c.lead_qualified, \
-            c.extracted_data, c.transcript_history AS transcript, s.created_at \
+            s.duration_seconds, s.recording_url, s.recording_file, c.final_outcome, \
+            c.lead_qualified, c.extracted_data, c.transcript_history AS transcript, s.created_at \
             FROM call_sessions s JOIN leads l ON l.id = s.lead_id \
             LEFT JOIN scheduled_calls sc ON sc.id = s.scheduled_call_id \
             LEFT JOIN conversations c ON c.call_session_id = s.id \

@@ -100,6 +100,14 @@ async fn a_stranger_is_sent_to_sign_in_and_the_key_opens_a_strict_session(backen
     assert!(flags.contains("Secure"), "behind an https proxy: {flags}");
 
     let cookie = sign_in(&app).await;
+    let response = browser()
+        .get(app.url("/ui/campaigns"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let policy = response.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("default-src 'self'"), "{policy}");
     let (status, html) = page(&app, &cookie, "/ui/campaigns").await;
     assert_eq!(status, 200);
     assert!(html.contains("New campaign"));
