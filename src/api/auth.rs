@@ -21,8 +21,9 @@ use crate::console::gate;
 /// Headers a reverse proxy adds; their presence means the real client is somewhere else.
 const PROXY_HEADERS: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
 
-/// Paths that never need the API key.
-fn is_public(path: &str) -> bool {
+/// Paths that never need the API key. `/openapi.json` and `/docs` are not among them: they map
+/// every route, the Exotel-facing ones included, and only the operator needs that map.
+pub(crate) fn is_public(path: &str) -> bool {
     path == "/health"
         || path == "/media"
         || path.starts_with("/webhooks/")

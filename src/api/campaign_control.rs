@@ -3,12 +3,31 @@
 
 use actix_web::web;
 
+use super::error::ErrorBody;
 use super::{ApiError, AppState};
 use crate::actors::campaign_supervisor::{PauseCampaign, StartCampaign};
 use crate::domain::CampaignStatus;
 use crate::store::Campaign;
 
+/// Start or resume a campaign
+///
 /// Starts a DRAFT campaign or resumes a PAUSED one; starting a started one changes nothing.
+#[utoipa::path(
+    post,
+    path = "/campaigns/{id}/start",
+    operation_id = "start_campaign",
+    tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "The campaign, RUNNING (or SCHEDULED as it was)", body = Campaign),
+        (status = 400, description = "A non-integer id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "The campaign is COMPLETED, or changed state meanwhile", body = ErrorBody),
+        (status = 422, description = "The campaign has no leads, or a provider setting calls need is missing (`field` names it)", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn start(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -49,7 +68,25 @@ pub async fn start(
     Ok(web::Json(campaign))
 }
 
-/// Stops new dials at once; calls in progress finish normally.
+/// Pause a campaign
+///
+/// Stops new dials at once; calls in progress finish normally. Pausing a paused one changes
+/// nothing.
+#[utoipa::path(
+    post,
+    path = "/campaigns/{id}/pause",
+    operation_id = "pause_campaign",
+    tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "The campaign, PAUSED", body = Campaign),
+        (status = 400, description = "A non-integer id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "The campaign is COMPLETED, or changed state meanwhile", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn pause(
     state: web::Data<AppState>,
     id: web::Path<i64>,

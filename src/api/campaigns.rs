@@ -2,30 +2,40 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono_tz::Tz;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::error::ErrorBody;
 use super::extract::{Page, QueryParams, ValidJson};
 use super::{ApiError, AppState};
 use crate::config::CallingDays;
 use crate::domain::CampaignStatus;
 use crate::scheduling::{RegulatoryHours, WindowSide};
-use crate::store::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
+use crate::store::{Campaign, CampaignPatch, CampaignSettings, NewCampaign, WebhookDelivery};
 
 /// The body of `POST /campaigns` and `PATCH /campaigns/{id}`; absent fields take the
 /// configured defaults on create and stay unchanged on edit.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignBody {
+    /// 1 to 200 characters; required on create.
     pub name: Option<String>,
+    /// A playbook of the catalog (`PLAYBOOK_DIR`), by name.
     pub playbook: Option<String>,
+    /// The hour calls may begin, 0..=23, in `timezone`.
     pub calling_hours_start: Option<u32>,
+    /// The hour calls stop, 1..=24; earlier than the start means the window crosses midnight.
     pub calling_hours_end: Option<u32>,
+    /// An IANA time zone (`Asia/Kolkata`).
     pub timezone: Option<String>,
+    /// Comma-separated days and ranges, any case, full or short names: `Mon-Fri,Sun`, `Sat-Mon`.
     pub calling_days: Option<String>,
+    /// 1..=10000.
     pub max_concurrent_calls: Option<u32>,
+    /// 1..=20.
     pub max_attempts: Option<u32>,
+    /// 0..=43200.
     pub retry_no_answer_minutes: Option<u32>,
+    /// 0..=43200.
     pub retry_busy_minutes: Option<u32>,
     /// Wait before calling again after a machine answered (voicemail, a carrier announcement).
     pub retry_voicemail_minutes: Option<u32>,
@@ -186,6 +196,27 @@ fn check_window(
     })
 }
 
+/// Create a campaign
+///
+/// Absent fields take the server's configured defaults. A promotional campaign's calling
+/// window must lie inside `REGULATORY_HOURS`.
+#[utoipa::path(
+    post,
+    path = "/campaigns",
+    operation_id = "create_campaign",
+    tag = "campaigns",
+    request_body = CampaignBody,
+    responses(
+        (status = 201, description = "The new campaign, DRAFT", body = Campaign,
+            headers(("Location" = String, description = "`/campaigns/{id}` of the new campaign"))),
+        (status = 400, description = "Malformed JSON, a wrong type or an unknown field (`field` names it)", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not JSON", body = ErrorBody),
+        (status = 422, description = "A field out of range, an unknown playbook or time zone, a window outside the regulatory hours (`field` names it)", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     body: ValidJson<CampaignBody>,
@@ -246,21 +277,77 @@ pub async fn create(
         .json(campaign))
 }
 
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let page = Page::from_query(&QueryParams::from_request(&req)?)?;
-    let (items, total) = state.store.list_campaigns(page.limit, page.offset).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items, "total": total, "limit": page.limit, "offset": page.offset,
-    })))
+/// A page of campaigns.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CampaignList {
+    pub items: Vec<Campaign>,
+    /// Campaigns in all, not only on this page.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
 }
 
-/// The campaign's outbound webhook deliveries, newest first: event, status, attempts, the last
-/// HTTP status or error, when it is next tried.
+/// List campaigns
+#[utoipa::path(
+    get,
+    path = "/campaigns",
+    operation_id = "list_campaigns",
+    tag = "campaigns",
+    params(Page),
+    responses(
+        (status = 200, description = "A page of campaigns, newest first", body = CampaignList),
+        (status = 400, description = "An unparsable `limit` or `offset`", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 422, description = "`limit` or `offset` out of range", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<web::Json<CampaignList>, ApiError> {
+    let page = Page::from_query(&QueryParams::from_request(&req)?)?;
+    let (items, total) = state.store.list_campaigns(page.limit, page.offset).await?;
+    Ok(web::Json(CampaignList {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+/// A page of a campaign's webhook deliveries. Unlike the other lists it has no `total`: the
+/// store reads only the page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookDeliveries {
+    pub items: Vec<WebhookDelivery>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// List a campaign's webhook deliveries
+///
+/// Newest first: event, status, attempts, the last HTTP status or error, when it is next tried.
+#[utoipa::path(
+    get,
+    path = "/campaigns/{id}/webhook-deliveries",
+    operation_id = "list_webhook_deliveries",
+    tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id"), Page),
+    responses(
+        (status = 200, description = "A page of deliveries, newest first", body = WebhookDeliveries),
+        (status = 400, description = "A non-integer id, an unparsable `limit` or `offset`", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "`limit` or `offset` out of range", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn webhook_deliveries(
     state: web::Data<AppState>,
     id: web::Path<i64>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<WebhookDeliveries>, ApiError> {
     let page = Page::from_query(&QueryParams::from_request(&req)?)?;
     let id = id.into_inner();
     state.store.campaign(id).await?;
@@ -268,11 +355,28 @@ pub async fn webhook_deliveries(
         .store
         .webhook_deliveries(id, page.limit, page.offset)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items, "limit": page.limit, "offset": page.offset,
-    })))
+    Ok(web::Json(WebhookDeliveries {
+        items,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
+/// Read a campaign
+#[utoipa::path(
+    get,
+    path = "/campaigns/{id}",
+    operation_id = "get_campaign",
+    tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id")),
+    responses(
+        (status = 200, description = "The campaign with its progress counters", body = Campaign),
+        (status = 400, description = "A non-integer id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -280,9 +384,30 @@ pub async fn get(
     Ok(web::Json(state.store.campaign(id.into_inner()).await?))
 }
 
+/// Edit a campaign
+///
 /// Edits take effect on the campaign's next scheduling decision: the scheduler reads the row
 /// afresh each time. A COMPLETED campaign is read-only (409); `transactional` changes only
 /// while DRAFT (409); the window is held to the regulatory floor as on create (422).
+#[utoipa::path(
+    patch,
+    path = "/campaigns/{id}",
+    operation_id = "update_campaign",
+    tag = "campaigns",
+    params(("id" = i64, Path, description = "Campaign id")),
+    request_body(content = CampaignBody, description = "Only the fields to change"),
+    responses(
+        (status = 200, description = "The campaign as edited", body = Campaign),
+        (status = 400, description = "A non-integer id; malformed JSON, a wrong type or an unknown field", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "The campaign is COMPLETED, or `transactional` changed after DRAFT", body = ErrorBody),
+        (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "Content-Type is not JSON", body = ErrorBody),
+        (status = 422, description = "A field out of range, an unknown playbook or time zone, a window outside the regulatory hours", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn update(
     state: web::Data<AppState>,
     id: web::Path<i64>,

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures::stream;
 
+use super::error::ErrorBody;
 use super::extract::QueryParams;
 use super::spreadsheet_cell::neutralised;
 use super::{ApiError, AppState};
@@ -12,9 +13,14 @@ use crate::store::{ExportedCall, Store};
 
 const PAGE_ROWS: i64 = 500;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+/// `?format=`: how the export is written.
+#[derive(Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum ExportFormat {
+    /// One JSON array of calls (the default).
     Json,
+    /// One row per call, the transcript as `speaker: text` lines; every cell made safe to
+    /// open in a spreadsheet.
     Csv,
 }
 
@@ -25,9 +31,36 @@ struct Cursor {
     after: i64,
     started: bool,
     finished: bool,
-    format: Format,
+    format: ExportFormat,
 }
 
+/// Export a campaign's calls
+///
+/// Every call with its lead, outcome, facts and transcript, streamed page by page. A database
+/// error midway ends the body early (the status line is already out).
+#[utoipa::path(
+    get,
+    path = "/exports/calls/{id}",
+    operation_id = "export_calls",
+    tag = "exports",
+    params(
+        ("id" = i64, Path, description = "Campaign id"),
+        ("format" = Option<ExportFormat>, Query, description = "`json` (default) or `csv`"),
+    ),
+    responses(
+        (status = 200, description = "The calls, in id order",
+            content(
+                (Vec<ExportedCall> = "application/json"),
+                (String = "text/csv"),
+            ),
+            headers(("Content-Disposition" = String, description = "`inline; filename=\"campaign-{id}-calls.json\"` (or `.csv`)"))),
+        (status = 400, description = "A non-integer id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "`format` is neither json nor csv", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn calls(
     state: web::Data<AppState>,
     id: web::Path<i64>,
@@ -38,8 +71,8 @@ pub async fn calls(
         .get::<String>("format")?
         .as_deref()
     {
-        None | Some("json") => Format::Json,
-        Some("csv") => Format::Csv,
+        None | Some("json") => ExportFormat::Json,
+        Some("csv") => ExportFormat::Csv,
         Some(other) => {
             return Err(ApiError::invalid(
                 "format",
@@ -61,8 +94,8 @@ pub async fn calls(
         Some((Ok::<Bytes, actix_web::Error>(chunk), cursor))
     });
     let (content_type, file) = match format {
-        Format::Json => ("application/json", "json"),
-        Format::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Json => ("application/json", "json"),
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
     };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
@@ -98,8 +131,8 @@ async fn next_chunk(cursor: &mut Cursor) -> Option<Bytes> {
         cursor.after = last.call_id;
     }
     let chunk = match cursor.format {
-        Format::Json => json_chunk(&page, first, cursor.finished),
-        Format::Csv => csv_chunk(&page, first),
+        ExportFormat::Json => json_chunk(&page, first, cursor.finished),
+        ExportFormat::Csv => csv_chunk(&page, first),
     };
     Some(Bytes::from(chunk))
 }

@@ -88,10 +88,15 @@ impl QueryParams {
     }
 }
 
-/// `?limit=&offset=`: a page of a list.
-#[derive(Debug, Clone, Copy)]
+/// `?limit=&offset=`: a page of a list. Both may be left out (the defaults below).
+#[derive(Debug, Clone, Copy, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// How many items, at most.
+    #[param(required = false, minimum = 1, maximum = 1000, default = json!(Page::DEFAULT_LIMIT))]
     pub limit: i64,
+    /// How many items to skip.
+    #[param(required = false, minimum = 0, default = 0)]
     pub offset: i64,
 }
 

@@ -3,11 +3,27 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
 
+use super::error::ErrorBody;
 use super::AppState;
 
-/// `GET /metrics`: Prometheus text format.
+/// Prometheus metrics
+///
+/// Prometheus text format. Takes `METRICS_TOKEN` as well as the API key, so a scraper need
+/// not hold the key that runs campaigns.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The metrics", content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "The metrics recorder is not installed", content_type = "text/plain", body = String),
+    ),
+    security(("api_key" = []), ("metrics_token" = [])),
+)]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use crate::telemetry_metrics::{handle, names};
     metrics::gauge!(names::LIVE_CALLS).set(state.engine.registry.len() as f64);
@@ -22,6 +38,45 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The answer of `GET /health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: HealthStatus,
+    /// This build's version.
+    pub version: &'static str,
+    pub database: DatabaseHealth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    /// The database did not answer as it should.
+    Degraded,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DatabaseHealth {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// `ok`, or what went wrong.
+    pub status: String,
+}
+
+/// Liveness and the database
+///
+/// For load balancers and people; needs no key.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up, and the database answered", body = Health),
+        (status = 503, description = "Up, but the database did not answer within 2 s, or failed (`status` is `degraded`)", body = Health),
+    ),
+    security(()),
+)]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let ping = tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await;
     let (ok, db) = match ping {
@@ -29,11 +84,18 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => (false, e.to_string()),
         Err(_) => (false, "no answer within 2 s".to_string()),
     };
-    let body = json!({
-        "status": if ok { "ok" } else { "degraded" },
-        "version": env!("CARGO_PKG_VERSION"),
-        "database": { "backend": state.store.backend(), "status": db },
-    });
+    let body = Health {
+        status: if ok {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
+        version: env!("CARGO_PKG_VERSION"),
+        database: DatabaseHealth {
+            backend: state.store.backend(),
+            status: db,
+        },
+    };
     if ok {
         HttpResponse::Ok().json(body)
     } else {

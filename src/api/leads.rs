@@ -2,27 +2,77 @@
 
 use actix_multipart::Multipart;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use futures::{Stream, StreamExt};
-use serde_json::json;
+use serde::Serialize;
 
+use super::error::ErrorBody;
 use super::extract::{Page, QueryParams};
 use super::{ApiError, AppState};
 use crate::domain::{LeadStatus, Phone};
 use crate::leads::csv_import::{parse_leads, CsvFileError, RejectedRow};
-use crate::store::{LeadFilter, NewLead};
+use crate::store::{Lead, LeadFilter, NewLead};
 
 /// At most this many rejected rows are listed in the response; `rejected_count` has them all.
 const MAX_LISTED_REJECTIONS: usize = 1000;
 
-/// Imports a CSV lead list, sent as a multipart field `file` or as a `text/csv` body.
-/// All accepted rows are inserted in one transaction, or none are.
+/// What a lead upload did, row by row.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LeadImportReport {
+    /// Leads added to the campaign.
+    pub accepted: u64,
+    /// Rows refused, with their row number (the header is row 1) and why; at most 1,000.
+    pub rejected: Vec<RejectedRow>,
+    /// Every refused row, listed or not.
+    pub rejected_count: usize,
+    /// `duplicates_in_file` + `duplicates_existing`.
+    pub duplicates: u64,
+    /// Rows whose phone appeared on an earlier row of the file.
+    pub duplicates_in_file: usize,
+    /// Rows whose phone the campaign already had.
+    pub duplicates_existing: u64,
+    /// Rows left out because their number is on the suppression list.
+    pub suppressed: usize,
+    /// Those rows, with the list's reason; at most 1,000.
+    pub suppressed_rows: Vec<RejectedRow>,
+}
+
+/// Upload a lead list (CSV)
+///
+/// The CSV comes as a multipart field `file` or as a `text/csv` body. All accepted rows are
+/// inserted in one transaction, or none are. Rows outside `ALLOWED_COUNTRY_CODES` are
+/// rejected; numbers on the suppression list are left out.
+#[utoipa::path(
+    post,
+    path = "/campaigns/{id}/upload-csv",
+    operation_id = "upload_leads",
+    tag = "leads",
+    params(("id" = i64, Path, description = "Campaign id")),
+    request_body(
+        description = "A header row with `name` and `phone` (any case); `email`, `property_type`, `location`, `budget` and any other column are kept",
+        content(
+            (String = "text/csv"),
+            (CsvUpload = "multipart/form-data"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "What the upload did", body = LeadImportReport),
+        (status = 400, description = "A non-integer id, a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 409, description = "The campaign is COMPLETED", body = ErrorBody),
+        (status = 413, description = "Larger than `MAX_UPLOAD_BYTES`", body = ErrorBody),
+        (status = 415, description = "Neither multipart/form-data nor a CSV content type", body = ErrorBody),
+        (status = 422, description = "The file cannot be read as a lead list (empty, not UTF-8, no phone column), or the form has no `file` field", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn upload_csv(
     state: web::Data<AppState>,
     id: web::Path<i64>,
     req: HttpRequest,
     payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<LeadImportReport>, ApiError> {
     let limit = state.settings.max_upload_bytes;
     refuse_declared_oversize(&req, limit)?;
     let campaign_id = id.into_inner();
@@ -70,16 +120,25 @@ pub async fn upload_csv(
         suppressed_count,
         "leads imported"
     );
-    Ok(HttpResponse::Ok().json(json!({
-        "accepted": outcome.inserted,
-        "rejected": rejected,
-        "rejected_count": rejected_count,
-        "duplicates": parsed.duplicates_in_file as u64 + duplicates_existing,
-        "duplicates_in_file": parsed.duplicates_in_file,
-        "duplicates_existing": duplicates_existing,
-        "suppressed": suppressed_count,
-        "suppressed_rows": suppressed,
-    })))
+    Ok(web::Json(LeadImportReport {
+        accepted: outcome.inserted,
+        rejected,
+        rejected_count,
+        duplicates: parsed.duplicates_in_file as u64 + duplicates_existing,
+        duplicates_in_file: parsed.duplicates_in_file,
+        duplicates_existing,
+        suppressed: suppressed_count,
+        suppressed_rows: suppressed,
+    }))
+}
+
+/// The multipart form of a CSV upload, as the OpenAPI document shows it; `read_upload` is
+/// what reads it (other fields are read and dropped).
+#[derive(utoipa::ToSchema)]
+pub struct CsvUpload {
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
 }
 
 /// Rows whose number is outside `ALLOWED_COUNTRY_CODES` join the rejected rows, in row order.
@@ -221,12 +280,39 @@ where
     Ok(body)
 }
 
-/// `GET /campaigns/{id}/leads?status=&qualified=&limit=&offset=`.
+/// A page of a campaign's leads.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LeadList {
+    pub items: Vec<Lead>,
+    /// Leads that pass the filters, not only on this page.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// List a campaign's leads
+///
+/// In upload order, filtered by status and qualification.
+#[utoipa::path(
+    get,
+    path = "/campaigns/{id}/leads",
+    operation_id = "list_leads",
+    tag = "leads",
+    params(("id" = i64, Path, description = "Campaign id"), LeadFilter, Page),
+    responses(
+        (status = 200, description = "A page of leads", body = LeadList),
+        (status = 400, description = "A non-integer id; an unparsable `qualified`, `limit` or `offset`", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such campaign", body = ErrorBody),
+        (status = 422, description = "An unknown `status`; `limit` or `offset` out of range", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+)]
 pub async fn list(
     state: web::Data<AppState>,
     id: web::Path<i64>,
     req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<web::Json<LeadList>, ApiError> {
     let campaign_id = id.into_inner();
     let query = QueryParams::from_request(&req)?;
     let page = Page::from_query(&query)?;
@@ -249,7 +335,10 @@ pub async fn list(
         .store
         .list_leads(campaign_id, &filter, page.limit, page.offset)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items, "total": total, "limit": page.limit, "offset": page.offset,
-    })))
+    Ok(web::Json(LeadList {
+        items,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }

@@ -8,8 +8,10 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_web_actors::ws;
-use serde_json::json;
+use serde::de::value::MapDeserializer;
+use serde::{Deserialize, Serialize};
 
+use super::error::ErrorBody;
 use super::exotel_auth::{authorise, Authorised};
 use super::webhooks::check_secret;
 use super::{ApiError, AppState};
@@ -23,7 +25,33 @@ fn query(req: &HttpRequest) -> HashMap<String, String> {
         .unwrap_or_default()
 }
 
-/// `GET /media?sample-rate=8000&token=…[&ref=c=…;l=…;s=…;a=…]`
+/// A call's media stream (WebSocket)
+///
+/// Exotel's Voicebot applet connects here and streams the call's audio both ways (Exotel's
+/// media-stream JSON messages over WebSocket). Authorised by `token` (the shared
+/// `WEBHOOK_SECRET` or the call's own token beside `ref`), or by HTTP Basic with the secret as
+/// the password; refused before the upgrade without one, or when the node holds as many
+/// sockets as it may.
+#[utoipa::path(
+    get,
+    path = "/media",
+    operation_id = "media_socket",
+    tag = "exotel",
+    params(
+        ("token" = Option<String>, Query, description = "`WEBHOOK_SECRET`, or the call's own token"),
+        ("ref" = Option<String>, Query, description = "The call's ids (`c=…;l=…;s=…;a=…`), beside a per-call token"),
+        ("sample-rate" = Option<u32>, Query, description = "8000 (default), 16000 or 24000 Hz"),
+    ),
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket is open"),
+        (status = 400, description = "Not a WebSocket upgrade request (no body: the reason phrase says which header is missing)"),
+        (status = 401, description = "Missing or wrong token and no valid Basic credentials", body = ErrorBody),
+        (status = 422, description = "An unsupported `sample-rate`", body = ErrorBody),
+        (status = 426, description = "A WebSocket version other than 13 (no body)"),
+        (status = 503, description = "The node already holds as many media sockets as it may", body = ErrorBody),
+    ),
+    security(("webhook_token" = []), ("webhook_basic" = [])),
+)]
 pub async fn socket(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -88,29 +116,112 @@ fn basic_auth_ok(req: &HttpRequest, state: &AppState) -> bool {
     )
 }
 
-/// `GET|POST /exotel/voicebot-url?CallSid=…&CustomField=…`: where the flow should stream the
-/// call. Answers `{"url": "wss://…/media?sample-rate=8000&token=…&ref=…"}`.
-pub async fn voicebot_url(
+/// Where the flow should stream a call.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VoicebotUrl {
+    /// `wss://…/media?sample-rate=8000&token=…&ref=…`, with the call's own token.
+    pub url: String,
+}
+
+/// What the Voicebot applet tells of the call, in the query (GET) or a form body (POST).
+/// Only these are read; the applet sends more, which is ignored.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VoicebotAsk {
+    /// Exotel's id of the call; finds the call when `CustomField` is missing.
+    pub call_sid: String,
+    /// The ids we sent with the dial (`c=…;l=…;s=…;a=…`).
+    pub custom_field: String,
+    /// The caller's number (logged masked).
+    pub from: String,
+}
+
+/// The flow's voicebot URL (GET)
+///
+/// Exotel's Voicebot applet asks where to stream the call; the answer is this node's `/media`
+/// URL with the call's own token. Authorised by `token` = `WEBHOOK_SECRET`.
+#[utoipa::path(
+    get,
+    path = "/exotel/voicebot-url",
+    operation_id = "voicebot_url_get",
+    tag = "exotel",
+    params(
+        ("token" = String, Query, description = "`WEBHOOK_SECRET`"),
+        VoicebotAsk,
+    ),
+    responses(
+        (status = 200, description = "Where to stream the call", body = VoicebotUrl),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "Neither `CustomField` nor `CallSid` names a call of ours", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+    security(("webhook_token" = [])),
+)]
+pub async fn voicebot_url_get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<web::Json<VoicebotUrl>, ApiError> {
+    voicebot_url(&state, &req, &[]).await
+}
+
+/// The flow's voicebot URL (POST)
+///
+/// As the GET, with the applet's fields in a form body as well as the query (the body wins).
+#[utoipa::path(
+    post,
+    path = "/exotel/voicebot-url",
+    operation_id = "voicebot_url_post",
+    tag = "exotel",
+    params(
+        ("token" = String, Query, description = "`WEBHOOK_SECRET`"),
+        VoicebotAsk,
+    ),
+    request_body(content = VoicebotAsk, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Where to stream the call", body = VoicebotUrl),
+        (status = 401, description = "Missing or wrong token", body = ErrorBody),
+        (status = 404, description = "Neither `CustomField` nor `CallSid` names a call of ours", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+    security(("webhook_token" = [])),
+)]
+pub async fn voicebot_url_post(
     state: web::Data<AppState>,
     req: HttpRequest,
     body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    check_secret(&req, &state.settings.webhook_secret)?;
-    let mut fields = query(&req);
-    if let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(&body) {
+) -> Result<web::Json<VoicebotUrl>, ApiError> {
+    voicebot_url(&state, &req, &body).await
+}
+
+/// The query's fields, then a urlencoded body's over them; the call they name.
+async fn voicebot_url(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<web::Json<VoicebotUrl>, ApiError> {
+    check_secret(req, &state.settings.webhook_secret)?;
+    let mut fields = query(req);
+    if let Ok(form) = serde_urlencoded::from_bytes::<HashMap<String, String>>(body) {
         fields.extend(form);
     }
-    let sid = fields.get("CallSid").cloned().unwrap_or_default();
-    let from = fields.get("From").map(String::as_str).unwrap_or("");
-    tracing::info!(call_sid = %sid, from = %Masked(from), "voicebot URL requested");
-    let call = match fields.get("CustomField").and_then(|c| CallRef::decode(c)) {
+    // Every value is text, so reading them into the struct cannot fail on a type.
+    let ask = VoicebotAsk::deserialize(MapDeserializer::<_, serde::de::value::Error>::new(
+        fields.into_iter(),
+    ))
+    .map_err(|e| ApiError::bad_request(None, format!("unreadable voicebot fields: {e}")))?;
+    let sid = ask.call_sid;
+    tracing::info!(call_sid = %sid, from = %Masked(&ask.from), "voicebot URL requested");
+    let call = match CallRef::decode(&ask.custom_field) {
         Some(call) => call,
         // A flow that dropped our CustomField: the sid says which call it is.
-        None => call_of_sid(&state, &sid)
+        None => call_of_sid(state, &sid)
             .await?
             .ok_or(ApiError::NotFound("call"))?,
     };
-    Ok(HttpResponse::Ok().json(json!({"url": state.engine.media_url(&call.encode())})))
+    Ok(web::Json(VoicebotUrl {
+        url: state.engine.media_url(&call.encode()),
+    }))
 }
 
 /// Our ids for an Exotel call sid, waiting a moment: the flow can ask before our record of

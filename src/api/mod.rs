@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campaign_control;
 pub mod campaigns;
 pub mod debug;
+pub mod docs_page;
 pub mod error;
 pub mod exotel_auth;
 pub mod exports;
@@ -12,6 +13,7 @@ pub mod extract;
 pub mod health;
 pub mod leads;
 pub mod media;
+pub mod openapi;
 pub mod recordings;
 pub mod spreadsheet_cell;
 pub mod state;
@@ -23,7 +25,8 @@ pub use state::AppState;
 
 use actix_web::web;
 
-/// Every route of the REST API.
+/// Every route of the REST API. Each is described in `openapi::ApiDoc`; a test there reads
+/// this function's source and fails on a route the document lacks.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(extract::configure_extractors)
         .route("/health", web::get().to(health::health))
@@ -73,8 +76,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(webhooks::call_status),
         )
         .route("/media", web::get().to(media::socket))
-        .route("/exotel/voicebot-url", web::get().to(media::voicebot_url))
-        .route("/exotel/voicebot-url", web::post().to(media::voicebot_url))
+        .route(
+            "/exotel/voicebot-url",
+            web::get().to(media::voicebot_url_get),
+        )
+        .route(
+            "/exotel/voicebot-url",
+            web::post().to(media::voicebot_url_post),
+        )
         .route("/debug/sessions", web::get().to(debug::sessions))
         .route("/debug/actors", web::get().to(debug::actors))
         .route(
@@ -85,7 +94,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/calls/{id}/recording",
             web::get().to(recordings::recording),
-        );
+        )
+        .route("/openapi.json", web::get().to(openapi::openapi_json))
+        .route("/docs", web::get().to(docs_page::docs));
 }
 
 /// Unknown routes answer with the same JSON error body as everything else.

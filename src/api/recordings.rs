@@ -11,8 +11,23 @@ use actix_files::NamedFile;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::error::ErrorBody;
 use super::{ApiError, AppState};
 
+#[utoipa::path(
+    get,
+    path = "/calls/{id}/recording",
+    operation_id = "call_recording",
+    tag = "exports",
+    params(("id" = i64, Path, description = "The call's id (`call_id` in the exports)")),
+    responses(
+        (status = 200, description = "The runtime's recording: WAV, 16-bit PCM, caller left, agent right; \
+            `Range` requests are answered with 206", content_type = "audio/wav", body = Vec<u8>),
+        (status = 302, description = "No file here, but Exotel reported a recording: its URL is in `Location`"),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "No such call, or no recording of it", body = ErrorBody),
+    ),
+)]
 pub async fn recording(
     state: web::Data<AppState>,
     id: web::Path<String>,

@@ -8,18 +8,83 @@ use actix_multipart::Multipart;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
-use serde_json::json;
+use serde::Serialize;
 use subtle::ConstantTimeEq;
 
+use super::error::ErrorBody;
 use super::exotel_auth::{authorise, Authorised};
 use super::{ApiError, AppState};
 use crate::actors::campaign_actor::CallEnded;
 use crate::telephony::call_outcome::{apply_status, Applied, StatusUpdate};
+use crate::telephony::exotel::callback::StatusCallbackFields;
 use crate::telephony::exotel::StatusCallback;
 
 /// Callback bodies are a few hundred bytes; anything far larger is not Exotel.
 const BODY_LIMIT: usize = 64 * 1024;
 
+/// What a status callback did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallStatusResult {
+    /// A status word we do not know, a repeat, or a late earlier-stage status: nothing changed.
+    Ignored,
+    /// No call of ours has this `CallSid` (logged; 200 so that Exotel stops retrying).
+    UnknownCall,
+    /// The call moved on (ringing, answered).
+    Updated,
+    /// The call ended and its outcome was recorded.
+    Ended,
+}
+
+impl CallStatusResult {
+    /// The label of the webhook counter.
+    fn as_str(self) -> &'static str {
+        match self {
+            CallStatusResult::Ignored => "ignored",
+            CallStatusResult::UnknownCall => "unknown_call",
+            CallStatusResult::Updated => "updated",
+            CallStatusResult::Ended => "ended",
+        }
+    }
+}
+
+/// The answer to a status callback.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CallStatusAnswer {
+    pub result: CallStatusResult,
+}
+
+/// Exotel's call status callback
+///
+/// Answered fast and idempotently. Authorised by `token` in the query: the shared
+/// `WEBHOOK_SECRET`, or the per-call token of the URL we dialled with (then `ref` names the
+/// call, and the body must be about that call).
+#[utoipa::path(
+    post,
+    path = "/webhooks/exotel/call-status",
+    operation_id = "exotel_call_status",
+    tag = "exotel",
+    params(
+        ("token" = String, Query, description = "`WEBHOOK_SECRET`, or the call's own token"),
+        ("ref" = Option<String>, Query, description = "The call's ids (`c=…;l=…;s=…;a=…`), beside a per-call token"),
+    ),
+    request_body(
+        description = "Exotel's fields; any others are ignored",
+        content(
+            (StatusCallbackFields = "application/x-www-form-urlencoded"),
+            (StatusCallbackFields = "application/json"),
+            (StatusCallbackFields = "multipart/form-data"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "Taken (also for an unknown call or status, so that Exotel stops retrying)", body = CallStatusAnswer),
+        (status = 400, description = "`CallSid` or `Status` missing, or an unreadable body", body = ErrorBody),
+        (status = 401, description = "Missing or wrong token, or a per-call token used for another call", body = ErrorBody),
+        (status = 413, description = "Body larger than 64 KiB", body = ErrorBody),
+        (status = 503, description = "The database is not answering", body = ErrorBody),
+    ),
+    security(("webhook_token" = [])),
+)]
 pub async fn call_status(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -43,7 +108,9 @@ pub async fn call_status(
     }
     let Some(status) = callback.status else {
         tracing::warn!(call_sid = %callback.call_sid, status = %callback.raw_status, "unknown call status ignored");
-        return Ok(HttpResponse::Ok().json(json!({"result": "ignored"})));
+        return Ok(HttpResponse::Ok().json(CallStatusAnswer {
+            result: CallStatusResult::Ignored,
+        }));
     };
     let update = StatusUpdate {
         call_sid: callback.call_sid.clone(),
@@ -56,10 +123,10 @@ pub async fn call_status(
     let result = match applied {
         Applied::Unknown => {
             tracing::warn!(call_sid = %update.call_sid, "status callback for an unknown call");
-            "unknown_call"
+            CallStatusResult::UnknownCall
         }
-        Applied::Ignored => "ignored",
-        Applied::Progressed => "updated",
+        Applied::Ignored => CallStatusResult::Ignored,
+        Applied::Progressed => CallStatusResult::Updated,
         Applied::Ended {
             campaign_id,
             scheduled_call_id,
@@ -68,11 +135,12 @@ pub async fn call_status(
                 campaign_id,
                 scheduled_call_id,
             });
-            "ended"
+            CallStatusResult::Ended
         }
     };
-    metrics::counter!(crate::telemetry_metrics::names::WEBHOOKS, "result" => result).increment(1);
-    Ok(HttpResponse::Ok().json(json!({"result": result})))
+    metrics::counter!(crate::telemetry_metrics::names::WEBHOOKS, "result" => result.as_str())
+        .increment(1);
+    Ok(HttpResponse::Ok().json(CallStatusAnswer { result }))
 }
 
 /// The secret we put in the callback URL, compared in constant time.

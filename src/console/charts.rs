@@ -16,6 +16,7 @@ const HEIGHT: f64 = 220.0;
 const TOP: f64 = 20.0;
 const BOTTOM: f64 = 40.0;
 const LEFT: f64 = 10.0;
+const MAX_BAR: f64 = 90.0;
 
 /// Where each bar goes: (x, width, height), scaled so the tallest bar fills the plot.
 pub fn layout(values: &[f64]) -> Vec<(f64, f64, f64)> {
@@ -31,7 +32,9 @@ pub fn layout(values: &[f64]) -> Vec<(f64, f64, f64)> {
             } else {
                 0.0
             };
-            (LEFT + i as f64 * slot + slot * 0.15, slot * 0.7, h)
+            // A lone bar stays a bar, not a wall.
+            let w = (slot * 0.7).min(MAX_BAR);
+            (LEFT + i as f64 * slot + (slot - w) / 2.0, w, h)
         })
         .collect()
 }

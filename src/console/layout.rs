@@ -98,7 +98,10 @@ pub fn respond(markup: Markup) -> actix_web::HttpResponse {
     html_response(actix_web::http::StatusCode::OK, markup)
 }
 
-pub fn html_response(status: actix_web::http::StatusCode, markup: Markup) -> actix_web::HttpResponse {
+pub fn html_response(
+    status: actix_web::http::StatusCode,
+    markup: Markup,
+) -> actix_web::HttpResponse {
     actix_web::HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

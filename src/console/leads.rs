@@ -4,13 +4,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::api_bridge::{json_of, FormError};
+use super::api_bridge::FormError;
 use super::campaigns::{pager, yes_no, LeadQuery};
 use super::context::Ctx;
 use super::layout::{page, respond, Nav};
 use super::ConsoleError;
+use crate::api::leads::LeadImportReport;
 use crate::domain::LeadStatus;
 use crate::store::{Campaign, LeadFilter};
 
@@ -107,10 +107,7 @@ pub async fn upload(
         crate::api::leads::upload_csv(ctx.state.clone(), web::Path::from(id), req.clone(), payload)
             .await;
     let (report, status) = match answer {
-        Ok(response) => (
-            Ok(json_of(response).await?),
-            actix_web::http::StatusCode::OK,
-        ),
+        Ok(report) => (Ok(report.into_inner()), actix_web::http::StatusCode::OK),
         Err(e) => {
             let status = actix_web::ResponseError::status_code(&e);
             (Err(FormError::from_api(e)?), status)
@@ -130,33 +127,23 @@ pub async fn upload(
     Ok(response)
 }
 
-fn count(report: &Value, key: &str) -> i64 {
-    report[key].as_i64().unwrap_or_default()
-}
-
-fn import_report(report: &Value) -> Markup {
-    let rejected = report["rejected"].as_array().cloned().unwrap_or_default();
-    let suppressed = report["suppressed_rows"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+fn import_report(report: &LeadImportReport) -> Markup {
+    let rejected = &report.rejected;
+    let suppressed = &report.suppressed_rows;
     html! {
         div.grid role="status" {
-            div.stat { b #accepted-count { (count(report, "accepted")) } span { "accepted" } }
-            div.stat { b { (count(report, "duplicates")) } span { "duplicates" } }
-            div.stat { b #rejected-count { (count(report, "rejected_count")) } span { "rejected" } }
-            div.stat { b { (count(report, "suppressed")) } span { "on the suppression list" } }
+            div.stat { b #accepted-count { (report.accepted) } span { "accepted" } }
+            div.stat { b { (report.duplicates) } span { "duplicates" } }
+            div.stat { b #rejected-count { (report.rejected_count) } span { "rejected" } }
+            div.stat { b { (report.suppressed) } span { "on the suppression list" } }
         }
         @if !rejected.is_empty() || !suppressed.is_empty() {
             h2 { "Rows not imported" }
             div.table-wrap { table #rejected-rows {
                 thead { tr { th scope="col" { "Row" } th scope="col" { "Reason" } } }
                 tbody {
-                    @for row in rejected.iter().chain(&suppressed) {
-                        tr {
-                            td { (row["row"].as_u64().unwrap_or_default()) }
-                            td { (row["reason"].as_str().unwrap_or_default()) }
-                        }
+                    @for row in rejected.iter().chain(suppressed) {
+                        tr { td { (row.row) } td { (row.reason) } }
                     }
                 }
             } }

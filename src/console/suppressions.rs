@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::api_bridge::{json_of, FormError};
+use super::api_bridge::FormError;
 use super::campaigns::pager;
 use super::context::Ctx;
 use super::layout::{csrf_field, page, respond, see_other, when, Nav};
@@ -158,17 +158,15 @@ pub async fn upload(
 ) -> Result<HttpResponse, ConsoleError> {
     ctx.check_form(&req, &q.csrf)?;
     match api::upload_csv(ctx.state.clone(), req.clone(), payload).await {
-        Ok(response) => {
-            let r = json_of(response).await?;
-            let n = |k: &str| r[k].as_i64().unwrap_or_default();
-            let rejected = r["rejected"].as_array().cloned().unwrap_or_default();
+        Ok(report) => {
+            let r = report.into_inner();
             let report = html! {
                 div.notice role="status" {
-                    (n("accepted")) " added · " (n("already_suppressed")) " already listed · "
-                    (n("duplicates_in_file")) " duplicates in the file · " (n("rejected_count")) " rejected"
-                    @if !rejected.is_empty() {
-                        ul { @for row in &rejected {
-                            li { "Row " (row["row"].as_u64().unwrap_or_default()) ": " (row["reason"].as_str().unwrap_or_default()) }
+                    (r.accepted) " added · " (r.already_suppressed) " already listed · "
+                    (r.duplicates_in_file) " duplicates in the file · " (r.rejected_count) " rejected"
+                    @if !r.rejected.is_empty() {
+                        ul { @for row in &r.rejected {
+                            li { "Row " (row.row) ": " (row.reason) }
                         } }
                     }
                 }

@@ -12,7 +12,7 @@ use crate::domain::Phone;
 use crate::store::NewLead;
 
 /// A row that was not imported, numbered as a spreadsheet shows it (the header is row 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RejectedRow {
     pub row: usize,
     pub reason: String,

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{on_pool, Store, StoreError};
 
 /// A labelled count (one bar of a histogram, one slice of a breakdown).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Count {
     pub key: String,
     pub count: i64,
@@ -13,7 +13,7 @@ pub struct Count {
 
 /// The figures an operator reads to judge a campaign. Rates are `null` when their denominator
 /// is zero (an empty campaign has no answer rate, not a 0% one).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CampaignAnalytics {
     pub campaign_id: i64,
     pub total_leads: i64,

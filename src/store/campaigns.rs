@@ -7,7 +7,7 @@ use super::{on_pool, Store, StoreError};
 use crate::domain::CampaignStatus;
 
 /// A campaign as stored and as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Campaign {
     pub id: i64,
     pub name: String,

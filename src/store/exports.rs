@@ -9,7 +9,7 @@ use super::{on_pool, Store, StoreError};
 use crate::domain::CallRecording;
 
 /// One call with its lead, outcome and transcript.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ExportedCall {
     pub call_id: i64,
     pub call_sid: String,
@@ -19,6 +19,7 @@ pub struct ExportedCall {
     pub attempt_number: Option<i64>,
     /// When this attempt was planned (a retry, or the call-back the lead asked for).
     pub scheduled_time: Option<DateTime<Utc>>,
+    #[schema(value_type = crate::domain::CallStatus)]
     pub status: String,
     pub answered_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -33,7 +34,11 @@ pub struct ExportedCall {
     pub recording_file: Option<String>,
     pub final_outcome: Option<String>,
     pub lead_qualified: Option<bool>,
+    /// The facts the conversation gathered, by name.
+    #[schema(value_type = Option<Object>)]
     pub extracted_data: Option<Json<serde_json::Value>>,
+    /// The turns in order: `speaker` (`ai` or `user`), `text`, `interrupted`, times.
+    #[schema(value_type = Option<Vec<Object>>)]
     pub transcript: Option<Json<serde_json::Value>>,
     pub created_at: DateTime<Utc>,
 }

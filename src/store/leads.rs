@@ -11,7 +11,7 @@ use super::{on_pool, Store, StoreError, INSERT_BATCH_ROWS};
 use crate::domain::{CampaignStatus, LeadStatus};
 
 /// A lead as stored and as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Lead {
     pub id: i64,
     pub campaign_id: i64,
@@ -21,7 +21,10 @@ pub struct Lead {
     pub property_type: Option<String>,
     pub location: Option<String>,
     pub budget: Option<String>,
+    /// The upload's columns we have no field for, by their header.
+    #[schema(value_type = Object)]
     pub attributes: Json<serde_json::Map<String, serde_json::Value>>,
+    #[schema(value_type = crate::domain::LeadStatus)]
     pub status: String,
     pub call_attempts: i64,
     pub last_call_attempt: Option<DateTime<Utc>>,
@@ -44,10 +47,13 @@ pub struct NewLead {
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Filters of `GET /campaigns/{id}/leads`.
-#[derive(Debug, Clone, Default)]
+/// Filters of `GET /campaigns/{id}/leads`, read from its query string.
+#[derive(Debug, Clone, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LeadFilter {
+    /// Only leads in this status (any letter case).
     pub status: Option<LeadStatus>,
+    /// Only leads a conversation did (`true`) or did not (`false`) qualify.
     pub qualified: Option<bool>,
 }
 

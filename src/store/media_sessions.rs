@@ -64,11 +64,38 @@ impl Store {
             final_outcome, extracted_data, created_at) \
             SELECT id, $2, $3, $4, $5 FROM call_sessions WHERE call_sid = $1 \
             ON CONFLICT (call_session_id) DO NOTHING";
+        const SESSION: &str = "SELECT s.id, s.campaign_id, s.lead_id, s.scheduled_call_id, \
+            sc.attempt_number, s.answered_at FROM call_sessions s \
+            LEFT JOIN scheduled_calls sc ON sc.id = s.scheduled_call_id WHERE s.call_sid = $1";
         let empty = serde_json::json!([]);
         let no_facts = serde_json::json!({});
-        on_pool!(self, p => sqlx::query(SQL).bind(call_sid).bind(sqlx::types::Json(&empty))
-            .bind(ConversationOutcome::Interrupted.as_str()).bind(sqlx::types::Json(&no_facts)).bind(now)
-            .execute(p).await.map(|_| ()))?;
+        let outcome = ConversationOutcome::Interrupted.as_str();
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let saved = sqlx::query(SQL).bind(call_sid).bind(sqlx::types::Json(&empty))
+                .bind(outcome).bind(sqlx::types::Json(&no_facts)).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            if saved > 0 {
+                // The campaign's webhook hears of the lost conversation too, in the same
+                // transaction (so exactly once).
+                let session: Option<(i64, i64, i64, Option<i64>, Option<i64>, Option<DateTime<Utc>>)> =
+                    sqlx::query_as(SESSION).bind(call_sid).fetch_optional(&mut *tx).await?;
+                if let Some((call_id, campaign_id, lead_id, scheduled_call_id, attempt, answered_at)) = session {
+                    let event = serde_json::json!({
+                        "call_id": call_id, "event": "call.ended", "answered": true,
+                        "campaign_id": campaign_id, "lead_id": lead_id,
+                        "scheduled_call_id": scheduled_call_id, "attempt": attempt,
+                        "call_sid": call_sid, "outcome": outcome, "qualified": null,
+                        "facts": {}, "answered_at": answered_at, "ended_at": now,
+                        "recovered_after_restart": true, "links": {},
+                    })
+                    .to_string();
+                    sqlx::query(super::webhooks::ENQUEUE).bind(campaign_id).bind("call.ended")
+                        .bind(&event).bind(now).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await
+        })?;
         Ok(())
     }
 

@@ -244,6 +244,18 @@ impl Store {
             if closed == 0 {
                 false
             } else {
+                // Nobody answered (busy, no answer, failed, a refused dial): the webhook hears
+                // it now. An answered call's event comes with its conversation instead.
+                if end.status != CallStatus::Completed {
+                    let call_id: Option<i64> = match &attempt.current_call_sid {
+                        Some(sid) => sqlx::query_scalar("SELECT id FROM call_sessions WHERE call_sid = $1")
+                            .bind(sid).fetch_optional(&mut *tx).await?,
+                        None => None,
+                    };
+                    let event = unanswered_event(attempt, end, call_id, now).to_string();
+                    sqlx::query(super::webhooks::ENQUEUE).bind(attempt.campaign_id).bind("call.ended")
+                        .bind(&event).bind(now).execute(&mut *tx).await?;
+                }
                 if !attempt.counted() {
                     // A refused dial is still an attempt on the lead.
                     count_attempt(&mut tx, attempt.lead_id, attempt.campaign_id, LeadStatus::InProgress, now).await?;
@@ -566,6 +578,7 @@ fn call_ended_event(
     serde_json::json!({
         "call_id": session.map(|(id, _, _)| *id),
         "event": "call.ended",
+        "answered": true,
         "campaign_id": attempt.campaign_id,
         "lead_id": attempt.lead_id,
         "scheduled_call_id": attempt.scheduled_call_id,
@@ -579,6 +592,37 @@ fn call_ended_event(
         "ended_at": now,
         "recording_url": end.recording_url,
         "links": links,
+    })
+}
+
+/// The `call.ended` event of a call nobody answered: its status, and the retry planned.
+fn unanswered_event(
+    attempt: &AttemptRow,
+    end: &AttemptEnd,
+    call_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "call_id": call_id,
+        "event": "call.ended",
+        "campaign_id": attempt.campaign_id,
+        "lead_id": attempt.lead_id,
+        "scheduled_call_id": attempt.scheduled_call_id,
+        "attempt": attempt.attempt_number,
+        "call_sid": attempt.current_call_sid,
+        "answered": false,
+        "status": end.status.as_str(),
+        "failure_reason": end.failure_reason,
+        "outcome": serde_json::Value::Null,
+        "qualified": serde_json::Value::Null,
+        "facts": {},
+        "duration_seconds": end.duration_seconds,
+        "ended_at": now,
+        "retry_at": match end.next {
+            NextStep::RetryAt(at) => Some(at),
+            _ => None,
+        },
+        "links": {},
     })
 }
 

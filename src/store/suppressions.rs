@@ -14,7 +14,7 @@ use super::{on_pool, Store, StoreError, INSERT_BATCH_ROWS};
 use crate::domain::{LeadStatus, SuppressionSource};
 
 /// One entry of the list, as stored and as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Suppression {
     /// E.164.
     pub phone: String,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::{on_pool, Store, StoreError};
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum DeliveryStatus {
     /// Not sent yet, or to be tried again at `next_attempt_at`.
@@ -41,7 +41,7 @@ impl TryFrom<String> for DeliveryStatus {
 }
 
 /// One event for one campaign's webhook, as stored and as the API lists it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct WebhookDelivery {
     pub id: i64,
     pub campaign_id: i64,

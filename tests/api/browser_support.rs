@@ -73,6 +73,9 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({"args": args, "binary": "/usr/bin/chromium"}),
         );
+        // Two TLS back-ends are linked into this test binary (ring and aws-lc-rs, by different
+        // crates), so rustls cannot pick one by itself; the driver is plain http anyway.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let url = format!("http://127.0.0.1:{port}");
         let mut last_error = String::new();
         for _ in 0..100 {

@@ -5,6 +5,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use serde_json::json;
 
+use crate::both_backends;
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 
 const KEY: &str = "console-key-abcdefghijklmnop";
@@ -106,7 +107,9 @@ async fn a_stranger_is_sent_to_sign_in_and_the_key_opens_a_strict_session(backen
         .send()
         .await
         .unwrap();
-    let policy = response.headers()["content-security-policy"].to_str().unwrap();
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
     assert!(policy.contains("default-src 'self'"), "{policy}");
     let (status, html) = page(&app, &cookie, "/ui/campaigns").await;
     assert_eq!(status, 200);

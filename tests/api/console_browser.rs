@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use voice_runtime::sandbox::exotel::VoiceSetup;
 
+use crate::both_backends;
 use crate::browser_support::Browser;
 use crate::helpers::Backend;
 use crate::live_support::{interested, live_app_with};

@@ -401,8 +401,11 @@ async fn a_restart_mid_campaign_dials_nobody_twice_and_loses_no_one(backend: Bac
 }
 
 async fn a_call_answered_while_the_node_was_down_is_interrupted_not_completed(backend: Backend) {
-    let e = engine_app(backend, simulator(5, 10), &[]).await;
-    let id = campaign_with_leads(&e, 1, json!({"max_attempts": 3}), |_| vec![Hold, Answer]).await;
+    // A webhook nobody listens at: the event is queued all the same.
+    let hook = [("OUTBOUND_WEBHOOK_SECRET", "engine-test-webhook-secret")];
+    let e = engine_app(backend, simulator(5, 10), &hook).await;
+    let settings = json!({"max_attempts": 3, "webhook_url": "http://127.0.0.1:9/hook"});
+    let id = campaign_with_leads(&e, 1, settings, |_| vec![Hold, Answer]).await;
     start(&e, id).await;
     eventually(10, "the call is on the line", || async {
         e.app.state.engine.registry.len() == 1
@@ -416,7 +419,7 @@ async fn a_call_answered_while_the_node_was_down_is_interrupted_not_completed(ba
     e.sim.mute_callbacks(false);
     e.clock.advance(chrono::Duration::minutes(1));
 
-    let e2 = restart(&e, &[]).await;
+    let e2 = restart(&e, &hook).await;
     e2.clock.advance(chrono::Duration::minutes(30));
     e2.app.state.campaigns.do_send(WakeAll);
     // Exotel says "completed", yet nobody heard a word: not a finished lead.
@@ -440,6 +443,21 @@ async fn a_call_answered_while_the_node_was_down_is_interrupted_not_completed(ba
         .map(|c| c["final_outcome"].as_str().unwrap_or("none"))
         .collect();
     assert!(outcomes.contains(&"interrupted"), "{calls}");
+    // The operator's systems hear of the lost conversation too.
+    let deliveries = e2
+        .app
+        .state
+        .store
+        .webhook_deliveries(id, 10, 0)
+        .await
+        .unwrap();
+    let recovered: Vec<Value> = deliveries
+        .iter()
+        .map(|d| serde_json::from_str(&d.payload).unwrap())
+        .filter(|p: &Value| p["outcome"] == "interrupted")
+        .collect();
+    assert_eq!(recovered.len(), 1, "{deliveries:?}");
+    assert_eq!(recovered[0]["recovered_after_restart"], true);
 }
 
 async fn start_and_pause_refuse_what_cannot_be(backend: Backend) {

@@ -25,6 +25,7 @@ mod live_call;
 mod live_support;
 mod media_replay;
 mod media_socket;
+mod openapi;
 mod opt_out;
 mod personas;
 mod planning_race;

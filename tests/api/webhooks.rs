@@ -195,7 +195,53 @@ async fn a_delivery_that_never_succeeds_ends_failed(backend: Backend) {
     assert_eq!(received.0.lock().unwrap().len(), 3);
 }
 
+/// Calls nobody answered are events too: the status, and the retry planned (none after the
+/// last attempt).
+async fn unanswered_calls_are_posted_with_their_retry(backend: Backend) {
+    use crate::engine_support::{campaign_with_leads, engine_app, simulator, start};
+    use voice_runtime::sandbox::exotel::Outcome;
+    let (url, received) = receiver(vec![]).await;
+    let e = engine_app(
+        backend,
+        simulator(5, 10),
+        &[
+            ("OUTBOUND_WEBHOOK_SECRET", SECRET),
+            ("OUTBOUND_WEBHOOK_RETRY_SECONDS", "1"),
+        ],
+    )
+    .await;
+    let settings = json!({"webhook_url": url, "max_attempts": 2, "retry_busy_minutes": 1});
+    let id = campaign_with_leads(&e, 1, settings, |_| vec![Outcome::Busy, Outcome::NoAnswer]).await;
+    start(&e, id).await;
+    eventually(60, "both attempts are posted", || async {
+        e.clock.advance(chrono::Duration::seconds(30));
+        received.0.lock().unwrap().len() >= 2
+    })
+    .await;
+    let events: Vec<Value> = received
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let (busy, no_answer) = (&events[0], &events[1]);
+    assert_eq!(busy["event"], "call.ended");
+    assert_eq!(busy["answered"], false, "{busy}");
+    assert_eq!(busy["status"], "BUSY", "{busy}");
+    assert!(busy["retry_at"].is_string(), "a retry is planned: {busy}");
+    assert_eq!(busy["campaign"]["id"], id, "{busy}");
+    assert_eq!(no_answer["status"], "NO_ANSWER", "{no_answer}");
+    assert!(
+        no_answer["retry_at"].is_null(),
+        "the last attempt: {no_answer}"
+    );
+    assert_eq!(no_answer["attempt"], 2, "{no_answer}");
+}
+
 both_backends!(
+    unanswered_calls_are_posted_with_their_retry,
     a_bad_webhook_url_is_refused_naming_the_field,
     a_finished_call_is_posted_signed_and_retried_until_taken,
     a_delivery_that_never_succeeds_ends_failed,

@@ -6,6 +6,26 @@ use super::client::loose_int;
 use super::{parse_status, CallRef};
 use crate::domain::{CallDuration, CallStatus};
 
+/// The fields of a status callback as Exotel sends them (JSON, urlencoded or multipart form
+/// alike): what the OpenAPI document shows. `build` reads these names; a test holds the two
+/// together.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "PascalCase")]
+pub struct StatusCallbackFields {
+    /// Exotel's id of the call.
+    pub call_sid: String,
+    /// Exotel's status word: `queued`, `ringing`, `in-progress`, `completed`, `busy`,
+    /// `no-answer`, `failed`, `canceled`. Another word is logged and answered `ignored`.
+    pub status: String,
+    /// Exotel's event type (`terminal` for the final callback); logged, not acted on.
+    pub event_type: Option<String>,
+    /// Seconds the call was connected.
+    pub conversation_duration: Option<i64>,
+    pub recording_url: Option<String>,
+    /// The ids we sent with the dial (`c=…;l=…;s=…;a=…`).
+    pub custom_field: Option<String>,
+}
+
 /// The fields we use from a status callback; everything else is ignored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusCallback {
@@ -80,6 +100,26 @@ mod tests {
         assert_eq!(cb.duration_seconds, Some(CallDuration::clamped(320)));
         assert_eq!(cb.call_ref.unwrap().scheduled_call_id, 3);
         assert_eq!(cb.recording_url.as_deref(), Some("https://r.mp3"));
+    }
+
+    /// The documented field names are the ones the parser reads.
+    #[test]
+    fn documented_fields_are_read() {
+        let documented = StatusCallbackFields {
+            call_sid: "80bf".into(),
+            status: "completed".into(),
+            event_type: Some("terminal".into()),
+            conversation_duration: Some(42),
+            recording_url: Some("https://r.mp3".into()),
+            custom_field: Some("c=1;l=2;s=3;a=1".into()),
+        };
+        let cb = StatusCallback::from_json(&serde_json::to_value(&documented).unwrap()).unwrap();
+        assert_eq!(cb.call_sid, "80bf");
+        assert_eq!(cb.status, Some(CallStatus::Completed));
+        assert_eq!(cb.event_type.as_deref(), Some("terminal"));
+        assert_eq!(cb.duration_seconds, Some(CallDuration::clamped(42)));
+        assert_eq!(cb.recording_url.as_deref(), Some("https://r.mp3"));
+        assert_eq!(cb.call_ref.unwrap().scheduled_call_id, 3);
     }
 
     #[test]
