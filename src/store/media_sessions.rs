@@ -64,8 +64,8 @@ impl Store {
             final_outcome, extracted_data, created_at) \
             SELECT id, $2, $3, $4, $5 FROM call_sessions WHERE call_sid = $1 \
             ON CONFLICT (call_session_id) DO NOTHING";
-        const SESSION: &str = "SELECT s.id, s.campaign_id, s.lead_id, s.scheduled_call_id, \
-            sc.attempt_number, s.answered_at FROM call_sessions s \
+        const SESSION: &str = "SELECT s.id AS call_id, s.campaign_id, s.lead_id, \
+            s.scheduled_call_id, sc.attempt_number AS attempt, s.answered_at FROM call_sessions s \
             LEFT JOIN scheduled_calls sc ON sc.id = s.scheduled_call_id WHERE s.call_sid = $1";
         let empty = serde_json::json!([]);
         let no_facts = serde_json::json!({});
@@ -78,9 +78,8 @@ impl Store {
             if saved > 0 {
                 // The campaign's webhook hears of the lost conversation too, in the same
                 // transaction (so exactly once).
-                let session: Option<(i64, i64, i64, Option<i64>, Option<i64>, Option<DateTime<Utc>>)> =
-                    sqlx::query_as(SESSION).bind(call_sid).fetch_optional(&mut *tx).await?;
-                if let Some((call_id, campaign_id, lead_id, scheduled_call_id, attempt, answered_at)) = session {
+                let session: Option<InterruptedSession> = sqlx::query_as(SESSION).bind(call_sid).fetch_optional(&mut *tx).await?;
+                if let Some(InterruptedSession { call_id, campaign_id, lead_id, scheduled_call_id, attempt, answered_at }) = session {
                     let event = serde_json::json!({
                         "call_id": call_id, "event": "call.ended", "answered": true,
                         "campaign_id": campaign_id, "lead_id": lead_id,
@@ -112,4 +111,15 @@ impl Store {
             on_pool!(self, p => sqlx::query_scalar(SQL).bind(call_sid).fetch_optional(p).await)?;
         Ok(at)
     }
+}
+
+/// What the `call.ended` event of a conversation lost to a crash says about its call.
+#[derive(sqlx::FromRow)]
+struct InterruptedSession {
+    call_id: i64,
+    campaign_id: i64,
+    lead_id: i64,
+    scheduled_call_id: Option<i64>,
+    attempt: Option<i64>,
+    answered_at: Option<DateTime<Utc>>,
 }
