@@ -114,6 +114,14 @@ impl StopHandle {
                 "calls not yet answered are left to reconciliation at the next start"
             );
         }
+        // Gone on purpose: the other nodes need not wait for this node's lease to run out.
+        if let Err(e) = engine
+            .store
+            .leave(&engine.settings.node_id, engine.clock.now())
+            .await
+        {
+            tracing::warn!(error = %e, "could not record leaving the cluster");
+        }
         self.server.stop(true).await;
     }
 }
@@ -264,6 +272,7 @@ impl Application {
             tracing::warn!(?recovered, "recovered calls left by the previous process");
         }
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
+        crate::actors::membership::spawn_membership(engine.clone(), campaigns.clone());
         spawn_spool_replay(engine.clone(), campaigns.clone());
         if let Some(sender) = SenderSettings::from_settings(&settings, &engine.public_url) {
             let node = campaigns.clone();

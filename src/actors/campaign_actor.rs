@@ -19,10 +19,10 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use super::campaign_supervisor::{CampaignStopped, StopReason};
 use super::dialer::{dial, DialContext, DialOutcome};
-use super::reconcile::reconcile;
+use super::reconcile::{reconcile, InFlight};
 use super::Engine;
 use crate::domain::CampaignStatus;
-use crate::store::{ClaimedCall, StoreError};
+use crate::store::{ClaimCaps, ClaimedCall, StoreError};
 use crate::telephony::call_outcome::calling_window;
 
 /// What `GET /debug/actors` shows of a campaign actor.
@@ -113,11 +113,11 @@ struct DialFinished {
 enum Round {
     Dial {
         claims: Vec<(ClaimedCall, Option<OwnedSemaphorePermit>)>,
-        in_flight: Vec<i64>,
+        in_flight: InFlight,
         view: CampaignSnapshot,
     },
     Paused {
-        in_flight: Vec<i64>,
+        in_flight: InFlight,
     },
     Completed,
     Credentials(String),
@@ -172,7 +172,7 @@ impl CampaignActor {
                 in_flight,
                 view,
             }) => {
-                self.sync_tokens(&in_flight);
+                self.sync_tokens(&in_flight.mine);
                 self.view = view;
                 for (claim, permit) in claims {
                     self.start_dial(claim, permit, ctx);
@@ -180,7 +180,7 @@ impl CampaignActor {
                 self.schedule_next_round(ctx);
             }
             Ok(Round::Paused { in_flight }) => {
-                self.sync_tokens(&in_flight);
+                self.sync_tokens(&in_flight.mine);
                 self.paused.store(true, Ordering::Release);
                 self.view.paused = true;
                 if self.tokens.is_empty() {
@@ -209,8 +209,9 @@ impl CampaignActor {
         }
     }
 
-    /// Makes the token table match the database's in-flight claims: ended calls free their
-    /// token, calls adopted from before a restart take one.
+    /// Makes the token table match this node's in-flight claims in the database: ended calls
+    /// free their token, calls adopted from before a restart take one. Other nodes' calls
+    /// hold their own nodes' tokens.
     fn sync_tokens(&mut self, in_flight: &[i64]) {
         let live: HashSet<i64> = in_flight.iter().copied().collect();
         self.tokens.retain(|id, _| live.contains(id));
@@ -434,7 +435,7 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
         }
     }
     let (next_due, due) = store.pending_summary(campaign_id, now).await?;
-    if in_flight.is_empty() && store.open_work(campaign_id).await? == 0 {
+    if in_flight.all.is_empty() && store.open_work(campaign_id).await? == 0 {
         store
             .transition_campaign(campaign_id, CampaignStatus::Completed, now)
             .await?;
@@ -443,7 +444,7 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
     let mut view = CampaignSnapshot {
         campaign_id,
         status: Some(campaign.status),
-        tokens_in_use: in_flight.len(),
+        tokens_in_use: in_flight.mine.len(),
         max_concurrent_calls: campaign.max_concurrent_calls,
         queue_depth: due,
         next_due: if open {
@@ -455,7 +456,9 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
         paused: no_dials,
         last_error: None,
     };
-    let free = (campaign.max_concurrent_calls - in_flight.len() as i64).min(due);
+    // What the campaign's cap leaves, as far as this round saw; the claim counts again,
+    // atomically, across the cluster (`claim_due_calls`).
+    let free = (campaign.max_concurrent_calls - in_flight.all.len() as i64).min(due);
     if !open || no_dials || free <= 0 {
         return Ok(Round::Dial {
             claims: Vec::new(),
@@ -472,8 +475,14 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
     }
     let lease = now + engine.dial_lease();
     let node = &engine.settings.node_id;
+    let exotel = &engine.settings.exotel;
+    let caps = ClaimCaps {
+        campaign: campaign.max_concurrent_calls,
+        account: exotel.max_concurrent_calls.map(i64::from),
+        per_minute: Some(i64::from(exotel.calls_per_minute)),
+    };
     let claimed = store
-        .claim_due_calls(campaign_id, now, permits.len() as i64, node, lease)
+        .claim_due_calls(campaign_id, now, permits.len() as i64, node, lease, &caps)
         .await?;
     view.queue_depth = due - claimed.len() as i64;
     let claims = claimed

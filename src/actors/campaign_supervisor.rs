@@ -101,20 +101,48 @@ impl Actor for CampaignSupervisor {
 
     /// Picks up every campaign that was dialing when the process last stopped.
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let store = self.engine.store.clone();
-        let load = async move {
-            let mut ids = Vec::new();
-            for status in [CampaignStatus::Running, CampaignStatus::Scheduled] {
-                match store.campaigns_with_status(status).await {
-                    Ok(found) => ids.extend(found.into_iter().map(|c| c.id)),
-                    Err(e) => tracing::error!(error = %e, "could not load campaigns to resume"),
-                }
-            }
-            ids
-        };
+        let load = dialing_campaigns(self.engine.store.clone());
         ctx.wait(load.into_actor(self).map(|ids, act, ctx| {
             for id in ids {
                 act.ensure_running(id, ctx);
+            }
+        }));
+    }
+}
+
+/// The campaigns the database says are dialing (RUNNING or SCHEDULED), on any node's word.
+async fn dialing_campaigns(store: crate::store::Store) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for status in [CampaignStatus::Running, CampaignStatus::Scheduled] {
+        match store.campaigns_with_status(status).await {
+            Ok(found) => ids.extend(found.into_iter().map(|c| c.id)),
+            Err(e) => tracing::error!(error = %e, "could not load the campaigns to dial"),
+        }
+    }
+    ids
+}
+
+/// Every node works every campaign: a campaign started through another node's API (or
+/// resumed there) is picked up here at the next scan (`membership`, every heartbeat).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ScanCampaigns;
+
+impl Handler<ScanCampaigns> for CampaignSupervisor {
+    type Result = ();
+    fn handle(&mut self, _: ScanCampaigns, ctx: &mut Context<Self>) {
+        if self.engine.draining() {
+            return;
+        }
+        let load = dialing_campaigns(self.engine.store.clone());
+        ctx.spawn(load.into_actor(self).map(|ids, act, ctx| {
+            for id in ids {
+                // Running here already, or waiting out a restart backoff: nothing to do.
+                let running = act.campaigns.get(&id).is_some_and(|a| a.connected());
+                if !running && !act.failures.contains_key(&id) {
+                    tracing::info!(campaign_id = id, "dialing a campaign started elsewhere");
+                    act.ensure_running(id, ctx);
+                }
             }
         }));
     }

@@ -6,6 +6,7 @@ pub mod campaign_supervisor;
 pub mod dialer;
 pub mod engine;
 pub mod live_dials;
+pub mod membership;
 pub mod reconcile;
 
 pub use call_registry::{CallRegistry, CallRegistryHandle, LiveCall};

@@ -34,21 +34,33 @@ pub async fn reconcile(
     engine: &Engine,
     campaign_id: i64,
     now: DateTime<Utc>,
-) -> Result<Vec<i64>, StoreError> {
+) -> Result<InFlight, StoreError> {
     let store = &engine.store;
-    let mut in_flight = Vec::new();
+    let mut in_flight = InFlight::default();
     for attempt in store.in_flight_attempts(campaign_id).await? {
         let ours = engine.live_dials.contains(attempt.scheduled_call_id);
         let expired = !ours && attempt.lease_until.is_none_or(|lease| lease <= now);
         if expired && settle_expired(engine, &attempt, now).await? {
             continue;
         }
-        in_flight.push(attempt.scheduled_call_id);
+        in_flight.all.push(attempt.scheduled_call_id);
+        if attempt.claimed_by.as_deref() == Some(engine.settings.node_id.as_str()) {
+            in_flight.mine.push(attempt.scheduled_call_id);
+        }
     }
     for due in store.due_in_doubt(campaign_id, now).await? {
         settle_in_doubt(engine, due, now).await?;
     }
     Ok(in_flight)
+}
+
+/// A campaign's calls in flight after reconciliation.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    /// On every node: what the campaign's cap counts.
+    pub all: Vec<i64>,
+    /// Claimed by this node (before a restart too): what holds this node's tokens.
+    pub mine: Vec<i64>,
 }
 
 /// Returns true when the attempt is no longer in flight.

@@ -64,6 +64,21 @@ async fn console_gate(
             response.response_mut().add_cookie(&cookie)?;
             Ok(response)
         }
+        gate::Gate::SignIn if state.settings.api_key.is_none() => {
+            // Nothing to sign in with: say so, rather than bounce between pages.
+            let page = crate::console::layout::bare_page(
+                "Not available",
+                maud::html! {
+                    h1 { "The console answers this host only" }
+                    p { "API_KEY is not set, so the console (like the API) answers clients on \
+                        this machine that reach it directly, not through a proxy. Set API_KEY \
+                        on the server to sign in from elsewhere." }
+                },
+            );
+            let response =
+                crate::console::layout::html_response(actix_web::http::StatusCode::FORBIDDEN, page);
+            Ok(req.into_response(response))
+        }
         gate::Gate::SignIn => {
             let to_sign_in = actix_web::HttpResponse::SeeOther()
                 .insert_header((actix_web::http::header::LOCATION, "/ui/sign-in"))

@@ -70,6 +70,11 @@ pub async fn sessions(state: web::Data<AppState>) -> web::Json<LiveSessions> {
 pub struct ActorTree {
     /// `System`.
     pub name: &'static str,
+    /// The node that answered; the tree below is this node's.
+    pub node_id: String,
+    /// Every node of the cluster as its heartbeats describe it (status, lease, live calls,
+    /// tokens), this one included.
+    pub cluster: Vec<crate::store::NodeRow>,
     /// The campaign supervisor, then the call registry.
     pub children: Vec<ActorNode>,
 }
@@ -93,7 +98,7 @@ pub enum ActorNode {
 /// Show the actor tree
 ///
 /// The campaign supervisor's snapshot (tokens, each campaign actor's queue and next due call)
-/// and the call registry's size.
+/// and the call registry's size, with the cluster's nodes from their heartbeats.
 #[utoipa::path(
     get,
     path = "/debug/actors",
@@ -110,8 +115,11 @@ pub async fn actors(state: web::Data<AppState>) -> Result<web::Json<ActorTree>, 
         state.campaigns.send(Snapshot).await.map_err(|e| {
             ApiError::Unavailable(format!("campaign supervisor not answering: {e}"))
         })?;
+    let cluster = state.store.nodes().await?;
     Ok(web::Json(ActorTree {
         name: "System",
+        node_id: state.settings.node_id.clone(),
+        cluster,
         children: vec![
             ActorNode::Supervisor {
                 name: "CampaignSupervisor",

@@ -65,7 +65,11 @@ pub struct ExotelSettings {
     pub base_url: String,
     pub virtual_number: Option<String>,
     pub connect_mode: ConnectMode,
+    /// Dials per minute for the whole cluster (each node also spaces its own requests).
     pub calls_per_minute: u32,
+    /// Calls at once for the whole Exotel account, across every node and campaign
+    /// (`EXOTEL_MAX_CONCURRENT_CALLS`; Exotel plans cap them); `None` = no cap of ours.
+    pub max_concurrent_calls: Option<u32>,
     pub ring_timeout_seconds: u32,
     pub exophlo_id: Option<String>,
     /// Whole-request deadline for Exotel's REST API (`EXOTEL_TIMEOUT_SECONDS`). A dial that
@@ -120,6 +124,11 @@ pub struct Settings {
     pub our_base_url: Option<String>,
     /// Names this process in dial claims (`claimed_by`): a restarted node recognises its own.
     pub node_id: String,
+    /// How often this node renews its row in `nodes` (`NODE_HEARTBEAT_SECONDS`).
+    pub node_heartbeat_seconds: u32,
+    /// How long a node's row stays valid without a heartbeat (`NODE_LEASE_SECONDS`); after it,
+    /// the other nodes settle its calls.
+    pub node_lease_seconds: u32,
     /// Bearer token for the REST API; `None` means the API answers loopback clients only.
     pub api_key: Option<String>,
     /// A second bearer token that opens `/metrics` only (for a Prometheus scraper).
@@ -208,6 +217,18 @@ impl Settings {
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let env = Env(vars);
         let exotel_subdomain = env.string("EXOTEL_SUBDOMAIN", "api.exotel.com");
+        let node_heartbeat_seconds = env.number("NODE_HEARTBEAT_SECONDS", 5, 1..=300)?;
+        let node_lease_seconds = env.number("NODE_LEASE_SECONDS", 30, 3..=3600)?;
+        // One late heartbeat must not make a live node look dead to the others.
+        if node_lease_seconds < 2 * node_heartbeat_seconds {
+            return Err(ConfigError {
+                var: "NODE_LEASE_SECONDS",
+                value: node_lease_seconds.to_string(),
+                reason: format!(
+                    "must be at least twice NODE_HEARTBEAT_SECONDS ({node_heartbeat_seconds})"
+                ),
+            });
+        }
         let hours_start = env.number("CALLING_HOURS_START", 10, 0..=23)?;
         let hours_end = env.number("CALLING_HOURS_END", 19, 1..=24)?;
         if hours_start == hours_end {
@@ -228,6 +249,8 @@ impl Settings {
                 None => None,
             },
             node_id: env.optional("NODE_ID").unwrap_or_else(default_node_id),
+            node_heartbeat_seconds,
+            node_lease_seconds,
             api_key: env.optional("API_KEY"),
             metrics_token: env.optional("METRICS_TOKEN"),
             log_pii: match env.string("LOG_PII", "false").to_ascii_lowercase().as_str() {
@@ -269,6 +292,14 @@ impl Settings {
                     _ => return Err(env.error("EXOTEL_CONNECT_MODE", "expected flow or direct")),
                 },
                 calls_per_minute: env.number("EXOTEL_CALLS_PER_MINUTE", 200, 1..=100_000)?,
+                max_concurrent_calls: match env.number(
+                    "EXOTEL_MAX_CONCURRENT_CALLS",
+                    0,
+                    0..=100_000,
+                )? {
+                    0 => None,
+                    cap => Some(cap),
+                },
                 ring_timeout_seconds: env.number("EXOTEL_RING_TIMEOUT_SECONDS", 30, 5..=120)?,
                 exophlo_id: env.optional("EXOTEL_EXOPHLO_ID"),
                 request_timeout_seconds: env.number("EXOTEL_TIMEOUT_SECONDS", 15, 1..=120)?,
@@ -416,6 +447,7 @@ impl std::fmt::Debug for ExotelSettings {
             .field("virtual_number", &self.virtual_number)
             .field("connect_mode", &self.connect_mode)
             .field("calls_per_minute", &self.calls_per_minute)
+            .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("ring_timeout_seconds", &self.ring_timeout_seconds)
             .field("exophlo_id", &self.exophlo_id)
             .finish()

@@ -17,6 +17,8 @@ use crate::store::{CallPoint, Count};
 /// The charts read at most this many of the latest calls and conversations, so the page stays
 /// quick on a campaign of 100k calls; the totals above them count everything.
 const SAMPLE: i64 = 5_000;
+/// Transcripts are large: the latency chart reads the latest 500 conversations.
+const TRANSCRIPT_SAMPLE: i64 = 500;
 /// Latency buckets, in milliseconds (upper bounds; the last is open).
 const LATENCY_BUCKETS: [u64; 7] = [500, 750, 1_000, 1_500, 2_000, 3_000, 5_000];
 
@@ -26,7 +28,7 @@ pub async fn page_view(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, Con
     let campaign = store.campaign(id).await?;
     let figures = store.campaign_analytics(id).await?;
     let points = store.call_points(id, SAMPLE).await?;
-    let transcripts = store.recent_transcripts(id, SAMPLE).await?;
+    let transcripts = store.recent_transcripts(id, TRANSCRIPT_SAMPLE).await?;
     let tz: Tz = campaign.timezone.parse().unwrap_or(chrono_tz::UTC);
     let latencies: Vec<u64> = transcripts
         .iter()
@@ -65,7 +67,7 @@ pub async fn page_view(ctx: Ctx, id: web::Path<i64>) -> Result<HttpResponse, Con
             (bar_chart("latency-chart", "Agent turns by time from the caller's last word to the first audio",
                 &latency_bars(&latencies)))
         }
-        p.muted { "Charts read the latest " (SAMPLE) " calls and conversations at most." }
+        p.muted { "Charts read the latest " (SAMPLE) " calls (answer rate) and " (TRANSCRIPT_SAMPLE) " conversations (latency) at most." }
     };
     Ok(respond(page(&ctx, "Analytics", Nav::Campaigns, body)))
 }

@@ -100,9 +100,8 @@ fn switches(ctx: &Ctx, c: &Campaign) -> Markup {
             @if can_start {
                 form method="post" action={"/ui/campaigns/" (c.id) "/start"} {
                     (csrf_field(ctx))
-                    button type="submit" aria-label={"Start " (c.name)} {
-                        @if c.status == CampaignStatus::Paused { "Resume" } @else { "Start" }
-                    }
+                    @let verb = if c.status == CampaignStatus::Paused { "Resume" } else { "Start" };
+                    button type="submit" aria-label={(verb) " " (c.name)} { (verb) }
                 }
             }
             @if can_pause {

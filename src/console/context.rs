@@ -23,22 +23,32 @@ impl Ctx {
     /// it came from, came from our own origin.
     pub fn check_form(&self, req: &HttpRequest, presented: &str) -> Result<(), ConsoleError> {
         let key = session::key(self.state.settings.api_key.as_deref());
-        if !session::csrf_ok(&key, &self.session, presented) || !same_origin(req) {
+        let ours = self.state.settings.our_base_url.as_deref();
+        if !session::csrf_ok(&key, &self.session, presented) || !same_origin(req, ours) {
             return Err(ConsoleError::Csrf);
         }
         Ok(())
     }
 }
 
-/// An `Origin` header, when sent, must name the host the request came to.
-fn same_origin(req: &HttpRequest) -> bool {
+/// An `Origin` header, when sent, must name the host the request came to, or our public URL
+/// (`OUR_BASE_URL`: a proxy may pass on a `Host` of its own).
+fn same_origin(req: &HttpRequest, our_base_url: Option<&str>) -> bool {
     let Some(origin) = req.headers().get("origin").and_then(|o| o.to_str().ok()) else {
         return true;
     };
     let host = req.connection_info().host().to_string();
-    origin
+    let to_this_host = origin
         .split_once("://")
-        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(&host))
+        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(&host));
+    let ours = our_base_url
+        .and_then(|base| url::Url::parse(base).ok())
+        .is_some_and(|base| {
+            base.origin()
+                .ascii_serialization()
+                .eq_ignore_ascii_case(origin)
+        });
+    to_this_host || ours
 }
 
 impl FromRequest for Ctx {

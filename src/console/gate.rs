@@ -40,12 +40,23 @@ pub fn decide(req: &ServiceRequest, state: &AppState, direct_loopback: bool) -> 
     if let Some(session) = session_of(req, state) {
         return Gate::Session(session);
     }
-    if state.settings.api_key.is_none() && direct_loopback {
+    if state.settings.api_key.is_none() && direct_loopback && loopback_host(req) {
         let session = session::start(state.clock.now().timestamp());
         let cookie = cookie_for(req, state, &session);
         return Gate::NewSession(session, cookie);
     }
     Gate::SignIn
+}
+
+/// The `Host` the browser asked for names this machine. Without it, a page of another site
+/// whose name was re-pointed at 127.0.0.1 (DNS rebinding) would be given a session.
+fn loopback_host(req: &ServiceRequest) -> bool {
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_string(),
+        None => host.split(':').next().unwrap_or_default().to_string(),
+    };
+    matches!(name.as_str(), "localhost" | "127.0.0.1" | "::1")
 }
 
 /// The session cookie: HttpOnly (no script reads it), SameSite=Strict (no other site's page

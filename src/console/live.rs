@@ -22,6 +22,9 @@ use crate::domain::pii::mask;
 
 /// How often the server looks for changes to push.
 const TICK: Duration = Duration::from_millis(500);
+/// A stream ends after this long (or when its session does); the browser reconnects through
+/// the sign-in gate, so a signed-out or expired session stops being served.
+const STREAM_LIFETIME: Duration = Duration::from_secs(600);
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How long one call actor may take to describe itself before the view goes on without it.
@@ -53,19 +56,16 @@ async fn fragments(state: &AppState) -> (Markup, Markup) {
 async fn calls_fragment(state: &AppState) -> Markup {
     let mut calls = state.engine.registry.list();
     calls.sort_by_key(|c| c.dialed_at);
-    let mut rows = Vec::with_capacity(calls.len());
-    for call in calls {
-        let conversation = match &call.actor {
-            Some(actor) => {
-                match tokio::time::timeout(ASK_TIMEOUT, actor.send(GetCallState)).await {
-                    Ok(Ok(state)) => Some(state),
-                    _ => None,
-                }
-            }
-            None => None,
-        };
-        rows.push((call, conversation));
-    }
+    // Asked all at once: one slow actor costs the tick its own timeout, not one per call.
+    let asks = calls.iter().map(|call| async move {
+        let actor = call.actor.as_ref()?;
+        match tokio::time::timeout(ASK_TIMEOUT, actor.send(GetCallState)).await {
+            Ok(Ok(state)) => Some(state),
+            _ => None,
+        }
+    });
+    let conversations = futures::future::join_all(asks).await;
+    let rows: Vec<_> = calls.into_iter().zip(conversations).collect();
     html! {
         p.muted { (rows.len()) " in progress" }
         @for (call, conversation) in &rows {
@@ -105,7 +105,28 @@ async fn tree_fragment(state: &AppState) -> Markup {
     else {
         return html! { p.error { "The campaign supervisor is not answering." } };
     };
+    let cluster = state.store.nodes().await.unwrap_or_default();
     html! {
+        @if cluster.len() > 1 {
+            div.table-wrap { table #cluster {
+                caption.muted { "Cluster (from each node's heartbeat)" }
+                thead { tr {
+                    th scope="col" { "Node" } th scope="col" { "Status" } th scope="col" { "Live calls" }
+                    th scope="col" { "Tokens in use" } th scope="col" { "Last heartbeat" }
+                } }
+                tbody {
+                    @for n in &cluster {
+                        tr {
+                            td { (n.node_id) @if n.node_id == tree.node_id { " (this node)" } }
+                            td { span class={"badge " (n.status)} { (n.status) } }
+                            td { (n.live_calls) }
+                            td { (n.tokens_in_use) " / " (n.tokens_capacity) }
+                            td { (when(&n.heartbeat_at)) }
+                        }
+                    }
+                }
+            } }
+        }
         p {
             "Node " strong { (tree.node_id) } ": "
             ((tree.node_tokens_capacity as usize).saturating_sub(tree.node_tokens_available))
@@ -140,9 +161,11 @@ async fn tree_fragment(state: &AppState) -> Markup {
 }
 
 /// One SSE event; every line of the fragment gets its own `data:` (the browser joins them).
+/// A bare `\r` also ends an SSE line, so it is turned into a space first (a lead's name may
+/// hold one).
 fn event(name: &str, fragment: &str) -> Bytes {
     let mut out = format!("event: {name}\n");
-    for line in fragment.lines() {
+    for line in fragment.replace('\r', " ").lines() {
         out.push_str("data: ");
         out.push_str(line);
         out.push('\n');
@@ -154,13 +177,18 @@ fn event(name: &str, fragment: &str) -> Bytes {
 /// What the stream remembers between ticks.
 struct Pushed {
     state: web::Data<AppState>,
+    /// When this stream stops (the session's end or `STREAM_LIFETIME`).
+    until: tokio::time::Instant,
     calls: String,
     tree: String,
     quiet: Duration,
 }
 
 pub async fn events(ctx: Ctx) -> HttpResponse {
+    let session_left = ctx.session.expires - ctx.state.clock.now().timestamp();
+    let lifetime = STREAM_LIFETIME.min(Duration::from_secs(session_left.max(0) as u64));
     let start = Pushed {
+        until: tokio::time::Instant::now() + lifetime,
         state: ctx.state.clone(),
         calls: String::new(),
         tree: String::new(),
@@ -168,6 +196,9 @@ pub async fn events(ctx: Ctx) -> HttpResponse {
     };
     let stream = futures::stream::unfold(start, |mut pushed| async move {
         loop {
+            if tokio::time::Instant::now() >= pushed.until {
+                return None;
+            }
             let (calls, tree) = fragments(&pushed.state).await;
             let (calls, tree) = (calls.into_string(), tree.into_string());
             let mut out = Vec::new();

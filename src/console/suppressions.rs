@@ -49,8 +49,9 @@ async fn render(
                 }
                 div.field.invalid[error.and_then(|e| e.on("reason")).is_some()] {
                     label for="reason" { "Reason" }
-                    input #reason name="reason" type="text" maxlength="500";
-                    @if let Some(m) = error.and_then(|e| e.on("reason")) { p.field-error role="alert" { (m) } }
+                    input #reason name="reason" type="text" maxlength="500"
+                        aria-describedby=[error.and_then(|e| e.on("reason")).map(|_| "reason-error")];
+                    @if let Some(m) = error.and_then(|e| e.on("reason")) { p.field-error #reason-error role="alert" { (m) } }
                 }
                 div { button type="submit" { "Add" } }
             }
@@ -59,7 +60,11 @@ async fn render(
                 h2 { "Upload a list" }
                 div.dropzone {
                     label for="suppression-file" { "CSV file (column phone, optional reason)" }
-                    input #suppression-file type="file" name="file" accept=".csv,text/csv" required;
+                    input #suppression-file type="file" name="file" accept=".csv,text/csv" required
+                        aria-describedby=[error.and_then(|e| e.on("file")).map(|_| "suppression-file-error")];
+                    @if let Some(m) = error.and_then(|e| e.on("file")) {
+                        p.field-error #suppression-file-error role="alert" { (m) }
+                    }
                     p.muted { "…or drop the file here. " span.chosen {} }
                 }
                 p { button type="submit" { "Upload" } }

@@ -81,7 +81,7 @@ impl Store {
                 let session: Option<InterruptedSession> = sqlx::query_as(SESSION).bind(call_sid).fetch_optional(&mut *tx).await?;
                 if let Some(InterruptedSession { call_id, campaign_id, lead_id, scheduled_call_id, attempt, answered_at }) = session {
                     let event = serde_json::json!({
-                        "call_id": call_id, "event": "call.ended", "answered": true,
+                        "call_id": call_id, "event": "call.ended", "answered": answered_at.is_some(),
                         "campaign_id": campaign_id, "lead_id": lead_id,
                         "scheduled_call_id": scheduled_call_id, "attempt": attempt,
                         "call_sid": call_sid, "outcome": outcome, "qualified": null,

@@ -14,6 +14,7 @@ mod exports;
 mod in_doubt;
 mod leads;
 mod media_sessions;
+mod nodes;
 mod recordings;
 mod scheduled_calls;
 mod suppressions;
@@ -27,7 +28,10 @@ pub use error::StoreError;
 pub use exports::ExportedCall;
 pub use in_doubt::DueInDoubt;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
-pub use scheduled_calls::{AttemptEnd, AttemptRow, ClaimedCall, ConversationSummary};
+pub use nodes::{NodeLoad, NodeRow};
+pub use scheduled_calls::{
+    AttemptEnd, AttemptRow, ClaimCaps, ClaimedCall, ConversationSummary, INTERRUPTED_REASON,
+};
 pub use suppressions::Suppression;
 pub use webhooks::{DeliveryStatus, WebhookDelivery};
 

@@ -72,11 +72,48 @@ pub struct AttemptEnd {
     pub next: NextStep,
 }
 
+/// Why an attempt closed as interrupted failed: the process stopped mid-call. Such a call's
+/// event is the conversation's (`save_interrupted_conversation`), not an unanswered one.
+pub const INTERRUPTED_REASON: &str = "interrupted: the process stopped mid-call";
+
+/// The limits a claim keeps to, counted across the whole cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimCaps {
+    /// The campaign's `max_concurrent_calls`.
+    pub campaign: i64,
+    /// `EXOTEL_MAX_CONCURRENT_CALLS`: calls at once for the whole account.
+    pub account: Option<i64>,
+    /// `EXOTEL_CALLS_PER_MINUTE`: claims in the last minute, cluster-wide.
+    pub per_minute: Option<i64>,
+}
+
+impl ClaimCaps {
+    /// Only the campaign's own cap (tests and tools that claim by hand).
+    pub fn campaign(max_concurrent_calls: i64) -> ClaimCaps {
+        ClaimCaps {
+            campaign: max_concurrent_calls,
+            account: None,
+            per_minute: None,
+        }
+    }
+}
+
+/// The advisory lock every claim takes on PostgreSQL (any constant unique to this purpose).
+const CLAIM_LOCK: i64 = 0x766f_6963_6c61_696d; // "voiclaim"
+
 pub(super) const ATTEMPT_COLUMNS: &str = "id AS scheduled_call_id, campaign_id, lead_id, \
     attempt_number, status, current_call_sid, claimed_by, lease_until, in_doubt_since";
 
 impl Store {
     /// Plans a first call at `at` for every NEW lead of the campaign; returns how many.
+    ///
+    /// Safe with several nodes planning one campaign at once: the leads are first taken with
+    /// `UPDATE … WHERE status = 'NEW' RETURNING id`. On PostgreSQL a row another transaction
+    /// is updating makes this one wait and then re-check `status = 'NEW'` (false by then), so
+    /// each lead is taken by exactly one planner; SQLite has one writer at a time. Only the
+    /// leads taken get a call, in the same transaction, so none is SCHEDULED without one, and a
+    /// lead imported meanwhile stays NEW for the next round. (An `INSERT … SELECT` of the NEW
+    /// leads, as this once was, reads without locking: three nodes planned every lead 2–3 times.)
     pub async fn schedule_new_leads(
         &self,
         campaign_id: i64,
@@ -84,30 +121,43 @@ impl Store {
         max_attempts: i64,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        const PLAN: &str =
-            "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, status, \
-            attempt_number, max_attempts, created_at, updated_at) \
-            SELECT campaign_id, id, $2, 'PENDING', 1, $3, $4, $4 FROM leads \
-            WHERE campaign_id = $1 AND status = 'NEW'";
-        // Only leads PLAN gave a call: on PostgreSQL each statement sees what committed before
-        // it, so a lead imported between the two statements is NEW here too and must stay NEW
-        // (the next round plans it) rather than become SCHEDULED with no call at all.
-        const MARK: &str = "UPDATE leads SET status = 'SCHEDULED' WHERE campaign_id = $1 \
-            AND status = 'NEW' AND EXISTS (SELECT 1 FROM scheduled_calls sc WHERE sc.lead_id = leads.id)";
+        const TAKE: &str = "UPDATE leads SET status = 'SCHEDULED' WHERE campaign_id = $1 \
+            AND status = 'NEW' RETURNING id";
+        // Bind parameters per statement stay far below both backends' limits.
+        const CHUNK: usize = 500;
         let planned = on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let planned = sqlx::query(PLAN).bind(campaign_id).bind(at).bind(max_attempts).bind(now)
-                .execute(&mut *tx).await?.rows_affected();
-            sqlx::query(MARK).bind(campaign_id).execute(&mut *tx).await?;
+            let taken: Vec<i64> = sqlx::query_scalar(TAKE).bind(campaign_id)
+                .fetch_all(&mut *tx).await?;
+            for ids in taken.chunks(CHUNK) {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, status, \
+                     attempt_number, max_attempts, created_at, updated_at) SELECT campaign_id, id, ",
+                );
+                qb.push_bind(at).push(", 'PENDING', 1, ").push_bind(max_attempts).push(", ")
+                    .push_bind(now).push(", ").push_bind(now).push(" FROM leads WHERE id IN (");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&mut *tx).await?;
+            }
             tx.commit().await?;
-            planned
+            taken.len() as u64
         });
         Ok(planned)
     }
 
-    /// Atomically claims up to `limit` due calls of a campaign for `node`, oldest first. A call
-    /// whose number is on the suppression list is never claimed, whichever campaign put it
-    /// there (`cancel_suppressed_calls` closes it).
+    /// Atomically claims up to `limit` due calls of a campaign for `node`, oldest first, within
+    /// the cluster-wide `caps`. A call whose number is on the suppression list is never
+    /// claimed, whichever campaign put it there (`cancel_suppressed_calls` closes it).
+    ///
+    /// The caps are counted from the database in the claim's own transaction, so they hold
+    /// across every node: on PostgreSQL the transaction first takes one advisory lock
+    /// (`CLAIM_LOCK`), so no two claims anywhere count at the same time (claims are a few
+    /// milliseconds, a few per second: one lock for the cluster costs nothing and cannot
+    /// deadlock); SQLite has one writer at a time and no cluster.
     pub async fn claim_due_calls(
         &self,
         campaign_id: i64,
@@ -115,21 +165,58 @@ impl Store {
         limit: i64,
         node: &str,
         lease_until: DateTime<Utc>,
+        caps: &ClaimCaps,
     ) -> Result<Vec<ClaimedCall>, StoreError> {
         if limit <= 0 {
             return Ok(Vec::new());
         }
+        const LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+        // Dialing or on the phone, in doubt included: a call that may be live counts.
+        const CAMPAIGN_LIVE: &str = "SELECT COUNT(*) FROM scheduled_calls WHERE campaign_id = $1 \
+            AND status IN ('DIALING','IN_PROGRESS')";
+        const ACCOUNT_LIVE: &str =
+            "SELECT COUNT(*) FROM scheduled_calls WHERE status IN ('DIALING','IN_PROGRESS')";
+        const LAST_MINUTE: &str = "SELECT COUNT(*) FROM scheduled_calls WHERE claimed_at > $1";
         const CLAIM: &str = "UPDATE scheduled_calls SET status = 'DIALING', claimed_by = $3, \
-            lease_until = $4, updated_at = $2 \
+            lease_until = $4, claimed_at = $2, updated_at = $2 \
             WHERE id IN (SELECT sc.id FROM scheduled_calls sc WHERE sc.campaign_id = $1 \
             AND sc.status = 'PENDING' AND sc.scheduled_time <= $2 \
             AND NOT EXISTS (SELECT 1 FROM leads l JOIN suppressions s ON s.phone = l.phone \
                 WHERE l.id = sc.lead_id) \
             ORDER BY sc.scheduled_time, sc.id LIMIT $5) AND status = 'PENDING' \
             RETURNING id";
-        let ids: Vec<i64> = on_pool!(self, p => sqlx::query_scalar(CLAIM)
-            .bind(campaign_id).bind(now).bind(node).bind(lease_until).bind(limit)
-            .fetch_all(p).await)?;
+        let postgres = self.backend() == "postgres";
+        // SQLite: take the write lock at BEGIN. A deferred transaction that counts first and
+        // writes second fails with "database is locked" when another connection wrote in
+        // between (no busy wait applies to that upgrade).
+        let begin = if postgres { "BEGIN" } else { "BEGIN IMMEDIATE" };
+        let ids: Vec<i64> = on_pool!(self, p => {
+            let mut tx = p.begin_with(begin).await?;
+            if postgres {
+                sqlx::query(LOCK).bind(CLAIM_LOCK).execute(&mut *tx).await?;
+            }
+            let mut allowed = limit;
+            let live: i64 = sqlx::query_scalar(CAMPAIGN_LIVE).bind(campaign_id)
+                .fetch_one(&mut *tx).await?;
+            allowed = allowed.min(caps.campaign - live);
+            if let Some(account) = caps.account {
+                let live: i64 = sqlx::query_scalar(ACCOUNT_LIVE).fetch_one(&mut *tx).await?;
+                allowed = allowed.min(account - live);
+            }
+            if let Some(per_minute) = caps.per_minute {
+                let recent: i64 = sqlx::query_scalar(LAST_MINUTE)
+                    .bind(now - chrono::Duration::minutes(1)).fetch_one(&mut *tx).await?;
+                allowed = allowed.min(per_minute - recent);
+            }
+            let ids: Vec<i64> = if allowed > 0 {
+                sqlx::query_scalar(CLAIM).bind(campaign_id).bind(now).bind(node)
+                    .bind(lease_until).bind(allowed).fetch_all(&mut *tx).await?
+            } else {
+                Vec::new()
+            };
+            tx.commit().await?;
+            ids
+        });
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -245,8 +332,10 @@ impl Store {
                 false
             } else {
                 // Nobody answered (busy, no answer, failed, a refused dial): the webhook hears
-                // it now. An answered call's event comes with its conversation instead.
-                if end.status != CallStatus::Completed {
+                // it now. An answered call's event comes with its conversation instead, and so
+                // does one lost to a crash (`save_interrupted_conversation`).
+                let interrupted = end.failure_reason.as_deref() == Some(INTERRUPTED_REASON);
+                if end.status != CallStatus::Completed && !interrupted {
                     let call_id: Option<i64> = match &attempt.current_call_sid {
                         Some(sid) => sqlx::query_scalar("SELECT id FROM call_sessions WHERE call_sid = $1")
                             .bind(sid).fetch_optional(&mut *tx).await?,

@@ -128,7 +128,7 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
 }
 
 /// Why an attempt closed as interrupted failed (shared with start-up recovery).
-pub const INTERRUPTED_REASON: &str = "interrupted: the process stopped mid-call";
+pub use crate::store::INTERRUPTED_REASON;
 
 /// Whether an answered call lost its conversation to a crash of ours: placed by an earlier run
 /// of this node (before this process started) and its audio never reached any node, so the

@@ -5,21 +5,31 @@
 //! through a small async client (hyper), where a CDP client such as chromiumoxide compiles the
 //! whole generated Chrome DevTools protocol and follows one browser's internals.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+/// One browser at a time in the whole test binary: two Chromiums on two shared cores would
+/// make each test's waits a matter of luck.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A chromedriver process and a browser session on it; both end on drop.
 pub struct Browser {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // chromedriver leads its own process group (see `start`): killing the group takes
+        // Chromium and its helpers with it, even when the test panicked mid-session.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-9", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -40,6 +50,7 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a fresh profile, at 1280×900.
     pub async fn start() -> Browser {
+        let turn = ONE_BROWSER.lock().await;
         let path = chromedriver_path();
         assert!(
             std::path::Path::new(&path).exists(),
@@ -48,6 +59,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new(&path)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -90,6 +102,7 @@ impl Browser {
                         client,
                         driver,
                         _profile: profile,
+                        _turn: turn,
                     }
                 }
                 Err(e) => last_error = e.to_string(),
@@ -97,6 +110,11 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("no WebDriver session: {last_error}");
+    }
+
+    /// Ends the WebDriver session (Chromium quits), then the driver goes on drop.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 
     pub async fn goto(&self, url: &str) {

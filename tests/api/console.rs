@@ -262,6 +262,22 @@ async fn without_an_api_key_loopback_opens_the_console_directly(backend: Backend
     assert!(!html.contains("Sign out"), "nothing to sign out of");
     let sign_in = browser().get(app.url("/ui/sign-in")).send().await.unwrap();
     assert_eq!(sign_in.status(), 303);
+    // Through a proxy, or under a foreign host name (DNS rebinding): a clear refusal, not a
+    // session, and not a loop of redirects.
+    for (header, value) in [("X-Forwarded-For", "203.0.113.9"), ("Host", "evil.example")] {
+        let refused = browser()
+            .get(app.url("/ui/campaigns"))
+            .header(header, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{header}");
+        assert!(refused.headers().get(SET_COOKIE).is_none(), "{header}");
+        assert!(
+            refused.text().await.unwrap().contains("API_KEY"),
+            "{header}"
+        );
+    }
 }
 
 async fn the_live_view_streams_server_sent_events(backend: Backend) {

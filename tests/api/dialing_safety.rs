@@ -215,7 +215,14 @@ async fn a_dial_whose_process_died_is_settled_not_redialed(backend: Backend) {
     let now = e.clock.now();
     store.schedule_new_leads(id, now, 3, now).await.unwrap();
     let claim = store
-        .claim_due_calls(id, now, 1, "test-node", now + chrono::Duration::minutes(2))
+        .claim_due_calls(
+            id,
+            now,
+            1,
+            "test-node",
+            now + chrono::Duration::minutes(2),
+            &voice_runtime::store::ClaimCaps::campaign(10),
+        )
         .await
         .unwrap()
         .remove(0);

@@ -458,6 +458,15 @@ async fn a_call_answered_while_the_node_was_down_is_interrupted_not_completed(ba
         .collect();
     assert_eq!(recovered.len(), 1, "{deliveries:?}");
     assert_eq!(recovered[0]["recovered_after_restart"], true);
+    let sid = recovered[0]["call_sid"].as_str().unwrap();
+    let about_it = deliveries
+        .iter()
+        .filter(|d| d.payload.contains(sid))
+        .count();
+    assert_eq!(
+        about_it, 1,
+        "one event for the lost call, not two: {deliveries:?}"
+    );
 }
 
 async fn start_and_pause_refuse_what_cannot_be(backend: Backend) {

@@ -10,6 +10,7 @@ mod benches;
 mod browser_support;
 mod campaigns;
 mod chaos;
+mod cluster;
 mod console;
 mod console_browser;
 mod dialing_safety;

@@ -134,7 +134,14 @@ async fn the_claim_skips_suppressed_numbers(backend: Backend) {
         .unwrap();
     let lease = now + chrono::Duration::minutes(2);
     let claimed = store
-        .claim_due_calls(id, now, 10, "test-node", lease)
+        .claim_due_calls(
+            id,
+            now,
+            10,
+            "test-node",
+            lease,
+            &voice_runtime::store::ClaimCaps::campaign(10),
+        )
         .await
         .unwrap();
     let phones: Vec<&str> = claimed.iter().map(|c| c.phone.as_str()).collect();
