@@ -53,6 +53,8 @@ pub enum HealthStatus {
     Ok,
     /// The database did not answer as it should.
     Degraded,
+    /// Shutting down (SIGTERM): live calls finish here, new work should go to other nodes.
+    Draining,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -73,7 +75,7 @@ pub struct DatabaseHealth {
     tag = "operations",
     responses(
         (status = 200, description = "Up, and the database answered", body = Health),
-        (status = 503, description = "Up, but the database did not answer within 2 s, or failed (`status` is `degraded`)", body = Health),
+        (status = 503, description = "Up, but the database did not answer within 2 s, or failed (`status` is `degraded`), or the node is shutting down (`draining`)", body = Health),
     ),
     security(()),
 )]
@@ -84,11 +86,12 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => (false, e.to_string()),
         Err(_) => (false, "no answer within 2 s".to_string()),
     };
+    let draining = state.engine.draining();
     let body = Health {
-        status: if ok {
-            HealthStatus::Ok
-        } else {
-            HealthStatus::Degraded
+        status: match (ok, draining) {
+            (_, true) => HealthStatus::Draining,
+            (true, false) => HealthStatus::Ok,
+            (false, false) => HealthStatus::Degraded,
         },
         version: env!("CARGO_PKG_VERSION"),
         database: DatabaseHealth {
@@ -96,7 +99,9 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             status: db,
         },
     };
-    if ok {
+    // A balancer's readiness check takes a draining node out of rotation; the sockets and
+    // callbacks of its live calls still reach it (or any other node) meanwhile.
+    if ok && !draining {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -147,6 +147,8 @@ pub struct Settings {
     /// each time up to an hour; `OUTBOUND_WEBHOOK_MAX_ATTEMPTS` (12) attempts in all.
     pub outbound_webhook_retry_seconds: u32,
     pub outbound_webhook_max_attempts: u32,
+    /// `OUTBOUND_WEBHOOK_TIMEOUT_SECONDS` (10): how long a receiver has to answer one POST.
+    pub outbound_webhook_timeout_seconds: u32,
     pub database_url: DatabaseUrl,
     pub exotel: ExotelSettings,
     pub deepgram: ProviderSettings,
@@ -277,6 +279,11 @@ impl Settings {
                 "OUTBOUND_WEBHOOK_MAX_ATTEMPTS",
                 12,
                 1..=100,
+            )?,
+            outbound_webhook_timeout_seconds: env.number(
+                "OUTBOUND_WEBHOOK_TIMEOUT_SECONDS",
+                10,
+                1..=120,
             )?,
             database_url: DatabaseUrl::parse(&env.string("DATABASE_URL", DatabaseUrl::DEFAULT))
                 .map_err(|reason| env.error("DATABASE_URL", reason))?,
@@ -488,6 +495,10 @@ impl std::fmt::Debug for Settings {
             .field(
                 "outbound_webhook_max_attempts",
                 &self.outbound_webhook_max_attempts,
+            )
+            .field(
+                "outbound_webhook_timeout_seconds",
+                &self.outbound_webhook_timeout_seconds,
             )
             .field("database_url", &self.database_url.redacted())
             .field("exotel", &self.exotel)

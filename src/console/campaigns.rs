@@ -242,30 +242,34 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-/// Start or pause through the API; a refusal (no leads, a missing provider key) is shown on
-/// the campaign's page.
-pub async fn start(
-    ctx: Ctx,
-    req: HttpRequest,
-    id: web::Path<i64>,
-    form: web::Form<CsrfForm>,
-) -> Result<HttpResponse, ConsoleError> {
-    ctx.check_form(&req, &form.csrf)?;
-    let id = id.into_inner();
-    let result = campaign_control::start(ctx.state.clone(), web::Path::from(id)).await;
-    after_switch(&ctx, id, result.map(|_| ())).await
+/// The operator's two switches.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    Start,
+    Pause,
 }
 
-pub async fn pause(
+/// Start (or resume) and pause through the API; a refusal (no leads, a missing provider key)
+/// is shown on the campaign's page.
+pub async fn switch(
     ctx: Ctx,
     req: HttpRequest,
-    id: web::Path<i64>,
+    path: web::Path<(i64, Switch)>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, ConsoleError> {
     ctx.check_form(&req, &form.csrf)?;
-    let id = id.into_inner();
-    let result = campaign_control::pause(ctx.state.clone(), web::Path::from(id)).await;
-    after_switch(&ctx, id, result.map(|_| ())).await
+    let (id, switch) = path.into_inner();
+    let state = ctx.state.clone();
+    let result = match switch {
+        Switch::Start => campaign_control::start(state, web::Path::from(id))
+            .await
+            .map(|_| ()),
+        Switch::Pause => campaign_control::pause(state, web::Path::from(id))
+            .await
+            .map(|_| ()),
+    };
+    after_switch(&ctx, id, result).await
 }
 
 async fn after_switch(

@@ -50,8 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(campaigns::edit_form))
                 .route(web::post().to(campaigns::edit)),
         )
-        .route("/ui/campaigns/{id}/start", web::post().to(campaigns::start))
-        .route("/ui/campaigns/{id}/pause", web::post().to(campaigns::pause))
+        .route(
+            "/ui/campaigns/{id}/{switch:start|pause}",
+            web::post().to(campaigns::switch),
+        )
         .route("/ui/campaigns/{id}/leads", web::post().to(leads::upload))
         .route(
             "/ui/campaigns/{id}/analytics",

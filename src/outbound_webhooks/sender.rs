@@ -16,10 +16,8 @@ use crate::store::{Store, WebhookDelivery};
 
 /// How often an idle sender looks for due deliveries.
 const POLL_EVERY: Duration = Duration::from_secs(1);
-/// A receiver has this long to answer.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// A claim outlives the send's timeout.
-const LEASE: Duration = Duration::from_secs(30);
+/// A claim outlives the send's timeout by this much.
+const LEASE_MARGIN: Duration = Duration::from_secs(20);
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECONDS: i64 = 3600;
 
@@ -29,6 +27,9 @@ pub struct SenderSettings {
     pub secret: String,
     pub retry_seconds: u32,
     pub max_attempts: u32,
+    /// How long a receiver has to answer one POST (`OUTBOUND_WEBHOOK_TIMEOUT_SECONDS`): a
+    /// receiver that stalls costs that attempt, and only later deliveries wait.
+    pub timeout: Duration,
     /// Our public URL, for the links in an event.
     pub public_url: String,
 }
@@ -40,6 +41,7 @@ impl SenderSettings {
             secret: settings.outbound_webhook_secret.clone()?,
             retry_seconds: settings.outbound_webhook_retry_seconds,
             max_attempts: settings.outbound_webhook_max_attempts,
+            timeout: Duration::from_secs(u64::from(settings.outbound_webhook_timeout_seconds)),
             public_url: public_url.to_string(),
         })
     }
@@ -53,7 +55,7 @@ pub fn spawn_sender(
     running: impl Fn() -> bool + 'static,
 ) {
     let client = reqwest::Client::builder()
-        .timeout(SEND_TIMEOUT)
+        .timeout(settings.timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default();
@@ -81,7 +83,8 @@ pub async fn send_due(
     let mut tried = 0;
     loop {
         let now = clock.now();
-        let lease = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let lease =
+            now + chrono::Duration::from_std(settings.timeout + LEASE_MARGIN).unwrap_or_default();
         let Some(delivery) = store.claim_webhook_delivery(now, lease).await? else {
             return Ok(tried);
         };

@@ -11,6 +11,7 @@ mod browser_support;
 mod campaigns;
 mod chaos;
 mod cluster;
+mod cluster_processes;
 mod console;
 mod console_browser;
 mod dialing_safety;

@@ -50,6 +50,11 @@ fn free_port() -> u16 {
 }
 
 pub async fn world(backend: Backend) -> World {
+    world_ringing(backend, 10).await
+}
+
+/// As `world`, the simulated phones ringing `ring_ms` before their outcome.
+pub async fn world_ringing(backend: Backend, ring_ms: u64) -> World {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let database_url = database_url(backend, &dir).await;
     let fakes = (
@@ -58,7 +63,7 @@ pub async fn world(backend: Backend) -> World {
         FakeElevenLabs::start(0).unwrap(),
     );
     World {
-        sim: simulator(10, 10),
+        sim: simulator(ring_ms, 10),
         database_url,
         dir,
         client: reqwest::Client::new(),
@@ -173,6 +178,16 @@ impl World {
     /// A running campaign of `n` leads, open around the clock (the server's clock is real, so
     /// the campaign is transactional: the legal floor for promotional calls would shut it at night).
     pub async fn campaign(&self, server: &Server, n: usize, settings: Value) -> i64 {
+        let mut csv = String::from("name,phone\n");
+        for i in 0..n {
+            csv.push_str(&format!("Lead {i},{}\n", phone(i)));
+            self.sim.script(&phone(i), vec![Outcome::Answer]);
+        }
+        self.campaign_from_csv(server, &csv, settings).await
+    }
+
+    /// As `campaign`, with these leads (their phones scripted by the caller).
+    pub async fn campaign_from_csv(&self, server: &Server, csv: &str, settings: Value) -> i64 {
         let mut body = json!({"name": "process test", "playbook": "test_short",
             "calling_hours_start": 0, "calling_hours_end": 24, "calling_days": "Mon-Sun",
             "timezone": "UTC", "transactional": true});
@@ -190,16 +205,11 @@ impl World {
         let id = created.json::<Value>().await.unwrap()["id"]
             .as_i64()
             .unwrap();
-        let mut csv = String::from("name,phone\n");
-        for i in 0..n {
-            csv.push_str(&format!("Lead {i},{}\n", phone(i)));
-            self.sim.script(&phone(i), vec![Outcome::Answer]);
-        }
         let uploaded = self
             .client
             .post(server.url(&format!("/campaigns/{id}/upload-csv")))
             .header("Content-Type", "text/csv")
-            .body(csv)
+            .body(csv.to_string())
             .send()
             .await
             .unwrap();

@@ -18,7 +18,8 @@ pub const SECRET: &str = "receiver-shares-this-secret";
 #[derive(Clone, Default)]
 pub struct Received(pub Arc<Mutex<Vec<(String, String, String)>>>);
 
-/// A receiver on a free port answering each POST with the next of `statuses` (then 200).
+/// A receiver on a free port answering each POST with the next of `statuses` (then 200);
+/// a status of 0 stalls: the request is read, and no answer comes for a minute.
 pub async fn receiver(statuses: Vec<u16>) -> (String, Received) {
     let received = Received::default();
     let statuses = Arc::new(Mutex::new(statuses.into_iter()));
@@ -43,13 +44,17 @@ pub async fn receiver(statuses: Vec<u16>) -> (String, Received) {
                         String::from_utf8_lossy(&body).to_string(),
                     ));
                     let status = s.lock().unwrap().next().unwrap_or(200);
+                    if status == 0 {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        return HttpResponse::Ok().finish();
+                    }
                     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
                         .finish()
                 }
             }),
         )
     })
-    .workers(1)
+    .workers(2)
     .bind("127.0.0.1:0")
     .unwrap();
     let url = format!("http://{}/hook", server.addrs()[0]);
@@ -240,8 +245,36 @@ async fn unanswered_calls_are_posted_with_their_retry(backend: Backend) {
     assert_eq!(no_answer["attempt"], 2, "{no_answer}");
 }
 
+/// A receiver that takes the request and never answers costs one attempt (the timeout), not
+/// the event: it is sent again and delivered.
+async fn a_stalled_receiver_times_out_and_the_event_is_sent_again(backend: Backend) {
+    let (url, received) = receiver(vec![0]).await;
+    let vars = [
+        ("OUTBOUND_WEBHOOK_SECRET", SECRET),
+        ("OUTBOUND_WEBHOOK_RETRY_SECONDS", "1"),
+        ("OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", "1"),
+    ];
+    let live = live_app_with(backend, 8000, &vars).await;
+    let id = live
+        .call_in(interested(), json!({"webhook_url": url}))
+        .await;
+    let e = &live.e;
+    let path = format!("/campaigns/{id}/webhook-deliveries");
+    eventually(60, "the event is delivered after the stall", || async {
+        e.clock.advance(chrono::Duration::seconds(2));
+        e.app.get_json(&path).await["items"][0]["status"] == "DELIVERED"
+    })
+    .await;
+    let d = e.app.get_json(&path).await;
+    assert_eq!(d["items"][0]["attempts"], 2, "{d}");
+    let got = received.0.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "the stalled request, then the one taken");
+    assert_eq!(got[0].1, got[1].1, "the same delivery id");
+}
+
 both_backends!(
     unanswered_calls_are_posted_with_their_retry,
+    a_stalled_receiver_times_out_and_the_event_is_sent_again,
     a_bad_webhook_url_is_refused_naming_the_field,
     a_finished_call_is_posted_signed_and_retried_until_taken,
     a_delivery_that_never_succeeds_ends_failed,
