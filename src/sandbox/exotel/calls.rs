@@ -22,6 +22,8 @@ pub struct DialRecord {
 #[derive(Debug, Clone)]
 pub struct SimCall {
     pub from: String,
+    /// The campaign named in the dial's `CustomField` (`c=<id>`), for per-campaign counts.
+    pub campaign: String,
     pub status: CallStatus,
     pub duration_seconds: Option<i64>,
 }
@@ -35,6 +37,8 @@ pub struct CallBook {
     /// Calls between acceptance and their end.
     live: AtomicUsize,
     max_live: AtomicUsize,
+    /// Live and most-ever-live calls per campaign (`SimCall::campaign`).
+    live_by_campaign: Mutex<HashMap<String, (usize, usize)>>,
     /// Wakes held calls when a test releases them.
     release: Notify,
     released: std::sync::atomic::AtomicBool,
@@ -55,10 +59,18 @@ impl CallBook {
             *n += 1;
             *n - 1
         };
+        let campaign = campaign_of(&record.custom_field);
+        {
+            let mut per_campaign = lock(&self.live_by_campaign);
+            let (live, max) = per_campaign.entry(campaign.clone()).or_insert((0, 0));
+            *live += 1;
+            *max = (*max).max(*live);
+        }
         lock(&self.calls).insert(
             record.call_sid.clone(),
             SimCall {
                 from: record.from.clone(),
+                campaign,
                 status: CallStatus::Initiated,
                 duration_seconds: None,
             },
@@ -77,6 +89,9 @@ impl CallBook {
             call.duration_seconds = duration.or(call.duration_seconds);
             if was_live && status.is_terminal() {
                 self.live.fetch_sub(1, Ordering::SeqCst);
+                if let Some((live, _)) = lock(&self.live_by_campaign).get_mut(&call.campaign) {
+                    *live = live.saturating_sub(1);
+                }
             }
         }
     }
@@ -114,4 +129,21 @@ impl CallBook {
     pub fn max_live(&self) -> usize {
         self.max_live.load(Ordering::SeqCst)
     }
+
+    /// The most calls ever live at once, per campaign.
+    pub fn max_live_by_campaign(&self) -> HashMap<String, usize> {
+        lock(&self.live_by_campaign)
+            .iter()
+            .map(|(campaign, (_, max))| (campaign.clone(), *max))
+            .collect()
+    }
+}
+
+/// `c=<id>` of a `CustomField` (`c=1;l=2;s=3;a=1`), or the whole field when it has none.
+fn campaign_of(custom_field: &str) -> String {
+    custom_field
+        .split(';')
+        .find_map(|part| part.strip_prefix("c="))
+        .unwrap_or(custom_field)
+        .to_string()
 }

@@ -262,6 +262,11 @@ impl ExotelSimulator {
         self.shared.book.max_live()
     }
 
+    /// The most calls of each campaign (by the `c=` of their `CustomField`) live at once.
+    pub fn max_concurrent_per_campaign(&self) -> std::collections::HashMap<String, usize> {
+        self.shared.book.max_live_by_campaign()
+    }
+
     pub async fn stop(&self) {
         self.server.stop(false).await;
     }
