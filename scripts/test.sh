@@ -15,3 +15,8 @@ if [ -z "${CHROMEDRIVER:-}" ]; then
   export CHROMEDRIVER
 fi
 cargo test --all-targets "$@"
+# The multi-process cluster test starts three servers beside the simulator and PostgreSQL: it
+# runs after the suite, alone, so the machine's two cores are its own (same build, no rebuild).
+if [ "$#" -eq 0 ]; then
+  cargo test --test api -- --ignored cluster_processes
+fi

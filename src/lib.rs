@@ -12,6 +12,7 @@ pub mod bench;
 pub mod call;
 pub mod chaos;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod console;
 pub mod conversation;

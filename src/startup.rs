@@ -232,6 +232,15 @@ impl Application {
             .our_base_url
             .clone()
             .unwrap_or_else(|| format!("http://{}:{port}", settings.bind_addr.ip()));
+        let node_url = settings.node_url.clone().unwrap_or_else(|| {
+            // Bound to every interface: the other nodes of one machine still reach loopback;
+            // on several machines NODE_URL must say where (README, "Several nodes").
+            let ip = match settings.bind_addr.ip() {
+                ip if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+                ip => ip,
+            };
+            format!("http://{}", std::net::SocketAddr::new(ip, port))
+        });
         let settings = Arc::new(settings);
         let providers = crate::call::providers::CallProviders::new(&settings);
         let playbooks = PlaybookCatalog::new(&settings.playbooks_dir);
@@ -251,6 +260,7 @@ impl Application {
                 settings.max_concurrent_calls as usize,
             )),
             public_url,
+            node_url,
             registry: CallRegistryHandle::start(),
             live_dials: Default::default(),
             drain: Default::default(),
@@ -282,6 +292,7 @@ impl Application {
         }
         providers.keep_warm(&settings);
         let state = AppState {
+            peers: crate::cluster::Peers::new(&settings),
             providers,
             media_sockets: Arc::new(tokio::sync::Semaphore::new(api::state::media_socket_cap(
                 settings.max_concurrent_calls,

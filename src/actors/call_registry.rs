@@ -7,14 +7,14 @@ use std::sync::Arc;
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::call::CallActor;
 use crate::domain::CallStatus;
 
 /// A call placed by this node and not yet ended: registered on a successful dial, or, for a call
 /// adopted after its dial was not recorded, when its conversation starts (`Attach`).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiveCall {
     pub call_sid: String,
     pub campaign_id: i64,

@@ -26,7 +26,7 @@ use crate::store::{ClaimCaps, ClaimedCall, StoreError};
 use crate::telephony::call_outcome::calling_window;
 
 /// What `GET /debug/actors` shows of a campaign actor.
-#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default, utoipa::ToSchema)]
 pub struct CampaignSnapshot {
     pub campaign_id: i64,
     pub status: Option<CampaignStatus>,

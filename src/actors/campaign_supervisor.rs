@@ -62,7 +62,7 @@ pub struct WakeAll;
 pub struct Shutdown;
 
 /// The campaign side of the actor tree, for `GET /debug/actors`.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SupervisorSnapshot {
     pub node_id: String,
     pub node_tokens_capacity: u32,

@@ -30,6 +30,8 @@ pub struct Engine {
     pub node_tokens: Arc<Semaphore>,
     /// The URL Exotel reaches us at (callbacks, media socket).
     pub public_url: String,
+    /// The URL the other nodes reach this one at (`NODE_URL`), recorded with each heartbeat.
+    pub node_url: String,
     pub registry: CallRegistryHandle,
     /// Dials running in this process (reconciliation leaves their claims alone).
     pub live_dials: LiveDials,

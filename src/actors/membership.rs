@@ -10,7 +10,7 @@ use actix::Addr;
 
 use super::campaign_supervisor::{CampaignSupervisor, ScanCampaigns, WakeAll};
 use super::Engine;
-use crate::store::NodeLoad;
+use crate::store::{Heartbeat, NodeLoad};
 
 /// Starts the membership task; it ends with the node's supervisor.
 pub fn spawn_membership(engine: Engine, supervisor: Addr<CampaignSupervisor>) {
@@ -35,11 +35,15 @@ pub async fn beat(engine: &Engine, supervisor: &Addr<CampaignSupervisor>) {
         tokens_in_use: capacity - engine.node_tokens.available_permits() as i64,
     };
     let node = &settings.node_id;
-    if let Err(e) = engine
-        .store
-        .heartbeat(node, engine.started_at, load, now, lease)
-        .await
-    {
+    let beat = Heartbeat {
+        node_id: node,
+        node_url: &engine.node_url,
+        started_at: engine.started_at,
+        now,
+        lease_until: lease,
+        load,
+    };
+    if let Err(e) = engine.store.heartbeat(&beat).await {
         tracing::warn!(error = %e, "heartbeat not recorded; the others may take this node for lost");
     }
     match engine.store.settle_lost_nodes(node, now).await {

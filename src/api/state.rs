@@ -24,6 +24,8 @@ pub struct AppState {
     pub providers: crate::call::providers::CallProviders,
     /// Places for open media sockets: the node's call cap plus a margin (`media_socket_cap`).
     pub media_sockets: Arc<tokio::sync::Semaphore>,
+    /// Asks the other nodes for their part of the cluster-wide views.
+    pub peers: crate::cluster::Peers,
 }
 
 /// How many media sockets a node holds open at once: one per call it may carry, plus room

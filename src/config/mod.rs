@@ -124,6 +124,9 @@ pub struct Settings {
     pub our_base_url: Option<String>,
     /// Names this process in dial claims (`claimed_by`): a restarted node recognises its own.
     pub node_id: String,
+    /// Where the other nodes of a cluster reach this one for the cluster-wide views
+    /// (`NODE_URL`); `None` means the address we are bound to (loopback when bound to all).
+    pub node_url: Option<String>,
     /// How often this node renews its row in `nodes` (`NODE_HEARTBEAT_SECONDS`).
     pub node_heartbeat_seconds: u32,
     /// How long a node's row stays valid without a heartbeat (`NODE_LEASE_SECONDS`); after it,
@@ -251,6 +254,10 @@ impl Settings {
                 None => None,
             },
             node_id: env.optional("NODE_ID").unwrap_or_else(default_node_id),
+            node_url: match env.optional("NODE_URL") {
+                Some(_) => Some(env.url("NODE_URL", "")?),
+                None => None,
+            },
             node_heartbeat_seconds,
             node_lease_seconds,
             api_key: env.optional("API_KEY"),
@@ -479,6 +486,7 @@ impl std::fmt::Debug for Settings {
             .field("bind_addr", &self.bind_addr)
             .field("our_base_url", &self.our_base_url)
             .field("node_id", &self.node_id)
+            .field("node_url", &self.node_url)
             .field("api_key", &redacted(&self.api_key))
             .field("metrics_token", &redacted(&self.metrics_token))
             .field("log_pii", &self.log_pii)

@@ -15,10 +15,10 @@ use serde_json::Value;
 use super::calls::turn_item;
 use super::context::Ctx;
 use super::layout::{page, respond, when, Nav};
-use crate::actors::campaign_supervisor::Snapshot;
 use crate::api::AppState;
-use crate::call::call_actor::GetCallState;
+use crate::cluster::views::{self, Deadlines, NodeTree, Scope};
 use crate::domain::pii::mask;
+use crate::store::NodeRow;
 
 /// How often the server looks for changes to push.
 const TICK: Duration = Duration::from_millis(500);
@@ -27,7 +27,8 @@ const TICK: Duration = Duration::from_millis(500);
 const STREAM_LIFETIME: Duration = Duration::from_secs(600);
 /// A comment line this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
-/// How long one call actor may take to describe itself before the view goes on without it.
+/// How long one call actor, or another node, may take to describe itself before the view goes
+/// on without it.
 const ASK_TIMEOUT: Duration = Duration::from_millis(300);
 
 pub async fn page_view(ctx: Ctx) -> HttpResponse {
@@ -54,21 +55,19 @@ async fn fragments(state: &AppState) -> (Markup, Markup) {
 }
 
 async fn calls_fragment(state: &AppState) -> Markup {
-    let mut calls = state.engine.registry.list();
-    calls.sort_by_key(|c| c.dialed_at);
-    // Asked all at once: one slow actor costs the tick its own timeout, not one per call.
-    let asks = calls.iter().map(|call| async move {
-        let actor = call.actor.as_ref()?;
-        match tokio::time::timeout(ASK_TIMEOUT, actor.send(GetCallState)).await {
-            Ok(Ok(state)) => Some(state),
-            _ => None,
-        }
-    });
-    let conversations = futures::future::join_all(asks).await;
-    let rows: Vec<_> = calls.into_iter().zip(conversations).collect();
+    let deadlines = Deadlines {
+        call_actor: ASK_TIMEOUT,
+        peer: ASK_TIMEOUT,
+    };
+    let live = views::sessions(state, Scope::Cluster, deadlines).await;
+    let several = live.nodes.len() > 1;
     html! {
-        p.muted { (rows.len()) " in progress" }
-        @for (call, conversation) in &rows {
+        p.muted { (live.count) " in progress" }
+        @for part in live.nodes.iter().filter(|p| p.error.is_some()) {
+            p.error { "Node " (part.node_id) " did not answer: " (part.error.as_deref().unwrap_or("")) }
+        }
+        @for s in &live.sessions {
+            @let call = &s.call;
             article.card.live-call data-call-sid=(call.call_sid) {
                 div.row {
                     strong { (call.lead_name) }
@@ -76,8 +75,9 @@ async fn calls_fragment(state: &AppState) -> Markup {
                     span.badge { (call.status.as_str()) }
                     a href={"/ui/campaigns/" (call.campaign_id)} { "campaign " (call.campaign_id) }
                     span.muted { "dialed " (when(&call.dialed_at)) }
+                    @if several { span.muted.node { "node " (s.node_id) } }
                 }
-                @if let Some(c) = conversation { (conversation_view(c)) }
+                @if let Some(c) = &s.conversation { (conversation_view(c)) }
             }
         }
     }
@@ -101,32 +101,49 @@ fn conversation_view(c: &Value) -> Markup {
 }
 
 async fn tree_fragment(state: &AppState) -> Markup {
-    let Ok(Ok(tree)) = tokio::time::timeout(ASK_TIMEOUT, state.campaigns.send(Snapshot)).await
-    else {
-        return html! { p.error { "The campaign supervisor is not answering." } };
-    };
-    let cluster = state.store.nodes().await.unwrap_or_default();
+    let mine = views::local_tree(state, ASK_TIMEOUT).await;
+    let cluster = views::cluster_nodes(state).await;
+    let peers = views::peer_trees(state, &cluster, ASK_TIMEOUT).await;
     html! {
-        @if cluster.len() > 1 {
-            div.table-wrap { table #cluster {
-                caption.muted { "Cluster (from each node's heartbeat)" }
-                thead { tr {
-                    th scope="col" { "Node" } th scope="col" { "Status" } th scope="col" { "Live calls" }
-                    th scope="col" { "Tokens in use" } th scope="col" { "Last heartbeat" }
-                } }
-                tbody {
-                    @for n in &cluster {
-                        tr {
-                            td { (n.node_id) @if n.node_id == tree.node_id { " (this node)" } }
-                            td { span class={"badge " (n.status)} { (n.status) } }
-                            td { (n.live_calls) }
-                            td { (n.tokens_in_use) " / " (n.tokens_capacity) }
-                            td { (when(&n.heartbeat_at)) }
-                        }
+        @if cluster.len() > 1 { (cluster_table(&cluster, &mine.node_id)) }
+        (node_tree(&mine))
+        @for peer in &peers { (node_tree(peer)) }
+    }
+}
+
+/// The nodes as their heartbeats describe them.
+fn cluster_table(cluster: &[NodeRow], me: &str) -> Markup {
+    html! {
+        div.table-wrap { table #cluster {
+            caption.muted { "Cluster (from each node's heartbeat)" }
+            thead { tr {
+                th scope="col" { "Node" } th scope="col" { "Status" } th scope="col" { "Live calls" }
+                th scope="col" { "Tokens in use" } th scope="col" { "Last heartbeat" }
+            } }
+            tbody {
+                @for n in cluster {
+                    tr {
+                        td { (n.node_id) @if n.node_id == me { " (this node)" } }
+                        td { span class={"badge " (n.status)} { (n.status) } }
+                        td { (n.live_calls) }
+                        td { (n.tokens_in_use) " / " (n.tokens_capacity) }
+                        td { (when(&n.heartbeat_at)) }
                     }
                 }
-            } }
-        }
+            }
+        } }
+    }
+}
+
+/// One node's campaign supervisor: its tokens and each campaign actor.
+fn node_tree(node: &NodeTree) -> Markup {
+    let Some(tree) = &node.supervisor else {
+        return html! {
+            p.error { "Node " (node.node_id) ": " (node.error.as_deref().unwrap_or("not answering")) }
+        };
+    };
+    html! {
+        section.node-tree data-node=(node.node_id) {
         p {
             "Node " strong { (tree.node_id) } ": "
             ((tree.node_tokens_capacity as usize).saturating_sub(tree.node_tokens_available))
@@ -156,6 +173,7 @@ async fn tree_fragment(state: &AppState) -> Markup {
                     }
                 }
             } }
+        }
         }
     }
 }

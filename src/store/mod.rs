@@ -28,7 +28,7 @@ pub use error::StoreError;
 pub use exports::ExportedCall;
 pub use in_doubt::DueInDoubt;
 pub use leads::{ImportOutcome, Lead, LeadFilter, NewLead};
-pub use nodes::{NodeLoad, NodeRow};
+pub use nodes::{Heartbeat, NodeLoad, NodeRow};
 pub use scheduled_calls::{
     AttemptEnd, AttemptRow, ClaimCaps, ClaimedCall, ConversationSummary, INTERRUPTED_REASON,
 };

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{on_pool, Store, StoreError};
 
 /// A node as the cluster sees it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct NodeRow {
     pub node_id: String,
     /// `UP`, `LEFT` (drained and stopped) or `LOST` (stopped heart-beating).
@@ -20,6 +20,21 @@ pub struct NodeRow {
     pub live_calls: i64,
     pub tokens_capacity: i64,
     pub tokens_in_use: i64,
+    /// Where the other nodes reach it (`NODE_URL`); `None` for a node from before migration 0011.
+    pub node_url: Option<String>,
+}
+
+/// One heartbeat of a node.
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat<'a> {
+    pub node_id: &'a str,
+    pub node_url: &'a str,
+    /// When the node's process started (a restart shows as a new value).
+    pub started_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+    /// Until when the others take the node for alive without another heartbeat.
+    pub lease_until: DateTime<Utc>,
+    pub load: NodeLoad,
 }
 
 /// What a node reports with each heartbeat.
@@ -32,22 +47,18 @@ pub struct NodeLoad {
 
 impl Store {
     /// Renews this node's row (creating it, or reviving it after LEFT or LOST).
-    pub async fn heartbeat(
-        &self,
-        node_id: &str,
-        started_at: DateTime<Utc>,
-        load: NodeLoad,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub async fn heartbeat(&self, beat: &Heartbeat<'_>) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO nodes (node_id, status, started_at, heartbeat_at, \
-            lease_until, live_calls, tokens_capacity, tokens_in_use) \
-            VALUES ($1, 'UP', $2, $3, $4, $5, $6, $7) \
+            lease_until, live_calls, tokens_capacity, tokens_in_use, node_url) \
+            VALUES ($1, 'UP', $2, $3, $4, $5, $6, $7, $8) \
             ON CONFLICT (node_id) DO UPDATE SET status = 'UP', started_at = $2, heartbeat_at = $3, \
-            lease_until = $4, live_calls = $5, tokens_capacity = $6, tokens_in_use = $7";
-        on_pool!(self, p => sqlx::query(SQL).bind(node_id).bind(started_at).bind(now)
-            .bind(lease_until).bind(load.live_calls).bind(load.tokens_capacity)
-            .bind(load.tokens_in_use).execute(p).await.map(|_| ()))?;
+            lease_until = $4, live_calls = $5, tokens_capacity = $6, tokens_in_use = $7, \
+            node_url = $8";
+        let load = beat.load;
+        on_pool!(self, p => sqlx::query(SQL).bind(beat.node_id).bind(beat.started_at)
+            .bind(beat.now).bind(beat.lease_until).bind(load.live_calls)
+            .bind(load.tokens_capacity).bind(load.tokens_in_use).bind(beat.node_url)
+            .execute(p).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -62,7 +73,7 @@ impl Store {
     /// Every node ever seen, this one included, by id.
     pub async fn nodes(&self) -> Result<Vec<NodeRow>, StoreError> {
         const SQL: &str = "SELECT node_id, status, started_at, heartbeat_at, lease_until, \
-            live_calls, tokens_capacity, tokens_in_use FROM nodes ORDER BY node_id";
+            live_calls, tokens_capacity, tokens_in_use, node_url FROM nodes ORDER BY node_id";
         Ok(on_pool!(self, p => sqlx::query_as::<_, NodeRow>(SQL).fetch_all(p).await)?)
     }
 

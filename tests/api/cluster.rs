@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use voice_runtime::clock::Clock;
-use voice_runtime::store::{ClaimCaps, NodeLoad, Store};
+use voice_runtime::store::{ClaimCaps, Heartbeat, NodeLoad, Store};
 
 use crate::both_backends;
 use crate::engine_support::{engine_app, eventually, phone, simulator};
@@ -143,23 +143,25 @@ async fn a_node_that_stops_heart_beating_has_its_claims_expired_once(backend: Ba
     let far = now + chrono::Duration::hours(1);
     let lost_at = now - chrono::Duration::seconds(40);
     stores[0]
-        .heartbeat(
-            "dead-node",
-            lost_at,
-            NodeLoad::default(),
-            lost_at,
-            lost_at + chrono::Duration::seconds(30),
-        )
+        .heartbeat(&Heartbeat {
+            node_id: "dead-node",
+            node_url: "http://127.0.0.1:9",
+            started_at: lost_at,
+            now: lost_at,
+            lease_until: lost_at + chrono::Duration::seconds(30),
+            load: NodeLoad::default(),
+        })
         .await
         .unwrap();
     stores[0]
-        .heartbeat(
-            "live-node",
+        .heartbeat(&Heartbeat {
+            node_id: "live-node",
+            node_url: "http://127.0.0.1:9",
+            started_at: now,
             now,
-            NodeLoad::default(),
-            now,
-            now + chrono::Duration::seconds(30),
-        )
+            lease_until: now + chrono::Duration::seconds(30),
+            load: NodeLoad::default(),
+        })
         .await
         .unwrap();
     let claimed = stores[0]
@@ -204,13 +206,14 @@ async fn a_node_that_stops_heart_beating_has_its_claims_expired_once(backend: Ba
     assert_eq!(statuses["live-node"], "UP");
     // It comes back: its next heartbeat makes it UP again.
     stores[0]
-        .heartbeat(
-            "dead-node",
+        .heartbeat(&Heartbeat {
+            node_id: "dead-node",
+            node_url: "http://127.0.0.1:9",
+            started_at: now,
             now,
-            NodeLoad::default(),
-            now,
-            now + chrono::Duration::seconds(30),
-        )
+            lease_until: now + chrono::Duration::seconds(30),
+            load: NodeLoad::default(),
+        })
         .await
         .unwrap();
     let back = stores[0].nodes().await.unwrap();

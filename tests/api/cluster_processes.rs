@@ -14,14 +14,15 @@ use crate::engine_support::{eventually, phone};
 use crate::helpers::Backend;
 use crate::process_support::{world_ringing, Server, World};
 
-const LEADS_PER_CAMPAIGN: usize = 40;
+const LEADS_PER_CAMPAIGN: usize = 150;
 const CAMPAIGN_CAP: i64 = 4;
 const ACCOUNT_CAP: &str = "6";
 
-// Not in the default run: under a loaded 2-core CI machine (three servers, the simulator and
-// PostgreSQL at once) it twice overran its 240 s wait for completion, though it takes ~45 s
-// alone. Run it with `cargo test --test api -- --ignored cluster_processes`.
-#[ignore = "three serve processes: run alone, see the comment above"]
+// Not in `cargo test`'s default run but in its own phase of scripts/test.sh (so in CI): three
+// servers, the simulator and PostgreSQL need the machine to themselves, and under the rest of
+// the suite on two cores it overran its wait. Alone: `cargo test --test api -- --ignored
+// cluster_processes`.
+#[ignore = "three serve processes: scripts/test.sh runs it alone, after the suite"]
 #[actix_rt::test]
 async fn three_nodes_share_two_campaigns_within_the_caps_and_survive_a_sigkill() {
     if std::env::var("TEST_DATABASE_URL").is_err() {
@@ -50,14 +51,14 @@ async fn three_nodes_share_two_campaigns_within_the_caps_and_survive_a_sigkill()
     let second = campaign(&world, &a, LEADS_PER_CAMPAIGN).await;
 
     // Mid-campaign, one node dies without a word.
-    eventually(60, "a third of the leads dialed", || async {
+    eventually(120, "a third of the leads dialed", || async {
         world.sim.dials().len() >= 2 * LEADS_PER_CAMPAIGN / 3
     })
     .await;
     drop(b);
 
     let (world_ref, a_ref) = (&world, &a);
-    eventually(240, "both campaigns complete", || async move {
+    eventually(300, "both campaigns complete", || async move {
         let mut done = true;
         for id in [first, second] {
             let campaign = world_ref.get(a_ref, &format!("/campaigns/{id}")).await;

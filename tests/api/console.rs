@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::both_backends;
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 
-const KEY: &str = "console-key-abcdefghijklmnop";
+pub(crate) const KEY: &str = "console-key-abcdefghijklmnop";
 const HOSTILE: &str = "<script>alert(1)</script>";
 
 both_backends!(
@@ -28,7 +28,7 @@ fn browser() -> reqwest::Client {
 }
 
 /// Signs in with the key; returns the `name=value` of the session cookie.
-async fn sign_in(app: &TestApp) -> String {
+pub(crate) async fn sign_in(app: &TestApp) -> String {
     let response = browser()
         .post(app.url("/ui/sign-in"))
         .form(&[("api_key", KEY)])
@@ -40,7 +40,7 @@ async fn sign_in(app: &TestApp) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
     let response = browser()
         .get(app.url(path))
         .header(COOKIE, cookie)

@@ -12,6 +12,7 @@ mod campaigns;
 mod chaos;
 mod cluster;
 mod cluster_processes;
+mod cluster_views;
 mod console;
 mod console_browser;
 mod dialing_safety;
