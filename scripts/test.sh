@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, against SQLite and PostgreSQL and in headless Chromium (README's
-# second command; CI runs it). Installs and starts what it needs.
+# The whole test suite, against SQLite and PostgreSQL, with Redis, and in headless Chromium
+# (README's second command; CI runs it). Installs and starts what it needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,12 @@ if [ -z "${TEST_DATABASE_URL:-}" ]; then
   export TEST_DATABASE_URL
 fi
 echo "PostgreSQL for the tests: $TEST_DATABASE_URL"
+# The session mirror's tests write to a real redis-server (Debian's package).
+if [ -z "${TEST_REDIS_URL:-}" ]; then
+  TEST_REDIS_URL="$(bash scripts/redis.sh)"
+  export TEST_REDIS_URL
+fi
+echo "Redis for the tests: $TEST_REDIS_URL"
 # The console's end-to-end test drives Debian's headless Chromium.
 if [ -z "${CHROMEDRIVER:-}" ]; then
   CHROMEDRIVER="$(bash scripts/chromium.sh)"

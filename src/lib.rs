@@ -25,6 +25,7 @@ pub mod outbound_webhooks;
 pub mod providers;
 pub mod sandbox;
 pub mod scheduling;
+pub mod session_mirror;
 pub mod signing;
 pub mod startup;
 pub mod store;

@@ -23,6 +23,7 @@ use crate::config::Settings;
 use crate::conversation::playbook_catalog::PlaybookCatalog;
 use crate::outbound_webhooks::{spawn_sender, SenderSettings};
 use crate::scheduling::Pacer;
+use crate::session_mirror::SessionMirror;
 use crate::store::{Store, StoreError};
 use crate::telephony::exotel::{ExotelClient, ExotelError};
 
@@ -268,6 +269,7 @@ impl Application {
             spool: Spool::new(settings.spool_dir.clone()),
             fallback_audio: FallbackAudio::from_settings(&settings),
             greetings,
+            session_mirror: SessionMirror::new(&settings.redis),
             settings: settings.clone(),
         };
         // Loaded before any call can start; what is missing is rendered in the background.
@@ -284,6 +286,12 @@ impl Application {
         let campaigns = CampaignSupervisor::new(engine.clone()).start();
         crate::actors::membership::spawn_membership(engine.clone(), campaigns.clone());
         spawn_spool_replay(engine.clone(), campaigns.clone());
+        // Past the supervisor while calls remain: a draining node's calls go on for the grace
+        // period, and their sessions (and the deletion of their keys) with them.
+        let (node, registry) = (campaigns.clone(), engine.registry.clone());
+        engine
+            .session_mirror
+            .spawn_writer(move || node.connected() || !registry.is_empty());
         if let Some(sender) = SenderSettings::from_settings(&settings, &engine.public_url) {
             let node = campaigns.clone();
             spawn_sender(store.clone(), clock.clone(), sender, move || {

@@ -48,6 +48,14 @@ pub mod names {
     /// Calls by how ready their greeting (synthesised while the phone rang) was at `start`:
     /// `ready`, `rendering` or `missing`.
     pub const GREETING_AUDIO: &str = "voice_greeting_audio_total";
+    /// Session mirror (`REDIS_URL`): keys written or deleted in Redis, by `result` (`ok`, or
+    /// `failed`: sent again later).
+    pub const SESSION_MIRROR_WRITES: &str = "voice_session_mirror_writes_total";
+    /// Session mirror updates given up (too many calls waiting for the writer, or deletions
+    /// beyond what an outage keeps: those keys expire by their TTL).
+    pub const SESSION_MIRROR_DROPPED: &str = "voice_session_mirror_dropped_total";
+    /// 1 while the last write reached Redis, 0 while it is unavailable.
+    pub const SESSION_MIRROR_UP: &str = "voice_session_mirror_up";
 }
 
 /// The kinds of per-call actor counted by `voice_actors{kind=…}`.

@@ -46,6 +46,9 @@ pub struct Engine {
     pub fallback_audio: crate::call::fallback_audio::FallbackAudio,
     /// Each placed call's greeting, synthesised while its phone rings (`GREETING_AT_DIAL`).
     pub greetings: crate::call::greeting_audio::GreetingAudio,
+    /// Live calls' sessions copied to Redis for other nodes and outside tools (`REDIS_URL`;
+    /// a no-op without).
+    pub session_mirror: crate::session_mirror::SessionMirror,
 }
 
 /// The node's shutdown flag, and a signal for whoever waits on it.

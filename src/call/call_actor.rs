@@ -39,6 +39,7 @@ use crate::providers::deepgram::SttEvent;
 use crate::providers::openai::{ChatMessage, ToolCall};
 use crate::scheduling::callback::CallbackRefusal;
 use crate::scheduling::{decide_callback, CallbackDecision, CallbackUsage, NextStep};
+use crate::session_mirror::snapshot::{fact_or_lead, waiting_for_response, SessionSnapshot};
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ConversationSummary, Lead};
 use crate::telephony::call_outcome::{next_after_voicemail, retry_window};
 use crate::telephony::exotel::CallRef;
@@ -103,6 +104,11 @@ pub struct CallActor {
     last_latency: Option<TurnLatency>,
     /// Caller audio chunks the transcriber's mailbox could not take.
     dropped_audio: u64,
+    /// Bumped whenever the transcript or the facts change (a turn can also be taken back,
+    /// so their length alone would miss an edit): with the stage, what the mirror compares.
+    session_edits: u64,
+    /// The stage and edit count last handed to the session mirror.
+    mirrored: Option<(&'static str, u64)>,
 }
 
 impl CallActor {
@@ -139,6 +145,8 @@ impl CallActor {
             started_at,
             last_latency: None,
             dropped_audio: 0,
+            session_edits: 0,
+            mirrored: None,
         }
     }
 
@@ -237,6 +245,7 @@ impl CallActor {
                     .rposition(|t| t.speaker == crate::call::transcript::Speaker::Caller)
                 {
                     self.transcript.remove(i);
+                    self.session_edits += 1;
                 }
             }
             Command::Generate {
@@ -302,6 +311,7 @@ impl CallActor {
                     interrupted,
                     latency,
                 });
+                self.session_edits += 1;
             }
             Command::TurnEnded(times) => {
                 record_turn_metrics(&times);
@@ -354,6 +364,44 @@ impl CallActor {
         let event = self.detector.tick(Instant::now());
         self.machine_events(event, ctx);
         self.drive(Event::Tick, ctx);
+        // Checked on the tick, not on each event: the audio handlers do no mirror work, and
+        // changes within 100 ms go out as one snapshot anyway.
+        self.mirror_session();
+    }
+
+    /// Hands the session to the mirror (`REDIS_URL`) when its stage, transcript or facts
+    /// changed since the last time: a clone and a short lock, never Redis itself.
+    fn mirror_session(&mut self) {
+        let mirror = &self.s.engine.session_mirror;
+        if !mirror.is_enabled() || self.finished {
+            return;
+        }
+        let stage = self.core.stage_name();
+        let mark = (stage, self.session_edits);
+        if self.mirrored == Some(mark) {
+            return;
+        }
+        self.mirrored = Some(mark);
+        let (lead, attempt) = (&self.s.lead, &self.s.attempt);
+        let facts = &self.facts;
+        mirror.publish(SessionSnapshot {
+            call_sid: self.s.call_sid.clone(),
+            lead_id: lead.id,
+            lead_name: lead.name.clone(),
+            lead_phone: lead.phone.clone(),
+            property_type: fact_or_lead(facts, "property_type", &lead.property_type),
+            location: fact_or_lead(facts, "location", &lead.location),
+            budget: fact_or_lead(facts, "budget", &lead.budget),
+            conversation_stage: stage,
+            transcript_history: self.transcript.clone(),
+            waiting_for_response: waiting_for_response(stage),
+            last_interaction_time: self.s.engine.clock.now(),
+            campaign_id: attempt.campaign_id,
+            scheduled_call_id: attempt.scheduled_call_id,
+            node_id: self.s.engine.settings.node_id.clone(),
+            started_at: self.started_at,
+            facts: facts.clone(),
+        });
     }
 
     // ── tools ───────────────────────────────────────────────────────────────────────────
@@ -364,6 +412,7 @@ impl CallActor {
                 for (k, v) in &details {
                     self.facts.insert(k.clone(), v.clone());
                 }
+                self.session_edits += 1;
                 format!("recorded {}", Value::Object(details))
             }
             ToolAction::EndCall { outcome } => match ConversationOutcome::parse(&outcome) {
@@ -480,6 +529,9 @@ impl CallActor {
         if self.finished {
             return;
         }
+        // The session as it ended; its key is deleted once the conversation is saved, so a
+        // reader finds one or the other, never neither.
+        self.mirror_session();
         self.finished = true;
         if let Some(stt) = &self.stt {
             stt.do_send(SttClose);
@@ -489,6 +541,7 @@ impl CallActor {
         let span = self.span.clone();
         ctx.wait(save.into_actor(self).map(move |_, act, ctx| {
             let _span = span.entered();
+            act.s.engine.session_mirror.ended(&act.s.call_sid);
             act.s.engine.registry.unregister(&act.s.call_sid);
             act.s.campaigns.do_send(CallEnded {
                 campaign_id: act.s.attempt.campaign_id,
@@ -816,6 +869,7 @@ impl Actor for CallActor {
             }
         }
         self.drive(Event::Start, ctx);
+        self.mirror_session();
 
         ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
         let limit =
@@ -827,6 +881,9 @@ impl Actor for CallActor {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        // A call stopped without its save (the system going down) leaves no session behind;
+        // after a save this is a no-op.
+        self.s.engine.session_mirror.ended(&self.s.call_sid);
         self.s.engine.registry.unregister(&self.s.call_sid);
         self.s.engine.greetings.forget(&self.call_ref());
     }

@@ -7,10 +7,12 @@ mod calling_days;
 mod country_codes;
 mod database_url;
 mod provider_deadlines;
+mod redis;
 
 pub use calling_days::CallingDays;
 pub use country_codes::AllowedCountryCodes;
 pub use database_url::DatabaseUrl;
+pub use redis::RedisSettings;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -188,7 +190,8 @@ pub struct Settings {
     /// minutes: the chaos run and tests use a few seconds so that a crash settles quickly.
     pub reconcile_after_seconds: Option<u32>,
     pub playbooks_dir: String,
-    pub redis_url: Option<String>,
+    /// The session mirror (`REDIS_URL`, `REDIS_SESSION_TTL_SECONDS`, `REDIS_KEY_PREFIX`).
+    pub redis: RedisSettings,
     pub log_format: LogFormat,
     /// Largest request body we read (CSV uploads); larger ones get 413 before being read.
     pub max_upload_bytes: usize,
@@ -371,7 +374,7 @@ impl Settings {
                 None => None,
             },
             playbooks_dir: env.string("PLAYBOOKS_DIR", "playbooks"),
-            redis_url: env.optional("REDIS_URL"),
+            redis: RedisSettings::from_env(&env)?,
             log_format: match env.string("LOG_FORMAT", "pretty").as_str() {
                 "pretty" => LogFormat::Pretty,
                 "json" => LogFormat::Json,
@@ -525,7 +528,7 @@ impl std::fmt::Debug for Settings {
             .field("llm_speak_with_tools", &self.llm_speak_with_tools)
             .field("scheduler_poll_seconds", &self.scheduler_poll_seconds)
             .field("playbooks_dir", &self.playbooks_dir)
-            .field("redis_url", &redacted(&self.redis_url))
+            .field("redis", &self.redis)
             .field("log_format", &self.log_format)
             .field("max_upload_bytes", &self.max_upload_bytes)
             .field("recordings_dir", &self.recordings_dir)
@@ -646,6 +649,9 @@ mod tests {
         assert!(s.webhook_secret_generated);
         assert_eq!(s.calling.regulatory_hours, RegulatoryHours::INDIA);
         assert_eq!(s.allowed_country_codes.listed(), "+91");
+        assert_eq!(s.redis.url, None);
+        assert_eq!(s.redis.session_ttl_seconds, 120);
+        assert_eq!(s.redis.key_prefix, "");
     }
 
     #[test]
@@ -666,6 +672,8 @@ mod tests {
             ("OUR_BASE_URL", "not a url"),
             ("REGULATORY_HOURS", "9-25"),
             ("ALLOWED_COUNTRY_CODES", "india"),
+            ("REDIS_URL", "rediss://cache:6380"),
+            ("REDIS_SESSION_TTL_SECONDS", "5"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).unwrap_err();
@@ -708,6 +716,9 @@ mod tests {
     fn errors_never_echo_a_secret() {
         let err = settings(&[("DATABASE_URL", "mysql://app:hunter2@db/voice")]).unwrap_err();
         assert_eq!(err.var, "DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let err = settings(&[("REDIS_URL", "rediss://:hunter2@cache")]).unwrap_err();
+        assert_eq!(err.var, "REDIS_URL");
         assert!(!err.to_string().contains("hunter2"), "{err}");
         let err = settings(&[("LOG_PII", "maybe")]).unwrap_err();
         assert_eq!(err.var, "LOG_PII");

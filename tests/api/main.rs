@@ -38,6 +38,7 @@ mod recordings;
 mod regulatory_hours;
 mod sandbox;
 mod serve_binary;
+mod session_mirror;
 mod shutdown;
 mod speculation;
 mod spool;

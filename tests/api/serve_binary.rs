@@ -9,7 +9,7 @@ use std::time::Duration;
 const EXE: &str = env!("CARGO_BIN_EXE_voice-runtime");
 
 /// `serve` in an empty folder (no `.env`), with exactly these variables.
-fn serve(dir: &tempfile::TempDir, vars: &[(&str, &str)]) -> Command {
+pub(crate) fn serve(dir: &tempfile::TempDir, vars: &[(&str, &str)]) -> Command {
     let mut command = Command::new(EXE);
     command
         .arg("serve")
