@@ -154,6 +154,29 @@ enum Command {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Benchmark: 1, 2, 3… `serve` processes on one PostgreSQL dialing one campaign against
+    /// the simulated Exotel: dials per second, the most calls live at once, the spread over
+    /// the nodes, and the database's share of the CPU.
+    BenchCluster {
+        /// Node counts to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+        nodes: Vec<usize>,
+        #[arg(long, default_value_t = 600)]
+        leads: usize,
+        /// Runs of each node count.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Each node's MAX_CONCURRENT_CALLS (the campaign's and the account's caps are far above).
+        #[arg(long, default_value_t = 20)]
+        calls_per_node: u32,
+        /// How long each phone rings before the call ends unanswered, ms.
+        #[arg(long, default_value_t = 1000)]
+        ring_ms: u64,
+        /// A PostgreSQL URL that may create databases (one per run); DATABASE_URL or
+        /// TEST_DATABASE_URL when omitted.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 #[actix_web::main]
@@ -292,6 +315,14 @@ async fn main() -> ExitCode {
         } => {
             voice_runtime::bench::scheduler::run(leads, concurrency, database_url.as_deref()).await
         }
+        Command::BenchCluster {
+            nodes,
+            leads,
+            runs,
+            calls_per_node,
+            ring_ms,
+            database_url,
+        } => bench_cluster(nodes, leads, runs, calls_per_node, ring_ms, database_url).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -338,6 +369,30 @@ async fn chaos(options: voice_runtime::chaos::ChaosOptions) -> anyhow::Result<()
         0 => Ok(()),
         n => anyhow::bail!("{n} invariant violation(s)"),
     }
+}
+
+async fn bench_cluster(
+    nodes: Vec<usize>,
+    leads: usize,
+    runs: usize,
+    calls_per_node: u32,
+    ring_ms: u64,
+    database_url: Option<String>,
+) -> anyhow::Result<()> {
+    use voice_runtime::bench::cluster;
+    if nodes.is_empty() || nodes.contains(&0) || runs == 0 || leads == 0 {
+        anyhow::bail!("--nodes needs counts of 1 or more, --runs and --leads at least 1");
+    }
+    let options = cluster::ClusterOptions {
+        nodes,
+        leads,
+        runs,
+        calls_per_node,
+        ring: std::time::Duration::from_millis(ring_ms),
+        admin_url: cluster::admin_url(database_url)?,
+        server_exe: None,
+    };
+    cluster::run(&options).await.map(|_| ())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::fault_plan::{FaultPlan, FaultRates};
 use super::invariants::{self, Evidence, LeadEnd, NumberRules, PlacedCall};
 use super::report::{ChaosReport, FaultCounts};
-use super::server_process::ServerProcess;
+use super::server_process::{ServerProcess, Wiring};
 use super::windows;
 use crate::api_client::Api;
 use crate::config::CallingDays;
@@ -135,14 +135,16 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("http://127.0.0.1:{port}");
     let secret = crate::config::random_token();
-    let env = server_env(
-        &base,
-        &database_url,
-        &secret,
-        &sim.base_url,
-        options.concurrency,
-        (&deepgram.url, &openai.base_url, &elevenlabs.base_url),
-    );
+    let wiring = Wiring {
+        port,
+        database_url: &database_url,
+        webhook_secret: &secret,
+        api_key: API_KEY,
+        node_id: "chaos-node",
+        exotel: (&sim.base_url, ACCOUNT.0, ACCOUNT.1, ACCOUNT.2),
+        fakes: (&deepgram.url, &openai.base_url, &elevenlabs.base_url),
+    };
+    let env = server_env(&wiring, options.concurrency);
     let exe = match &options.server_exe {
         Some(exe) => exe.clone(),
         None => std::env::current_exe()?,
@@ -340,65 +342,23 @@ pub async fn run(options: ChaosOptions) -> anyhow::Result<ChaosReport> {
     })
 }
 
-/// The server's environment: everything on loopback, fakes for every provider, retries in
-/// seconds, and claims reconciled after 10 s so that a crash settles within the run.
-fn server_env(
-    base: &str,
-    database_url: &str,
-    secret: &str,
-    exotel: &str,
-    concurrency: u32,
-    (deepgram, openai, elevenlabs): (&str, &str, &str),
-) -> Vec<(String, String)> {
-    let bind = base.trim_start_matches("http://");
-    let playbooks = playbooks_dir();
-    [
-        ("BIND_ADDR", bind),
-        ("OUR_BASE_URL", base),
-        ("DATABASE_URL", database_url),
-        ("WEBHOOK_SECRET", secret),
-        ("API_KEY", API_KEY),
-        ("NODE_ID", "chaos-node"),
-        ("RUST_LOG", "warn"),
-        ("MAX_CONCURRENT_CALLS", &concurrency.to_string()),
+/// The server's tuning: retries in seconds, and claims reconciled after 10 s so that a crash
+/// settles within the run.
+fn server_env(wiring: &Wiring, concurrency: u32) -> Vec<(String, String)> {
+    let concurrency = concurrency.to_string();
+    wiring.env(&[
+        ("MAX_CONCURRENT_CALLS", &concurrency),
         ("MAX_CALL_DURATION_MINUTES", "1"),
         ("RETRY_MINUTE_SECONDS", "1"),
         ("SCHEDULER_POLL_SECONDS", "1"),
         ("RECONCILE_AFTER_SECONDS", "10"),
-        ("PLAYBOOKS_DIR", &playbooks),
-        ("EXOTEL_ACCOUNT_SID", ACCOUNT.0),
-        ("EXOTEL_API_KEY", ACCOUNT.1),
-        ("EXOTEL_API_TOKEN", ACCOUNT.2),
-        ("EXOTEL_VIRTUAL_NUMBER", "+918000000000"),
-        ("EXOTEL_EXOPHLO_ID", "chaos-flow"),
-        ("EXOTEL_BASE_URL", exotel),
         ("EXOTEL_CONNECT_MODE", "flow"),
         ("EXOTEL_CALLS_PER_MINUTE", "6000"),
         ("EXOTEL_RING_TIMEOUT_SECONDS", "5"),
         // Dials in doubt are looked up in Exotel's call list after 3 s, not a minute.
         ("EXOTEL_TIMEOUT_SECONDS", "2"),
         ("EXOTEL_SETTLE_SECONDS", "3"),
-        ("DEEPGRAM_URL", deepgram),
-        ("DEEPGRAM_API_KEY", "chaos"),
-        ("OPENAI_BASE_URL", openai),
-        ("OPENAI_API_KEY", "chaos"),
-        ("ELEVENLABS_BASE_URL", elevenlabs),
-        ("ELEVENLABS_API_KEY", "chaos"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
-/// `playbooks/` of the working directory, else of the source tree this was built from.
-fn playbooks_dir() -> String {
-    let here = Path::new("playbooks");
-    let dir = if here.is_dir() {
-        std::fs::canonicalize(here).unwrap_or_else(|_| here.to_path_buf())
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks")
-    };
-    dir.display().to_string()
+    ])
 }
 
 /// Puts a number on the suppression list; a server without the list (404) turns the check off.

@@ -17,6 +17,7 @@ mod media_sessions;
 mod nodes;
 mod recordings;
 mod scheduled_calls;
+mod scratch;
 mod suppressions;
 mod webhooks;
 
@@ -32,6 +33,7 @@ pub use nodes::{Heartbeat, NodeLoad, NodeRow};
 pub use scheduled_calls::{
     AttemptEnd, AttemptRow, ClaimCaps, ClaimedCall, ConversationSummary, INTERRUPTED_REASON,
 };
+pub use scratch::PostgresServer;
 pub use suppressions::Suppression;
 pub use webhooks::{DeliveryStatus, WebhookDelivery};
 

@@ -104,4 +104,12 @@ impl Store {
         });
         Ok(lost)
     }
+
+    /// How many attempts each node claimed (a claim keeps its `claimed_by` once closed): how
+    /// the work spread across a cluster.
+    pub async fn claims_by_node(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        const SQL: &str = "SELECT claimed_by, COUNT(*) FROM scheduled_calls \
+            WHERE claimed_by IS NOT NULL GROUP BY claimed_by ORDER BY claimed_by";
+        Ok(on_pool!(self, p => sqlx::query_as(SQL).fetch_all(p).await)?)
+    }
 }

@@ -123,15 +123,8 @@ async fn campaign(world: &World, server: &Server, first_lead: usize) -> i64 {
 
 /// How many attempts each node claimed.
 async fn claims_per_node(world: &World) -> HashMap<String, i64> {
-    let pool = sqlx::PgPool::connect(&world.database_url).await.unwrap();
-    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
-        "SELECT claimed_by, COUNT(*) FROM scheduled_calls WHERE claimed_by IS NOT NULL \
-         GROUP BY claimed_by",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    rows.into_iter()
-        .map(|(node, n)| (node.unwrap_or_default(), n))
-        .collect()
+    let store = world.store().await;
+    let claims = store.claims_by_node().await.unwrap();
+    store.close().await;
+    claims.into_iter().collect()
 }

@@ -228,19 +228,15 @@ pub async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> String {
             let admin = std::env::var("TEST_DATABASE_URL").expect(
                 "TEST_DATABASE_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL",
             );
-            let name = format!("test_{}", voice_runtime::config::random_token());
-            let pool = sqlx::PgPool::connect(&admin)
+            let server = voice_runtime::store::PostgresServer::connect(&admin)
                 .await
                 .expect("connect to TEST_DATABASE_URL");
-            let create = format!("CREATE DATABASE {name}");
-            sqlx::query(&create)
-                .execute(&pool)
+            let url = server
+                .create_database("test")
                 .await
                 .expect("create test database");
-            pool.close().await;
-            let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-            url.set_path(&name);
-            url.to_string()
+            server.close().await;
+            url
         }
     }
 }
