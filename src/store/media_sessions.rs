@@ -98,6 +98,24 @@ impl Store {
         Ok(())
     }
 
+    /// The node carrying a call's conversation, if one claimed its media and its conversation
+    /// is not saved yet, and whether that node is alive (UP in `nodes`, lease running at
+    /// `now`). A node missing from `nodes` counts as not alive.
+    pub async fn media_holder(
+        &self,
+        call_sid: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MediaHolder>, StoreError> {
+        const SQL: &str = "SELECT cs.media_node AS node_id, \
+            COALESCE(n.status = 'UP' AND n.lease_until > $2, FALSE) AS alive \
+            FROM call_sessions cs LEFT JOIN nodes n ON n.node_id = cs.media_node \
+            WHERE cs.call_sid = $1 AND cs.media_node IS NOT NULL \
+            AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.call_session_id = cs.id)";
+        let holder = on_pool!(self, p => sqlx::query_as::<_, MediaHolder>(SQL).bind(call_sid)
+            .bind(now).fetch_optional(p).await)?;
+        Ok(holder)
+    }
+
     /// When the session of a call whose audio never reached us (no media socket claimed it, no
     /// conversation saved) was opened; `None` for any other call.
     pub async fn silent_call_placed_at(
@@ -111,6 +129,13 @@ impl Store {
             on_pool!(self, p => sqlx::query_scalar(SQL).bind(call_sid).fetch_optional(p).await)?;
         Ok(at)
     }
+}
+
+/// Who carries a live conversation (`media_holder`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MediaHolder {
+    pub node_id: String,
+    pub alive: bool,
 }
 
 /// What the `call.ended` event of a conversation lost to a crash says about its call.

@@ -14,6 +14,7 @@ mod exports;
 mod in_doubt;
 mod leads;
 mod media_sessions;
+pub use media_sessions::MediaHolder;
 mod nodes;
 mod recordings;
 mod scheduled_calls;

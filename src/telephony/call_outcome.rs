@@ -59,12 +59,24 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
         }
         return Ok(Applied::Ignored);
     }
-    let media_live = engine
+    let media_here = engine
         .registry
         .lookup(&update.call_sid)
         .is_some_and(|c| c.actor.is_some());
+    // Any node takes any callback: the conversation may be on another node (its media socket
+    // landed there), known from the database.
+    let elsewhere = match media_here {
+        true => None,
+        false => engine
+            .store
+            .media_holder(&update.call_sid, now)
+            .await?
+            .filter(|holder| holder.node_id != engine.settings.node_id),
+    };
+    let media_live = media_here || elsewhere.as_ref().is_some_and(|holder| holder.alive);
     if media_live && update.status == CallStatus::Completed {
-        // The conversation decides the lead's next step; its actor closes the attempt.
+        // The conversation decides the lead's next step; its actor closes the attempt, on
+        // whichever node it runs.
         engine
             .store
             .record_call_details(
@@ -78,7 +90,10 @@ pub async fn apply_status(engine: &Engine, update: &StatusUpdate) -> Result<Appl
     }
     let campaign = engine.store.campaign(attempt.campaign_id).await?;
     let policy = lead_retry_policy(engine, &campaign, attempt.lead_id).await?;
-    let lost = update.status == CallStatus::Completed && lost_to_a_crash(engine, &attempt).await?;
+    // Lost with its node: answered, talking on a node that died before saving it.
+    let lost_elsewhere = elsewhere.is_some_and(|holder| !holder.alive);
+    let lost = update.status == CallStatus::Completed
+        && (lost_elsewhere || lost_to_a_crash(engine, &attempt).await?);
     // A conversation lost to our crash is a failed attempt, retried by the policy.
     let status = if lost {
         CallStatus::Failed

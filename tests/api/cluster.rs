@@ -18,6 +18,7 @@ both_backends!(
     claims_from_three_nodes_keep_the_per_minute_cap,
     a_node_that_stops_heart_beating_has_its_claims_expired_once,
     a_campaign_started_through_another_node_is_dialed_here,
+    a_completed_callback_leaves_a_conversation_to_the_node_carrying_it,
 );
 
 async fn campaign_with(app: &TestApp, leads: usize, tag: &str) -> i64 {
@@ -250,4 +251,88 @@ async fn a_campaign_started_through_another_node_is_dialed_here(backend: Backend
     assert_eq!(tree["node_id"], "test-node", "{tree}");
     assert_eq!(tree["cluster"][0]["node_id"], "test-node", "{tree}");
     assert_eq!(tree["cluster"][0]["status"], "UP", "{tree}");
+}
+
+/// Exotel's final callback lands on this node while the call's conversation runs on another
+/// (its media socket landed there): the other node's conversation decides the lead's next
+/// step, so this node only records the call's details. Once that node is dead, the same
+/// callback closes the call as interrupted (retried by the policy), as after a crash here.
+async fn a_completed_callback_leaves_a_conversation_to_the_node_carrying_it(backend: Backend) {
+    let e = engine_app(backend, simulator(5, 10), &[]).await;
+    let id = crate::engine_support::campaign_with_leads(&e, 1, serde_json::json!({}), |_| {
+        vec![voice_runtime::sandbox::exotel::Outcome::Hold]
+    })
+    .await;
+    crate::engine_support::start(&e, id).await;
+    eventually(10, "the call is answered", || async {
+        e.app
+            .state
+            .engine
+            .registry
+            .list()
+            .first()
+            .is_some_and(|c| c.status.as_str() == "IN_PROGRESS")
+    })
+    .await;
+    let sid = e.sim.dials()[0].call_sid.clone();
+    let store = e.app.fresh_store().await;
+    let now = e.clock.now();
+    let other_node = |lease_until| Heartbeat {
+        node_id: "node-with-the-media",
+        node_url: "http://127.0.0.1:9",
+        started_at: now,
+        now,
+        lease_until,
+        load: NodeLoad::default(),
+    };
+    store
+        .heartbeat(&other_node(now + chrono::Duration::hours(1)))
+        .await
+        .unwrap();
+    assert!(store
+        .claim_media(&sid, "node-with-the-media", now)
+        .await
+        .unwrap());
+    let scheduled_call_id = store
+        .attempt_by_call_sid(&sid)
+        .await
+        .unwrap()
+        .unwrap()
+        .scheduled_call_id;
+
+    let completed = serde_json::json!({"CallSid": sid, "Status": "completed", "EventType": "terminal", "ConversationDuration": 42});
+    let callback = || async {
+        let url = e.app.url("/webhooks/exotel/call-status?token=test-secret");
+        let answer: serde_json::Value = e
+            .app
+            .client
+            .post(url)
+            .json(&completed)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["result"].clone()
+    };
+    assert_eq!(
+        callback().await,
+        "updated",
+        "left to the node carrying the call"
+    );
+    let attempt = store.attempt(scheduled_call_id).await.unwrap().unwrap();
+    assert_eq!(attempt.status, "IN_PROGRESS");
+
+    // That node dies (its lease ran out) before it saved the conversation.
+    store
+        .heartbeat(&other_node(now - chrono::Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(callback().await, "ended");
+    let attempt = store.attempt(scheduled_call_id).await.unwrap().unwrap();
+    assert_eq!(
+        attempt.status, "FAILED",
+        "interrupted, so retried by the policy"
+    );
 }
