@@ -18,12 +18,13 @@ mod nodes;
 mod recordings;
 mod scheduled_calls;
 mod suppressions;
+mod transfers;
 mod webhooks;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
 pub use call_views::{CallDetail, CallListRow, CallPoint};
-pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
+pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, HandoffSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;
 pub use in_doubt::DueInDoubt;
@@ -33,6 +34,7 @@ pub use scheduled_calls::{
     AttemptEnd, AttemptRow, ClaimCaps, ClaimedCall, ConversationSummary, INTERRUPTED_REASON,
 };
 pub use suppressions::Suppression;
+pub use transfers::{NewTransfer, TransferRow};
 pub use webhooks::{DeliveryStatus, WebhookDelivery};
 
 use std::str::FromStr;

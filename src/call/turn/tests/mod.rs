@@ -151,6 +151,7 @@ impl Harness {
                     results: ids,
                     close: false,
                     closing_line: "Bye.".into(),
+                    handoff_line: None,
                 });
             }
         }
