@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod choice;
+pub mod legs;
 pub mod offer;
 pub mod result;
 pub mod settings;

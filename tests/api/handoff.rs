@@ -22,18 +22,30 @@ const PRIYA: &str = "+919812345678";
 /// A live app whose campaign webhook is a receiver, and a simulated flow with hand-off
 /// applets whose humans answer as `answers` says (numbers not listed answer).
 async fn flow_app(backend: Backend, answers: &[(&str, bool)]) -> (LiveApp, String, Received) {
+    flow_app_with(backend, answers, true, &[]).await
+}
+
+/// As `flow_app`; `result_passthru` false: the flow has no Passthru after the Connect, so only
+/// the status callback's legs tell whether the human answered.
+async fn flow_app_with(
+    backend: Backend,
+    answers: &[(&str, bool)],
+    result_passthru: bool,
+    extra: &[(&str, &str)],
+) -> (LiveApp, String, Received) {
     let (url, received) = receiver(vec![]).await;
-    let vars = [
+    let mut vars = vec![
         ("OUTBOUND_WEBHOOK_SECRET", SECRET),
         ("OUTBOUND_WEBHOOK_RETRY_SECONDS", "1"),
     ];
+    vars.extend_from_slice(extra);
     let app = live_app_with(backend, 8000, &vars).await;
     let mut flow = HandoffFlow::new(
         app.e.app.url("/exotel/passthru?token=test-secret"),
         app.e
             .app
             .url("/exotel/transfer-destination?token=test-secret"),
-        Some(app.e.app.url("/exotel/transfer-result?token=test-secret")),
+        result_passthru.then(|| app.e.app.url("/exotel/transfer-result?token=test-secret")),
     );
     flow.answers = answers
         .iter()
@@ -253,6 +265,49 @@ async fn a_missed_transfer_books_a_call_back(backend: Backend) {
     assert!(next.is_some_and(|at| at > now), "{next:?}");
 }
 
+async fn without_a_result_passthru_the_status_callback_legs_settle_it(backend: Backend) {
+    let (app, webhook, _) = flow_app_with(backend, &[], false, &[]).await;
+    let id = app
+        .call_in(Persona::wants_a_person(), settings(&webhook, json!({})))
+        .await;
+    let conversation = app.conversation(id).await.unwrap();
+    assert_eq!(
+        conversation["final_outcome"], "transferred",
+        "{conversation}"
+    );
+    let sid = the_call_sid(&app);
+    eventually(30, "the transfer is settled from the legs", || async {
+        transfer_result(&app, &sid).await.is_some()
+    })
+    .await;
+    assert_eq!(
+        transfer_result(&app, &sid).await.as_deref(),
+        Some("answered")
+    );
+}
+
+/// Direct mode has no flow after the stream: the tool is never offered, the lead who asks for
+/// a person is offered a call-back.
+async fn direct_mode_offers_a_call_back_instead(backend: Backend) {
+    let (app, webhook, _) =
+        flow_app_with(backend, &[], true, &[("EXOTEL_CONNECT_MODE", "direct")]).await;
+    let id = app
+        .call_in(Persona::wants_a_person(), settings(&webhook, json!({})))
+        .await;
+    let conversation = app.conversation(id).await.unwrap();
+    assert_eq!(
+        conversation["final_outcome"], "callback_requested",
+        "{conversation}"
+    );
+    assert!(!app
+        .openai
+        .requests
+        .all()
+        .iter()
+        .any(|r| r.to_string().contains("\"transfer_to_human\"")));
+    assert!(app.e.sim.handoff_report(&the_call_sid(&app)).is_none());
+}
+
 async fn unknown_calls_take_the_hang_up_branch_and_bad_tokens_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let passthru = app
@@ -341,6 +396,8 @@ both_backends!(
     a_lead_who_asks_for_a_person_is_handed_to_the_team,
     outside_the_teams_hours_the_agent_offers_a_call_back,
     a_missed_transfer_books_a_call_back,
+    without_a_result_passthru_the_status_callback_legs_settle_it,
+    direct_mode_offers_a_call_back_instead,
     unknown_calls_take_the_hang_up_branch_and_bad_tokens_are_refused,
     transfer_settings_are_validated_naming_the_field,
 );
