@@ -452,8 +452,9 @@ impl CallActor {
             }
             ToolAction::TransferToHuman => match self.handoff.request(self.s.engine.clock.now()) {
                 Ok(line) => {
+                    // The outcome becomes `transferred` only once the line was heard
+                    // (`hand_over`): a lead who hangs up during it was not handed over.
                     tracing::info!("the agent hands the lead to a person");
-                    self.core.verdict_mut().transferred();
                     self.handoff_line = Some(render(&line, &self.vars));
                     self.closing = true;
                     "the runtime says the hand-off line and connects the call; say nothing more"
@@ -512,6 +513,7 @@ impl CallActor {
     /// keyed by the call sid, then close the stream — Exotel's flow moves on to the Passthru,
     /// which reads that record, so it must be written first.
     fn hand_over(&mut self, ctx: &mut Context<Self>) {
+        self.core.verdict_mut().transferred();
         let now = self.s.engine.clock.now();
         let summary = super::handoff::summary(&self.s.lead.name, &self.facts, &self.transcript);
         let transfer = super::handoff::new_transfer(

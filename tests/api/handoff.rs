@@ -358,6 +358,90 @@ async fn unknown_calls_take_the_hang_up_branch_and_bad_tokens_are_refused(backen
     }
 }
 
+/// Round-robin over two numbers, at most two transfers at once, the same number on a repeat
+/// ask; a settled transfer frees its number.
+async fn destinations_follow_the_strategy_and_the_limit(backend: Backend) {
+    use voice_runtime::handoff::TransferResult;
+    use voice_runtime::store::{ClaimCaps, NewTransfer};
+    const B: &str = "+919812345670";
+    let app = spawn_app(backend).await;
+    let store = &app.state.store;
+    let id = app
+        .create_campaign(json!({"name": "c", "transfer_numbers": [PRIYA, B],
+            "transfer_strategy": "round_robin", "max_concurrent_transfers": 2}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let csv = "name,phone\nA,+919000000001\nB,+919000000002\nC,+919000000003\n";
+    let (status, _) = app.upload_csv(id, csv).await;
+    assert_eq!(status, 200);
+    let now = chrono::Utc::now();
+    store.schedule_new_leads(id, now, 1, now).await.unwrap();
+    let caps = ClaimCaps {
+        campaign: 10,
+        account: None,
+        per_minute: None,
+    };
+    let claimed = store
+        .claim_due_calls(
+            id,
+            now,
+            3,
+            "node-0",
+            now + chrono::Duration::minutes(5),
+            &caps,
+        )
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    for (i, call) in claimed.iter().enumerate() {
+        let transfer = NewTransfer {
+            call_sid: format!("sid-{i}"),
+            campaign_id: id,
+            lead_id: call.lead_id,
+            scheduled_call_id: call.scheduled_call_id,
+            event: json!({}),
+        };
+        store.record_transfer(&transfer, now).await.unwrap();
+        store.record_transfer(&transfer, now).await.unwrap(); // a repeat changes nothing
+    }
+    let dest =
+        |sid: &'static str| async move { store.transfer_destination(sid, now).await.unwrap() };
+    assert_eq!(dest("sid-0").await.as_deref(), Some(PRIYA));
+    assert_eq!(
+        dest("sid-0").await.as_deref(),
+        Some(PRIYA),
+        "the same on a repeat"
+    );
+    assert_eq!(dest("sid-1").await.as_deref(), Some(B), "round robin");
+    assert_eq!(dest("sid-2").await, None, "two transfers at once at most");
+    // The Connect in JSON mode sees the same.
+    let json_mode: Value = app
+        .get("/exotel/transfer-destination?token=test-secret&CallSid=sid-1")
+        .header("Exotel-Version", "1.0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_mode["destination"]["numbers"],
+        json!([B]),
+        "{json_mode}"
+    );
+    assert_eq!(json_mode["fetch_after_attempt"], false);
+    store
+        .settle_transfer("sid-0", TransferResult::Answered, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        dest("sid-2").await.as_deref(),
+        Some(PRIYA),
+        "Priya is free again"
+    );
+}
+
 async fn transfer_settings_are_validated_naming_the_field(backend: Backend) {
     let app = spawn_app(backend).await;
     for (body, field) in [
@@ -400,4 +484,5 @@ both_backends!(
     direct_mode_offers_a_call_back_instead,
     unknown_calls_take_the_hang_up_branch_and_bad_tokens_are_refused,
     transfer_settings_are_validated_naming_the_field,
+    destinations_follow_the_strategy_and_the_limit,
 );
