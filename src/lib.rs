@@ -17,6 +17,7 @@ pub mod config;
 pub mod console;
 pub mod conversation;
 pub mod domain;
+pub mod handoff;
 #[cfg(test)]
 mod input_properties;
 pub mod leads;

@@ -9,8 +9,11 @@ use super::extract::{Page, QueryParams, ValidJson};
 use super::{ApiError, AppState};
 use crate::config::CallingDays;
 use crate::domain::CampaignStatus;
+use crate::handoff::{TransferHours, TransferNumbers, TransferStrategy};
 use crate::scheduling::{RegulatoryHours, WindowSide};
-use crate::store::{Campaign, CampaignPatch, CampaignSettings, NewCampaign, WebhookDelivery};
+use crate::store::{
+    Campaign, CampaignPatch, CampaignSettings, HandoffSettings, NewCampaign, WebhookDelivery,
+};
 
 /// The body of `POST /campaigns` and `PATCH /campaigns/{id}`; absent fields take the
 /// configured defaults on create and stay unchanged on edit.
@@ -43,6 +46,16 @@ pub struct CampaignBody {
     pub transactional: Option<bool>,
     /// Where the campaign's events are POSTed (http or https); `""` removes it.
     pub webhook_url: Option<String>,
+    /// Hand-off to a human: the numbers a willing lead is transferred to (E.164, at most 20;
+    /// `[]` turns transfers off). Used only in `EXOTEL_CONNECT_MODE=flow`.
+    pub transfer_numbers: Option<Vec<String>>,
+    /// `in_order` (the first free number) or `round_robin`.
+    pub transfer_strategy: Option<String>,
+    /// The human team's hours, `HH:MM-HH:MM` in `timezone`; outside them the agent offers a
+    /// call-back instead. `""` removes them.
+    pub transfer_hours: Option<String>,
+    /// 1..=1000 transfers ringing or talking at once.
+    pub max_concurrent_transfers: Option<u32>,
 }
 
 /// A webhook URL: http(s) with a host, at most 2,000 characters, and a secret to sign with.
@@ -158,6 +171,36 @@ impl CampaignBody {
                 Some(url) => Some(check_webhook_url(url, state)?),
                 None => None,
             },
+            transfer_numbers: match &self.transfer_numbers {
+                Some(raw) => Some(
+                    TransferNumbers::parse(raw)
+                        .map_err(|e| ApiError::invalid("transfer_numbers", e))?,
+                ),
+                None => None,
+            },
+            transfer_strategy: match &self.transfer_strategy {
+                Some(raw) => Some(TransferStrategy::parse(raw).ok_or_else(|| {
+                    ApiError::invalid(
+                        "transfer_strategy",
+                        format!("transfer_strategy must be in_order or round_robin, not {raw:?}"),
+                    )
+                })?),
+                None => None,
+            },
+            transfer_hours: match self.transfer_hours.as_deref().map(str::trim) {
+                Some("") => Some(String::new()),
+                Some(raw) => Some(
+                    TransferHours::parse(raw)
+                        .map_err(|e| ApiError::invalid("transfer_hours", e))?
+                        .canonical(),
+                ),
+                None => None,
+            },
+            max_concurrent_transfers: in_range(
+                "max_concurrent_transfers",
+                self.max_concurrent_transfers,
+                1..=1000,
+            )?,
         })
     }
 }
@@ -258,6 +301,15 @@ pub async fn create(
             .retry_voicemail_minutes
             .unwrap_or(DEFAULT_RETRY_VOICEMAIL_MINUTES),
         webhook_url: patch.webhook_url.clone().filter(|u| !u.is_empty()),
+        handoff: HandoffSettings {
+            numbers: patch.transfer_numbers.clone().unwrap_or_default(),
+            strategy: patch.transfer_strategy.unwrap_or_default(),
+            hours: patch
+                .transfer_hours
+                .as_deref()
+                .and_then(|h| TransferHours::parse(h).ok()),
+            max_concurrent: patch.max_concurrent_transfers.unwrap_or(1),
+        },
     };
     let transactional = patch.transactional.unwrap_or(false);
     check_window(

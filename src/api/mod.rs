@@ -10,6 +10,7 @@ pub mod error;
 pub mod exotel_auth;
 pub mod exports;
 pub mod extract;
+pub mod handoff;
 pub mod health;
 pub mod leads;
 pub mod media;
@@ -83,6 +84,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/exotel/voicebot-url",
             web::post().to(media::voicebot_url_post),
+        )
+        .route("/exotel/passthru", web::get().to(handoff::passthru_get))
+        .route("/exotel/passthru", web::post().to(handoff::passthru_post))
+        .route(
+            "/exotel/transfer-destination",
+            web::get().to(handoff::transfer_destination),
+        )
+        .route(
+            "/exotel/transfer-result",
+            web::get().to(handoff::transfer_result_get),
+        )
+        .route(
+            "/exotel/transfer-result",
+            web::post().to(handoff::transfer_result_post),
         )
         .route("/debug/sessions", web::get().to(debug::sessions))
         .route("/debug/actors", web::get().to(debug::actors))

@@ -13,8 +13,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::ErrorBody;
 use super::{
-    analytics, campaign_control, campaigns, debug, docs_page, exports, health, leads, media,
-    recordings, suppressions, webhooks, ApiError,
+    analytics, campaign_control, campaigns, debug, docs_page, exports, handoff, health, leads,
+    media, recordings, suppressions, webhooks, ApiError,
 };
 
 /// The document. Every route of `routes()` is listed in `paths`, grouped as the docs page
@@ -53,6 +53,11 @@ is exhausted, 503 (`unavailable`).",
         webhooks::call_status,
         media::voicebot_url_get,
         media::voicebot_url_post,
+        handoff::passthru_get,
+        handoff::passthru_post,
+        handoff::transfer_destination,
+        handoff::transfer_result_get,
+        handoff::transfer_result_post,
         media::socket,
         openapi_json,
         docs_page::docs,

@@ -15,6 +15,7 @@ use super::error::ErrorBody;
 use super::exotel_auth::{authorise, Authorised};
 use super::{ApiError, AppState};
 use crate::actors::campaign_actor::CallEnded;
+use crate::handoff::legs::{human_leg_result, legs_from_fields, legs_from_json, Leg};
 use crate::telephony::call_outcome::{apply_status, Applied, StatusUpdate};
 use crate::telephony::exotel::callback::StatusCallbackFields;
 use crate::telephony::exotel::StatusCallback;
@@ -91,7 +92,7 @@ pub async fn call_status(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let authorised = authorise(&req, &state.settings.webhook_secret)?;
-    let mut callback = read_callback(&req, payload).await?;
+    let (mut callback, legs) = read_callback(&req, payload).await?;
     if let Authorised::OneCall(call) = authorised {
         // A per-call token speaks for its own call only: the ids in the body, and the call
         // the sid belongs to, must be that call's.
@@ -120,6 +121,9 @@ pub async fn call_status(
         call_ref: callback.call_ref,
     };
     let applied = apply_status(&state.engine, &update).await?;
+    if status.is_terminal() {
+        settle_transfer_from_legs(&state, &update.call_sid, &legs).await?;
+    }
     let result = match applied {
         Applied::Unknown => {
             tracing::warn!(call_sid = %update.call_sid, "status callback for an unknown call");
@@ -143,6 +147,27 @@ pub async fn call_status(
     Ok(HttpResponse::Ok().json(CallStatusAnswer { result }))
 }
 
+/// A hand-off whose flow has no result Passthru is settled from the terminal callback's
+/// Connect leg (a result already recorded stands: `settle` records once).
+async fn settle_transfer_from_legs(
+    state: &AppState,
+    call_sid: &str,
+    legs: &[Leg],
+) -> Result<(), ApiError> {
+    let Some(result) = human_leg_result(legs) else {
+        return Ok(());
+    };
+    let dialed = state
+        .store
+        .transfer(call_sid)
+        .await?
+        .is_some_and(|t| t.destination.is_some());
+    if dialed {
+        super::handoff::settle(state, call_sid, result).await?;
+    }
+    Ok(())
+}
+
 /// The secret we put in the callback URL, compared in constant time.
 pub fn check_secret(req: &HttpRequest, secret: &str) -> Result<(), ApiError> {
     let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
@@ -156,10 +181,11 @@ pub fn check_secret(req: &HttpRequest, secret: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The callback, and its legs (the hand-off's Connect leg, when there is one).
 async fn read_callback(
     req: &HttpRequest,
     payload: web::Payload,
-) -> Result<StatusCallback, ApiError> {
+) -> Result<(StatusCallback, Vec<Leg>), ApiError> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -168,7 +194,7 @@ async fn read_callback(
         .to_ascii_lowercase();
     let parsed = if content_type.starts_with("multipart/form-data") {
         let fields = multipart_fields(Multipart::new(req.headers(), payload)).await?;
-        StatusCallback::from_fields(&fields)
+        StatusCallback::from_fields(&fields).map(|c| (c, legs_from_fields(&fields)))
     } else {
         let body = payload
             .to_bytes_limited(BODY_LIMIT)
@@ -178,11 +204,11 @@ async fn read_callback(
         if content_type.contains("json") {
             let value: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(None, format!("invalid JSON: {e}")))?;
-            StatusCallback::from_json(&value)
+            StatusCallback::from_json(&value).map(|c| (c, legs_from_json(&value)))
         } else {
             let fields: HashMap<String, String> = serde_urlencoded::from_bytes(&body)
                 .map_err(|e| ApiError::bad_request(None, format!("invalid form: {e}")))?;
-            StatusCallback::from_fields(&fields)
+            StatusCallback::from_fields(&fields).map(|c| (c, legs_from_fields(&fields)))
         }
     };
     parsed.map_err(|field| ApiError::bad_request(Some(&field), format!("{field} is missing")))

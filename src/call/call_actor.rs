@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::fallback_audio::FallbackLines;
+use super::handoff::CallHandoff;
 use super::llm_actor::LlmActor;
 use super::machine_detection::{MachineDetector, MachineEvent};
 use super::messages::*;
@@ -87,7 +88,10 @@ pub struct CallActor {
     llm: Option<Addr<LlmActor>>,
     tts: Option<Addr<TtsActor>>,
     transcript: Vec<Turn>,
-    tools: Value,
+    /// Whether `transfer_to_human` is offered, and the hand-off once decided.
+    handoff: CallHandoff,
+    /// The hand-off line to say after the tools ran (rendered), told to the core once.
+    handoff_line: Option<String>,
     facts: Map<String, Value>,
     callback_at: Option<DateTime<Utc>>,
     /// The call-back does not use one of the lead's attempts (`decide_callback`).
@@ -115,7 +119,9 @@ impl CallActor {
     pub fn new(setup: CallSetup) -> CallActor {
         let vars = super::template_vars::of(&setup.lead);
         let started_at = setup.engine.clock.now();
-        let tools = tools::definitions(&setup.playbook);
+        let flow_mode =
+            setup.engine.settings.exotel.connect_mode == crate::config::ConnectMode::Flow;
+        let handoff = CallHandoff::new(&setup.playbook, &setup.campaign, flow_mode);
         let vad = Vad::new(setup.sample_rate);
         let span = tracing::info_span!("call", call_sid = %setup.call_sid);
         let core = TurnTaking::new(turn_config(&setup, &vars));
@@ -133,7 +139,8 @@ impl CallActor {
             llm: None,
             tts: None,
             transcript: Vec::new(),
-            tools,
+            handoff,
+            handoff_line: None,
             facts: Map::new(),
             callback_at: None,
             callback_free: false,
@@ -167,6 +174,10 @@ impl CallActor {
         }
         for o in &p.objections {
             prompt.push_str(&format!("If {}: {}\n", o.when, o.hint));
+        }
+        if let Some(people) = self.handoff.prompt(self.s.engine.clock.now()) {
+            prompt.push_str(&people);
+            prompt.push('\n');
         }
         if self.s.engine.settings.llm_speak_with_tools {
             prompt.push('\n');
@@ -258,7 +269,11 @@ impl CallActor {
                     llm.do_send(Generate {
                         generation,
                         messages: all,
-                        tools: self.tools.clone(),
+                        // Rebuilt each time: the team's hours may end mid-call.
+                        tools: tools::definitions(
+                            &self.s.playbook,
+                            self.handoff.tool(self.s.engine.clock.now()),
+                        ),
                     });
                 }
             }
@@ -286,11 +301,13 @@ impl CallActor {
                     .collect();
                 let close = self.closing;
                 let closing_line = self.closing_line();
+                let handoff_line = self.handoff_line.take();
                 self.drive(
                     Event::ToolsApplied {
                         results,
                         close,
                         closing_line,
+                        handoff_line,
                     },
                     ctx,
                 );
@@ -326,6 +343,7 @@ impl CallActor {
                     "agent turn"
                 );
             }
+            Command::HangUp if self.handoff.requested() => self.hand_over(ctx),
             Command::HangUp => self.s.socket.do_send(SocketCommand::HangUp),
             Command::Save => self.finish(ctx),
             Command::PauseCampaign { reason } => {
@@ -478,6 +496,21 @@ impl CallActor {
                 }
             }
             ToolAction::DoNotCall => self.opt_out(),
+            ToolAction::TransferToHuman if self.core.verdict().opted_out() => {
+                "not transferred: the lead asked not to be called again; say goodbye".into()
+            }
+            ToolAction::TransferToHuman => match self.handoff.request(self.s.engine.clock.now()) {
+                Ok(line) => {
+                    // The outcome becomes `transferred` only once the line was heard
+                    // (`hand_over`): a lead who hangs up during it was not handed over.
+                    tracing::info!("the agent hands the lead to a person");
+                    self.handoff_line = Some(render(&line, &self.vars));
+                    self.closing = true;
+                    "the runtime says the hand-off line and connects the call; say nothing more"
+                        .into()
+                }
+                Err(refusal) => refusal,
+            },
             ToolAction::Invalid(why) => why,
         }
     }
@@ -524,6 +557,33 @@ impl CallActor {
     }
 
     // ── the end ─────────────────────────────────────────────────────────────────────────
+
+    /// The hand-off line was heard: record the transfer (and its `call.transferred` event)
+    /// keyed by the call sid, then close the stream — Exotel's flow moves on to the Passthru,
+    /// which reads that record, so it must be written first.
+    fn hand_over(&mut self, ctx: &mut Context<Self>) {
+        self.core.verdict_mut().transferred();
+        let now = self.s.engine.clock.now();
+        let summary = super::handoff::summary(&self.s.lead.name, &self.facts, &self.transcript);
+        let transfer = super::handoff::new_transfer(
+            &self.s.call_sid,
+            &self.s.attempt,
+            &self.facts,
+            summary,
+            now,
+        );
+        let store = self.s.engine.store.clone();
+        let span = self.span.clone();
+        let record = async move { store.record_transfer(&transfer, now).await };
+        ctx.wait(record.into_actor(self).map(move |recorded, act, _| {
+            let _span = span.entered();
+            if let Err(e) = recorded {
+                // The Passthru will find no transfer and take the hang-up branch.
+                tracing::error!(error = %e, "the transfer could not be recorded; the flow will hang up");
+            }
+            act.s.socket.do_send(SocketCommand::HangUp);
+        }));
+    }
 
     fn finish(&mut self, ctx: &mut Context<Self>) {
         if self.finished {
@@ -667,6 +727,7 @@ impl CallActor {
             "turn": self.transcript.len(),
             "speaking": self.core.who_speaks(),
             "facts": self.facts,
+            "transferring": self.handoff.requested(),
             "children": {
                 "stt": {"restarts": self.core.restarts(Child::Stt)},
                 "llm": {"restarts": self.core.restarts(Child::Llm)},

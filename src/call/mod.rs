@@ -5,6 +5,7 @@ pub mod call_actor;
 pub mod clauses;
 pub mod fallback_audio;
 pub mod greeting_audio;
+pub mod handoff;
 pub mod llm_actor;
 pub mod machine_detection;
 pub mod messages;

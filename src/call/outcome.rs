@@ -16,10 +16,13 @@ pub enum ConversationOutcome {
     Interrupted,
     /// A machine answered (voicemail, call screening, a carrier announcement).
     Voicemail,
+    /// The agent handed the lead to a person (`transfer_to_human`): the flow's Connect rang
+    /// the campaign's team; whether they answered is the transfer's own result.
+    Transferred,
 }
 
 impl ConversationOutcome {
-    pub const ALL: [ConversationOutcome; 10] = [
+    pub const ALL: [ConversationOutcome; 11] = [
         Self::Qualified,
         Self::NotInterested,
         Self::CallbackRequested,
@@ -30,6 +33,7 @@ impl ConversationOutcome {
         Self::Error,
         Self::Interrupted,
         Self::Voicemail,
+        Self::Transferred,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl ConversationOutcome {
             Self::Error => "error",
             Self::Interrupted => "interrupted",
             Self::Voicemail => "voicemail",
+            Self::Transferred => "transferred",
         }
     }
 

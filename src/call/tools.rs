@@ -34,12 +34,30 @@ pub enum ToolAction {
         when: String,
     },
     DoNotCall,
+    /// Hand the lead to a person (`transfer_to_human`).
+    TransferToHuman,
     /// A tool we do not know or arguments we cannot read; the LLM is told so.
     Invalid(String),
 }
 
-/// The `tools` array of the chat request.
-pub fn definitions(playbook: &Playbook) -> Value {
+/// The `transfer_to_human` tool, offered only while a hand-off is possible (`handoff::offer`).
+pub fn transfer_definition(when: Option<&str>) -> Value {
+    let when = when.unwrap_or("a qualified lead should talk to the sales team");
+    json!({"type": "function", "function": {
+        "name": "transfer_to_human",
+        "description": format!(
+            "Hand the lead to a person from our team: when the lead asks to speak to a person, \
+             or when {when}. Say nothing else: the runtime says the hand-off line and connects \
+             the call."
+        ),
+        "parameters": {"type": "object", "properties": {
+            "reason": {"type": "string", "description": "Why, in a few words"}
+        }}
+    }})
+}
+
+/// The `tools` array of the chat request; `transfer` adds `transfer_to_human`.
+pub fn definitions(playbook: &Playbook, transfer: Option<Value>) -> Value {
     let mut properties = Map::new();
     for fact in &playbook.facts {
         let kind = if fact.kind == "number" {
@@ -57,7 +75,7 @@ pub fn definitions(playbook: &Playbook) -> Value {
             json!({"type": kind, "description": format!("{} ({need})", fact.question)}),
         );
     }
-    json!([
+    let mut tools = json!([
         {"type": "function", "function": {
             "name": "record_lead_details",
             "description": "Record facts about the lead as soon as they are said. Only include facts you heard.",
@@ -83,7 +101,11 @@ pub fn definitions(playbook: &Playbook) -> Value {
             "description": "The lead asked never to be called again.",
             "parameters": {"type": "object", "properties": {}}
         }}
-    ])
+    ]);
+    if let (Some(list), Some(transfer)) = (tools.as_array_mut(), transfer) {
+        list.push(transfer);
+    }
+    tools
 }
 
 /// Reads one assembled tool call.
@@ -122,6 +144,7 @@ pub fn parse(name: &str, arguments: &str) -> ToolAction {
             None => ToolAction::Invalid("schedule_callback needs when".into()),
         },
         "mark_do_not_call" => ToolAction::DoNotCall,
+        "transfer_to_human" => ToolAction::TransferToHuman,
         other => ToolAction::Invalid(format!("no tool named {other}")),
     }
 }
@@ -165,6 +188,10 @@ mod tests {
             ToolAction::Invalid(_)
         ));
         assert_eq!(parse("mark_do_not_call", ""), ToolAction::DoNotCall);
+        assert_eq!(
+            parse("transfer_to_human", r#"{"reason":"asked for a person"}"#),
+            ToolAction::TransferToHuman
+        );
         assert!(matches!(
             parse("record_lead_details", "{broken"),
             ToolAction::Invalid(_)

@@ -58,6 +58,13 @@ impl Verdict {
         }
     }
 
+    /// The lead is handed to a person; an opt-out stays an opt-out.
+    pub fn transferred(&mut self) {
+        if !self.opted_out {
+            self.outcome = Some(ConversationOutcome::Transferred);
+        }
+    }
+
     /// The outcome chosen so far, if any.
     pub fn outcome(&self) -> Option<ConversationOutcome> {
         self.outcome

@@ -73,6 +73,11 @@ impl CampaignForm {
             transactional: transactional_editable.then_some(self.transactional.is_some()),
             // Sent as typed: "" removes the webhook, as in the API.
             webhook_url: Some(self.webhook_url.trim().to_string()),
+            // Hand-off settings are set through the API; the form leaves them as they are.
+            transfer_numbers: None,
+            transfer_strategy: None,
+            transfer_hours: None,
+            max_concurrent_transfers: None,
         })
     }
 

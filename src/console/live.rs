@@ -88,6 +88,10 @@ fn conversation_view(c: &Value) -> Markup {
     html! {
         div.row {
             span { "Stage: " strong.stage { (c["stage"].as_str().unwrap_or("—")) } }
+            // The agent is handing the lead to a person (`transfer_to_human`).
+            @if c["transferring"].as_bool() == Some(true) {
+                span.badge.transferring { "transferring to a person" }
+            }
             span { "Speaking: " strong { (c["speaking"].as_str().unwrap_or("nobody")) } }
             span { "Turns: " strong.turns { (c["turn"].as_u64().unwrap_or_default()) } }
             @if let Some(ms) = c["last_latency"]["first_frame_ms"].as_u64() {

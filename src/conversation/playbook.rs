@@ -214,6 +214,22 @@ pub struct Playbook {
     #[serde(default)]
     pub voicemail: Voicemail,
     pub max_turns: u32,
+    /// Hand-off to a human (`transfer_to_human`); absent = the agent never transfers.
+    #[serde(default)]
+    pub handoff: Option<Handoff>,
+}
+
+/// How the agent hands a lead to a person (issue 14): the tool is offered only when the
+/// campaign has `transfer_numbers` and the call runs in Exotel's flow mode.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handoff {
+    /// Said in full before the stream closes and the flow rings the team (template):
+    /// "Connecting you to Priya from our sales team, one moment."
+    pub line: String,
+    /// When to hand over, for the model; the lead asking for a person always qualifies.
+    #[serde(default)]
+    pub when: Option<String>,
 }
 
 /// A playbook that could not be loaded: the file, the field, the reason.
@@ -288,6 +304,13 @@ impl Playbook {
             return Err(("max_turns", "must be at least 1".into()));
         }
         self.voicemail.validate()?;
+        if self
+            .handoff
+            .as_ref()
+            .is_some_and(|h| h.line.trim().is_empty())
+        {
+            return Err(("handoff.line", "must not be empty".into()));
+        }
         for (field, text) in [
             ("greeting", &self.greeting),
             ("system_prompt", &self.system_prompt),

@@ -206,9 +206,23 @@ impl Persona {
             "provider_stall" => Persona::provider_stall(),
             "voicemail" => Persona::voicemail_box_en(),
             "carrier_hi" => Persona::carrier_announcement_hi(),
+            "wants_a_person" => Persona::wants_a_person(),
             _ => return None,
         };
         Some(p)
+    }
+
+    /// A lead who asks to speak to a person: handed over when the team is at work; when it
+    /// is not, takes the call-back the agent offers.
+    pub fn wants_a_person() -> Persona {
+        Persona::new(
+            "wants_a_person",
+            vec![
+                Self::say("yes"),
+                Self::say("can I talk to a person please"),
+                Self::say("okay, call me back tomorrow at 11"),
+            ],
+        )
     }
 
     /// Picks up saying "Hello?" 300 ms after the call starts, over the greeting's first words

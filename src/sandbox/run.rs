@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::exotel::media_client::{CallReport, Wait, WaitCause};
-use super::exotel::{ExotelSimulator, Outcome, SimulatorConfig, VoiceSetup};
+use super::exotel::{ExotelSimulator, HandoffFlow, Outcome, SimulatorConfig, VoiceSetup};
 use super::fakes::deepgram::FakeDeepgram;
 use super::fakes::elevenlabs::FakeElevenLabs;
 use super::fakes::openai::FakeOpenAi;
@@ -103,6 +103,8 @@ struct Lead {
     persona: String,
 }
 
+/// The simulated sales team's number, where the sandbox campaign's hand-offs go.
+const SANDBOX_SALES_TEAM: &str = "+919811100000";
 const BUNDLED_LEADS: &str = include_str!("../../examples/sandbox_leads.csv");
 
 pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
@@ -224,6 +226,13 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         time_limit: Duration::from_secs(180),
         measure: false,
     });
+    // The flow's hand-off applets (README "Hand-off to a human"): a lead with the persona
+    // `wants_a_person` is handed to the simulated sales team, who answer.
+    sim.set_handoff(HandoffFlow::new(
+        format!("{base}/exotel/passthru?token={secret}"),
+        format!("{base}/exotel/transfer-destination?token={secret}"),
+        Some(format!("{base}/exotel/transfer-result?token={secret}")),
+    ));
 
     let say = |line: String| {
         if !options.quiet {
@@ -264,7 +273,8 @@ pub async fn run(options: SandboxOptions) -> anyhow::Result<SandboxResult> {
         json!({"calling_hours_start": 0, "calling_hours_end": 24, "calling_days": "Mon-Sun"})
     };
     let mut body = json!({"name": "Sandbox campaign", "playbook": options.playbook, "max_concurrent_calls": options.max_concurrent_calls,
-        "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "retry_voicemail_minutes": 5, "max_attempts": 3});
+        "retry_no_answer_minutes": 5, "retry_busy_minutes": 5, "retry_voicemail_minutes": 5, "max_attempts": 3,
+        "transfer_numbers": [SANDBOX_SALES_TEAM]});
     if let (Some(b), Some(h)) = (body.as_object_mut(), hours.as_object()) {
         b.extend(h.clone());
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{on_pool, Store, StoreError};
 use crate::domain::CampaignStatus;
+use crate::handoff::{TransferHours, TransferNumbers, TransferStrategy};
 
 /// A campaign as stored and as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -37,6 +38,25 @@ pub struct Campaign {
     pub transactional: bool,
     /// Where the campaign's events (`call.ended`) are POSTed, signed; none = no webhook.
     pub webhook_url: Option<String>,
+    /// Where hand-offs to a human go (E.164); none = the agent never transfers.
+    #[sqlx(try_from = "String")]
+    #[schema(value_type = Vec<String>)]
+    pub transfer_numbers: TransferNumbers,
+    #[sqlx(try_from = "String")]
+    pub transfer_strategy: TransferStrategy,
+    /// The human team's hours, `HH:MM-HH:MM` in `timezone`; none = whenever calls are made.
+    pub transfer_hours: Option<String>,
+    /// Transfers ringing or talking at once, at most.
+    pub max_concurrent_transfers: i64,
+}
+
+impl Campaign {
+    /// The team's hours, when set (stored only after `TransferHours::parse`).
+    pub fn transfer_hours(&self) -> Option<TransferHours> {
+        self.transfer_hours
+            .as_deref()
+            .and_then(|h| TransferHours::parse(h).ok())
+    }
 }
 
 impl TryFrom<String> for CampaignStatus {
@@ -60,6 +80,27 @@ pub struct CampaignSettings {
     pub retry_busy_minutes: u32,
     pub retry_voicemail_minutes: u32,
     pub webhook_url: Option<String>,
+    pub handoff: HandoffSettings,
+}
+
+/// A campaign's hand-off settings, validated.
+#[derive(Debug, Clone)]
+pub struct HandoffSettings {
+    pub numbers: TransferNumbers,
+    pub strategy: TransferStrategy,
+    pub hours: Option<TransferHours>,
+    pub max_concurrent: u32,
+}
+
+impl Default for HandoffSettings {
+    fn default() -> Self {
+        HandoffSettings {
+            numbers: TransferNumbers::default(),
+            strategy: TransferStrategy::InOrder,
+            hours: None,
+            max_concurrent: 1,
+        }
+    }
 }
 
 /// A campaign to create.
@@ -88,6 +129,11 @@ pub struct CampaignPatch {
     pub transactional: Option<bool>,
     /// `Some("")` removes the webhook.
     pub webhook_url: Option<String>,
+    pub transfer_numbers: Option<TransferNumbers>,
+    pub transfer_strategy: Option<TransferStrategy>,
+    /// `Some("")` removes the hours (transfers whenever calls are made).
+    pub transfer_hours: Option<String>,
+    pub max_concurrent_transfers: Option<u32>,
 }
 
 impl Store {
@@ -99,8 +145,10 @@ impl Store {
         const SQL: &str = "INSERT INTO campaigns (name, status, playbook, calling_hours_start, \
             calling_hours_end, timezone, calling_days, max_concurrent_calls, max_attempts, \
             retry_no_answer_minutes, retry_busy_minutes, created_at, updated_at, transactional, \
-            retry_voicemail_minutes, webhook_url) \
-            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14) \
+            retry_voicemail_minutes, webhook_url, transfer_numbers, transfer_strategy, \
+            transfer_hours, max_concurrent_transfers) \
+            VALUES ($1, 'DRAFT', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, \
+            $15, $16, $17, $18) \
             RETURNING *";
         let s = &new.settings;
         let row = on_pool!(self, p => sqlx::query_as::<_, Campaign>(SQL)
@@ -118,6 +166,10 @@ impl Store {
             .bind(new.transactional)
             .bind(i64::from(s.retry_voicemail_minutes))
             .bind(&s.webhook_url)
+            .bind(s.handoff.numbers.to_json())
+            .bind(s.handoff.strategy.as_str())
+            .bind(s.handoff.hours.map(|h| h.canonical()))
+            .bind(i64::from(s.handoff.max_concurrent))
             .fetch_one(p)
             .await)?;
         Ok(row)
@@ -175,7 +227,11 @@ impl Store {
             retry_busy_minutes = COALESCE($11, retry_busy_minutes), updated_at = $12, \
             transactional = COALESCE($13, transactional), \
             retry_voicemail_minutes = COALESCE($14, retry_voicemail_minutes), \
-            webhook_url = CASE WHEN $15 IS NULL THEN webhook_url ELSE NULLIF($15, '') END \
+            webhook_url = CASE WHEN $15 IS NULL THEN webhook_url ELSE NULLIF($15, '') END, \
+            transfer_numbers = COALESCE($16, transfer_numbers), \
+            transfer_strategy = COALESCE($17, transfer_strategy), \
+            transfer_hours = CASE WHEN $18 IS NULL THEN transfer_hours ELSE NULLIF($18, '') END, \
+            max_concurrent_transfers = COALESCE($19, max_concurrent_transfers) \
             WHERE id = $1 AND status <> 'COMPLETED' \
             AND ($13 IS NULL OR $13 = transactional OR status = 'DRAFT') RETURNING *";
         let wide = |v: Option<u32>| v.map(i64::from);
@@ -195,6 +251,10 @@ impl Store {
             .bind(patch.transactional)
             .bind(wide(patch.retry_voicemail_minutes))
             .bind(&patch.webhook_url)
+            .bind(patch.transfer_numbers.as_ref().map(TransferNumbers::to_json))
+            .bind(patch.transfer_strategy.map(TransferStrategy::as_str))
+            .bind(&patch.transfer_hours)
+            .bind(wide(patch.max_concurrent_transfers))
             .fetch_optional(p)
             .await)?;
         match row {

@@ -20,12 +20,13 @@ mod recordings;
 mod scheduled_calls;
 mod scratch;
 mod suppressions;
+mod transfers;
 mod webhooks;
 
 pub use analytics::{CampaignAnalytics, Count};
 pub use call_sessions::{CallEnd, ConversationRecord, NewCallSession};
 pub use call_views::{CallDetail, CallListRow, CallPoint};
-pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, NewCampaign};
+pub use campaigns::{Campaign, CampaignPatch, CampaignSettings, HandoffSettings, NewCampaign};
 pub use error::StoreError;
 pub use exports::ExportedCall;
 pub use in_doubt::DueInDoubt;
@@ -36,6 +37,7 @@ pub use scheduled_calls::{
 };
 pub use scratch::PostgresServer;
 pub use suppressions::Suppression;
+pub use transfers::{NewTransfer, TransferRow};
 pub use webhooks::{DeliveryStatus, WebhookDelivery};
 
 use std::str::FromStr;

@@ -20,6 +20,7 @@ mod engine;
 mod engine_support;
 mod exports;
 mod fallback_audio;
+mod handoff;
 mod health;
 mod inputs;
 mod latency;

@@ -111,6 +111,7 @@ impl TurnTaking {
         results: Vec<(String, String)>,
         close: bool,
         closing_line: String,
+        handoff_line: Option<String>,
         now: Instant,
     ) {
         for (id, result) in results {
@@ -132,9 +133,16 @@ impl TurnTaking {
             self.generate(now);
             return;
         }
-        if closing && !had_text {
+        // The hand-off line is the caller's cue that a person is coming: always said, in
+        // full (the turn ends on its last mark), whatever the model said before it.
+        let line = match handoff_line {
+            Some(line) => Some(line),
+            None if closing && !had_text => Some(closing_line),
+            None => None,
+        };
+        if let Some(line) = line {
             let mut splitter = ClauseSplitter::default();
-            let mut pieces = splitter.push(&format!("{closing_line} "));
+            let mut pieces = splitter.push(&format!("{line} "));
             pieces.extend(splitter.finish());
             for piece in pieces {
                 self.queue_clause(piece, false);

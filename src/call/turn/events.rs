@@ -71,6 +71,9 @@ pub enum Event {
         results: Vec<(String, String)>,
         close: bool,
         closing_line: String,
+        /// The hand-off line (`transfer_to_human`): said in full after whatever the model
+        /// said, even when it said something, before the call closes its stream.
+        handoff_line: Option<String>,
     },
     /// A child failed and its supervisor is restarting it.
     ChildFailed {

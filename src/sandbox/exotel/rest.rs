@@ -14,6 +14,7 @@ use super::call_list;
 use super::callback_faults::{CallbackFate, CallbackFaults};
 use super::calls::{CallBook, DialRecord};
 use super::dial_faults::{DialFaults, DialReply};
+use super::handoff_flow::{HandoffFlow, HandoffReport};
 use super::media_client::{run_call, write_wav, CallReport, MediaCall};
 use super::scenario::{Outcome, Scenario};
 use crate::clock::{Clock, SystemClock};
@@ -97,6 +98,10 @@ struct Shared {
     /// the sandbox moves time, so both sides agree on when a call was made.
     clock: Mutex<Arc<dyn Clock>>,
     http: reqwest::Client,
+    /// The flow's hand-off applets, played after the bot's part of a flow call when set.
+    handoff: Mutex<Option<HandoffFlow>>,
+    /// What the flow did after the bot, by call sid.
+    handoffs: Mutex<HashMap<String, HandoffReport>>,
 }
 
 /// One `Calls/connect.json` request as the simulator saw it.
@@ -143,6 +148,8 @@ impl ExotelSimulator {
             requests: Mutex::new(Vec::new()),
             call_list_down: std::sync::atomic::AtomicBool::new(false),
             clock: Mutex::new(Arc::new(SystemClock)),
+            handoff: Mutex::new(None),
+            handoffs: Mutex::new(HashMap::new()),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
                 .build()
@@ -174,6 +181,16 @@ impl ExotelSimulator {
     /// Answered calls open our media socket and a persona talks (set once our URL is known).
     pub fn set_voice(&self, voice: VoiceSetup) {
         lock(&self.shared.config).voice = Some(voice);
+    }
+
+    /// Flow calls play the Passthru → Connect → result applets after the bot's part.
+    pub fn set_handoff(&self, flow: HandoffFlow) {
+        *lock(&self.shared.handoff) = Some(flow);
+    }
+
+    /// What the flow did after the bot's part of a call (none: the flow had no hand-off).
+    pub fn handoff_report(&self, call_sid: &str) -> Option<HandoffReport> {
+        lock(&self.shared.handoffs).get(call_sid).cloned()
     }
 
     /// The n-th dial of `number` (E.164) takes the n-th outcome; the last one repeats.
@@ -600,11 +617,18 @@ impl CallLife {
                     self.shared.book.held().await;
                 } else if let Some(voice) = &self.voice {
                     let (seconds, recording) = self.converse(voice).await;
+                    let human = self.after_the_bot().await;
                     self.shared
                         .book
                         .set_status(&self.sid, CallStatus::Completed, seconds);
-                    self.callback_with(CallStatus::Completed, "terminal", seconds, recording)
-                        .await;
+                    self.callback_with(
+                        CallStatus::Completed,
+                        "terminal",
+                        seconds,
+                        recording,
+                        human,
+                    )
+                    .await;
                     return;
                 } else {
                     tokio::time::sleep(self.scenario.talk_time).await;
@@ -624,7 +648,24 @@ impl CallLife {
     /// Posts a status callback as Exotel does: JSON when asked for, form otherwise, retried
     /// on failure.
     async fn callback(&self, status: CallStatus, event: &str, duration: Option<i64>) {
-        self.callback_with(status, event, duration, None).await;
+        self.callback_with(status, event, duration, None, None)
+            .await;
+    }
+
+    /// A flow call (no `StreamUrl`) with hand-off applets: plays them once the bot is done;
+    /// returns the Connect's leg (status, seconds) when a human was dialed.
+    async fn after_the_bot(&self) -> Option<(&'static str, i64)> {
+        if self.fields.contains_key("StreamUrl") {
+            return None; // direct mode: closing the stream ended the call
+        }
+        let flow = lock(&self.shared.handoff).clone()?;
+        let report = super::handoff_flow::play(&self.shared.http, &flow, &self.sid).await;
+        let leg = report.human_answered.map(|answered| {
+            let status = if answered { "completed" } else { "no-answer" };
+            (status, report.human_seconds)
+        });
+        lock(&self.shared.handoffs).insert(self.sid.clone(), report);
+        leg
     }
 
     async fn callback_with(
@@ -633,6 +674,7 @@ impl CallLife {
         event: &str,
         duration: Option<i64>,
         recording: Option<String>,
+        human_leg: Option<(&'static str, i64)>,
     ) {
         if self
             .shared
@@ -652,6 +694,12 @@ impl CallLife {
             "CustomField": self.fields.get("CustomField"), "RecordingUrl": recording,
             "Legs": [{"OnCallDuration": duration.unwrap_or(0), "Status": exotel_word(status)}],
         });
+        let mut body = body;
+        if let (Some((leg_status, seconds)), Some(legs)) = (human_leg, body["Legs"].as_array_mut())
+        {
+            // The Connect's leg to the human, after the customer's.
+            legs.push(json!({"OnCallDuration": seconds, "Status": leg_status}));
+        }
         let from = self.fields.get("From").map(String::as_str).unwrap_or("");
         let fate = self
             .callback_faults

@@ -151,6 +151,15 @@ fn next_question(specs: &[FactSpec], known: &Map<String, Value>) -> Reply {
 fn intent(heard: &str, request: &Value) -> Option<Reply> {
     let any = |words: &[&str]| words.iter().any(|w| heard.contains(w));
     if any(&[
+        "a person",
+        "to someone",
+        "real person",
+        "a human",
+        "kisi se baat",
+    ]) {
+        return Some(ask_for_a_person(request));
+    }
+    if any(&[
         "don't call",
         "do not call",
         "never call",
@@ -198,6 +207,26 @@ fn intent(heard: &str, request: &Value) -> Option<Reply> {
         );
     }
     None
+}
+
+/// A lead asks for a person: handed over when `transfer_to_human` is offered (the runtime
+/// says the hand-off line, so the model says nothing), else offered a call-back.
+fn ask_for_a_person(request: &Value) -> Reply {
+    let offered = request["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|t| t["function"]["name"] == "transfer_to_human");
+    if offered {
+        return Reply {
+            text: None,
+            tool_calls: vec![(
+                "transfer_to_human".into(),
+                json!({"reason": "asked for a person"}),
+            )],
+        };
+    }
+    Reply::say("Our team is not available right now. Shall I have them call you back tomorrow?")
 }
 
 fn system_prompt(request: &Value) -> String {

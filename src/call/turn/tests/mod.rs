@@ -9,6 +9,7 @@ mod barge_in;
 mod continuation;
 mod end_of_turn;
 mod failures;
+mod handoff;
 mod history;
 mod pickup;
 mod playout;
@@ -101,6 +102,8 @@ pub struct Harness {
     /// Clauses synthesised whose mark has not come back.
     unmarked: Vec<u64>,
     generation: u64,
+    /// Set: every tool round hands the lead over (closes, with this hand-off line).
+    pub handoff_line: Option<String>,
 }
 
 impl Harness {
@@ -115,6 +118,7 @@ impl Harness {
             pending: Vec::new(),
             unmarked: Vec::new(),
             generation: 0,
+            handoff_line: None,
         };
         h.feed(Event::Start);
         h
@@ -147,10 +151,12 @@ impl Harness {
             self.out.push(c);
             self.out_ms.push(self.now_ms);
             if tools {
+                let handoff_line = self.handoff_line.clone();
                 self.feed(Event::ToolsApplied {
                     results: ids,
-                    close: false,
+                    close: handoff_line.is_some(),
                     closing_line: "Bye.".into(),
+                    handoff_line,
                 });
             }
         }
