@@ -5,13 +5,24 @@
 //! answering-machine detector, and when the call ends writes everything in one transaction and
 //! frees the call's token. Every handler runs inside the call's tracing span (`call_sid`).
 
+mod fact_extraction;
+mod tool_calls;
+mod turn_metrics;
+mod turn_setup;
+mod view;
+
+use fact_extraction::fill_missing_facts;
+use turn_metrics::record_turn_metrics;
+use turn_setup::turn_config;
+pub use view::GetCallState;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::fallback_audio::FallbackLines;
 use super::handoff::CallHandoff;
@@ -22,27 +33,22 @@ use super::outcome::ConversationOutcome;
 use super::save::save_or_spool;
 use super::spool::SpooledCall;
 use super::stt_actor::SttActor;
-use super::tools::{self, ToolAction};
+use super::tools;
 use super::transcript::{Turn, TurnLatency};
 use super::tts_actor::TtsActor;
-use super::turn::restart::RestartPolicy;
-use super::turn::{
-    Command, Event, Line, Lines, Prerendered, Timing, TurnConfig, TurnTaking, TurnTimes,
-};
+use super::turn::{Command, Event, Line, TurnTaking};
 use super::CallProviders;
 use crate::actors::campaign_actor::{CallEnded, ProviderRefused};
 use crate::actors::CampaignSupervisor;
 use crate::actors::{Engine, LiveCall};
 use crate::conversation::playbook::{render, Playbook};
-use crate::domain::{CallStatus, SuppressionSource};
+use crate::domain::CallStatus;
 use crate::media::vad::{Vad, VadEvent};
 use crate::providers::deepgram::SttEvent;
-use crate::providers::openai::{ChatMessage, ToolCall};
-use crate::scheduling::callback::CallbackRefusal;
-use crate::scheduling::{decide_callback, CallbackDecision, CallbackUsage, NextStep};
-use crate::session_mirror::snapshot::{fact_or_lead, waiting_for_response, SessionSnapshot};
+use crate::providers::openai::ChatMessage;
+use crate::scheduling::NextStep;
 use crate::store::{AttemptEnd, AttemptRow, Campaign, ConversationSummary, Lead};
-use crate::telephony::call_outcome::{next_after_voicemail, retry_window};
+use crate::telephony::call_outcome::next_after_voicemail;
 use crate::telephony::exotel::CallRef;
 
 /// Tool-only answers the LLM may chain before it must speak.
@@ -387,175 +393,6 @@ impl CallActor {
         self.mirror_session();
     }
 
-    /// Hands the session to the mirror (`REDIS_URL`) when its stage, transcript or facts
-    /// changed since the last time: a clone and a short lock, never Redis itself.
-    fn mirror_session(&mut self) {
-        let mirror = &self.s.engine.session_mirror;
-        if !mirror.is_enabled() || self.finished {
-            return;
-        }
-        let stage = self.core.stage_name();
-        let mark = (stage, self.session_edits);
-        if self.mirrored == Some(mark) {
-            return;
-        }
-        self.mirrored = Some(mark);
-        let (lead, attempt) = (&self.s.lead, &self.s.attempt);
-        let facts = &self.facts;
-        mirror.publish(SessionSnapshot {
-            call_sid: self.s.call_sid.clone(),
-            lead_id: lead.id,
-            lead_name: lead.name.clone(),
-            lead_phone: lead.phone.clone(),
-            property_type: fact_or_lead(facts, "property_type", &lead.property_type),
-            location: fact_or_lead(facts, "location", &lead.location),
-            budget: fact_or_lead(facts, "budget", &lead.budget),
-            conversation_stage: stage,
-            transcript_history: self.transcript.clone(),
-            waiting_for_response: waiting_for_response(stage),
-            last_interaction_time: self.s.engine.clock.now(),
-            campaign_id: attempt.campaign_id,
-            scheduled_call_id: attempt.scheduled_call_id,
-            node_id: self.s.engine.settings.node_id.clone(),
-            started_at: self.started_at,
-            facts: facts.clone(),
-        });
-    }
-
-    // ── tools ───────────────────────────────────────────────────────────────────────────
-
-    fn apply_tool(&mut self, call: &ToolCall) -> String {
-        match tools::parse(&call.function.name, &call.function.arguments) {
-            ToolAction::RecordDetails(details) => {
-                for (k, v) in &details {
-                    self.facts.insert(k.clone(), v.clone());
-                }
-                self.session_edits += 1;
-                format!("recorded {}", Value::Object(details))
-            }
-            ToolAction::EndCall { outcome } => match ConversationOutcome::parse(&outcome) {
-                // `end_call` with outcome `do_not_call` is an opt-out as much as the tool is.
-                Some(ConversationOutcome::DoNotCall) => self.opt_out(),
-                Some(outcome) => {
-                    self.core.verdict_mut().propose(outcome);
-                    self.closing = true;
-                    "the call will end after your goodbye".into()
-                }
-                None => format!(
-                    "unknown outcome {outcome:?}; use one of {:?}",
-                    tools::OUTCOMES
-                ),
-            },
-            ToolAction::ScheduleCallback { .. } if self.core.verdict().opted_out() => {
-                // Whatever the person says after opting out, they are not called again.
-                "not booked: the lead asked not to be called again, so no call-back may be \
-                 scheduled; say goodbye"
-                    .into()
-            }
-            ToolAction::ScheduleCallback { when } => {
-                let floor = self.s.engine.settings.calling.regulatory_hours;
-                let window = retry_window(&self.s.campaign, floor);
-                let tz = window.timezone;
-                let Some(asked) = tools::callback_time(&when, tz) else {
-                    return format!("could not read the time {when:?}; ask again");
-                };
-                let usage = CallbackUsage {
-                    free_used: u32::try_from(self.s.lead.free_callbacks_used).unwrap_or(0),
-                    attempt_number: u32::try_from(self.s.attempt.attempt_number).unwrap_or(1),
-                    max_attempts: u32::try_from(self.s.campaign.max_attempts).unwrap_or(1),
-                };
-                let now = self.s.engine.clock.now();
-                match decide_callback(asked, now, &window, usage) {
-                    CallbackDecision::Granted { at, free } => {
-                        self.callback_at = Some(at);
-                        self.callback_free = free;
-                        self.core.verdict_mut().callback_requested();
-                        self.closing = true;
-                        format!(
-                            "callback scheduled for {}",
-                            at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
-                        )
-                    }
-                    CallbackDecision::Refused(CallbackRefusal::NoAttemptsLeft) => {
-                        self.core.verdict_mut().callback_requested();
-                        self.closing = true;
-                        CallbackRefusal::NoAttemptsLeft.to_string()
-                    }
-                    CallbackDecision::Refused(why) => {
-                        let floor = window
-                            .floor
-                            .map(|f| format!(", and only {f}"))
-                            .unwrap_or_default();
-                        format!(
-                            "{why} (calling hours {:02}:00–{:02}:00 {tz} on {}{floor})",
-                            window.start_hour,
-                            window.end_hour,
-                            window.days.canonical()
-                        )
-                    }
-                }
-            }
-            ToolAction::DoNotCall => self.opt_out(),
-            ToolAction::TransferToHuman if self.core.verdict().opted_out() => {
-                "not transferred: the lead asked not to be called again; say goodbye".into()
-            }
-            ToolAction::TransferToHuman => match self.handoff.request(self.s.engine.clock.now()) {
-                Ok(line) => {
-                    // The outcome becomes `transferred` only once the line was heard
-                    // (`hand_over`): a lead who hangs up during it was not handed over.
-                    tracing::info!("the agent hands the lead to a person");
-                    self.handoff_line = Some(render(&line, &self.vars));
-                    self.closing = true;
-                    "the runtime says the hand-off line and connects the call; say nothing more"
-                        .into()
-                }
-                Err(refusal) => refusal,
-            },
-            ToolAction::Invalid(why) => why,
-        }
-    }
-
-    fn opt_out(&mut self) -> String {
-        self.core.verdict_mut().opt_out();
-        self.suppress_now();
-        self.closing = true;
-        "the lead will not be called again".into()
-    }
-
-    /// Puts the number on the suppression list as soon as the person opts out, not only when
-    /// the conversation is saved: a process killed mid-goodbye must not call them again.
-    fn suppress_now(&self) {
-        let store = self.s.engine.store.clone();
-        let phone = self.s.lead.phone.clone();
-        let reason = format!(
-            "asked not to be called again (campaign {}, call {})",
-            self.s.attempt.campaign_id, self.s.call_sid
-        );
-        let now = self.s.engine.clock.now();
-        let span = self.span.clone();
-        actix::spawn(async move {
-            if let Err(e) = store
-                .add_suppression(&phone, &reason, SuppressionSource::Call, now)
-                .await
-            {
-                // The conversation's save writes it again in its own transaction.
-                let _span = span.entered();
-                tracing::warn!(error = %e, "could not suppress the number yet; the save will");
-            }
-        });
-    }
-
-    fn closing_line(&self) -> String {
-        let c = &self.s.playbook.closing;
-        let line = match self.core.verdict().outcome() {
-            Some(ConversationOutcome::CallbackRequested) => &c.callback,
-            Some(ConversationOutcome::Qualified) => &c.qualified,
-            _ if self.s.playbook.is_qualified(&self.facts) => &c.qualified,
-            _ => &c.not_qualified,
-        };
-        render(line, &self.vars)
-    }
-
     // ── the end ─────────────────────────────────────────────────────────────────────────
 
     /// The hand-off line was heard: record the transfer (and its `call.transferred` event)
@@ -718,142 +555,6 @@ impl CallActor {
             greetings.forget(&self.call_ref());
         }
         pcm.map(|p| p.to_vec())
-    }
-
-    fn state(&self) -> Value {
-        use super::messages::Child;
-        json!({
-            "stage": self.core.stage_name(),
-            "turn": self.transcript.len(),
-            "speaking": self.core.who_speaks(),
-            "facts": self.facts,
-            "transferring": self.handoff.requested(),
-            "children": {
-                "stt": {"restarts": self.core.restarts(Child::Stt)},
-                "llm": {"restarts": self.core.restarts(Child::Llm)},
-                "tts": {"restarts": self.core.restarts(Child::Tts)},
-            },
-            "last_latency": self.last_latency,
-            "dropped_audio_chunks": self.dropped_audio,
-            // The console's live view shows the conversation as it grows; the tail is enough
-            // (the whole transcript is saved when the call ends).
-            "transcript": &self.transcript[self.transcript.len().saturating_sub(LIVE_TRANSCRIPT_TURNS)..],
-        })
-    }
-}
-
-/// How many of the latest turns `GetCallState` carries.
-const LIVE_TRANSCRIPT_TURNS: usize = 8;
-
-/// The core's configuration from the playbook, the settings and the fallback lines.
-fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> TurnConfig {
-    let p = &s.playbook;
-    let f = s.fallback.as_deref();
-    let timing = Timing {
-        late_first_token: Duration::from_millis(u64::from(s.engine.settings.late_first_token_ms)),
-        ..Timing::default()
-    };
-    TurnConfig {
-        sample_rate: s.sample_rate,
-        min_speech: Duration::from_millis(u64::from(p.barge_in.min_speech_ms)),
-        backchannels: p.barge_in.backchannels.clone(),
-        reprompt_after: Duration::from_secs(u64::from(p.silence.reprompt_after_seconds)),
-        hang_up_after_reprompts: p.silence.hang_up_after_reprompts,
-        max_turns: p.max_turns,
-        max_tool_rounds: MAX_TOOL_ROUNDS,
-        lines: Lines {
-            greeting: render(&p.greeting, vars),
-            reprompt: render(&p.silence.reprompt, vars),
-            not_qualified: render(&p.closing.not_qualified, vars),
-            time_up: f.map_or_else(
-                || render(&p.closing.time_up, vars),
-                |f| f.time_up.text.clone(),
-            ),
-            apology: f.map_or_else(
-                || render(&p.closing.apology, vars),
-                |f| f.apology.text.clone(),
-            ),
-            one_moment: f.map(|f| f.one_moment.text.clone()).unwrap_or_default(),
-            voicemail_message: p.voicemail.message.as_ref().map(|m| render(m, vars)),
-        },
-        prerendered: Prerendered {
-            apology: f.map(|f| f.apology.pcm.len()),
-            one_moment: f.map(|f| f.one_moment.pcm.len()),
-            time_up: f.map(|f| f.time_up.pcm.len()),
-        },
-        timing,
-        restarts: RestartPolicy::default(),
-        finalize_on_silence: s.engine.settings.stt_finalize_on_silence,
-        speculate: s.engine.settings.llm_speculate,
-    }
-}
-
-/// Per-turn figures for `/metrics`.
-fn record_turn_metrics(turn: &TurnTimes) {
-    use crate::telemetry_metrics::names;
-    let secs = |a: Option<Instant>, b: Option<Instant>| {
-        Some(b?.saturating_duration_since(a?).as_secs_f64())
-    };
-    if let Some(s) = secs(turn.speech_end.or(turn.final_at), turn.first_frame_at) {
-        metrics::histogram!(names::TURN_LATENCY).record(s);
-    }
-    if let Some(s) = secs(turn.llm_request_at, turn.first_token_at) {
-        metrics::histogram!(names::PROVIDER_TTFB, "provider" => "openai").record(s);
-    }
-    if let Some(s) = secs(turn.first_token_at, turn.tts_first_at) {
-        metrics::histogram!(names::PROVIDER_TTFB, "provider" => "elevenlabs").record(s);
-    }
-    if let Some(s) = secs(turn.speech_end, turn.final_at) {
-        metrics::histogram!(names::PROVIDER_TTFB, "provider" => "deepgram").record(s);
-    }
-    if let Some(s) = secs(turn.final_at, turn.llm_request_at) {
-        metrics::histogram!(names::RUNTIME_OVERHEAD, "stage" => "transcript_to_llm").record(s);
-    }
-    if let Some(s) = secs(turn.tts_first_at, turn.first_frame_at) {
-        metrics::histogram!(names::RUNTIME_OVERHEAD, "stage" => "tts_to_frame").record(s);
-    }
-}
-
-/// Asks the LLM once, with a JSON schema, for required facts the tools missed. Best effort:
-/// if the LLM is unreachable, what the tools gathered stands.
-async fn fill_missing_facts(
-    openai: &crate::providers::openai::OpenAiClient,
-    playbook: &Playbook,
-    history: &[ChatMessage],
-    facts: &mut Map<String, Value>,
-) {
-    let properties: Map<String, Value> = playbook
-        .facts
-        .iter()
-        .map(|f| {
-            (
-                f.name.clone(),
-                json!({"type": ["string", "null"], "description": f.question}),
-            )
-        })
-        .collect();
-    let schema = json!({"type": "object", "properties": properties});
-    let transcript: String = history
-        .iter()
-        .filter(|m| m.role == "user" || m.role == "assistant")
-        .filter_map(|m| m.content.as_ref().map(|c| format!("{}: {c}\n", m.role)))
-        .collect();
-    let messages = vec![
-        ChatMessage::text(
-            "system",
-            "Extract the lead's facts from this call transcript. Use null for facts not said.",
-        ),
-        ChatMessage::text("user", transcript),
-    ];
-    let Ok(Ok(found)) =
-        tokio::time::timeout(Duration::from_secs(5), openai.extract(&messages, &schema)).await
-    else {
-        return;
-    };
-    for (k, v) in found.as_object().into_iter().flatten() {
-        if !v.is_null() && v.as_str() != Some("") && !facts.contains_key(k) {
-            facts.insert(k.clone(), v.clone());
-        }
     }
 }
 
@@ -1114,17 +815,5 @@ impl Handler<SocketClosed> for CallActor {
         let _span = self.span.clone().entered();
         tracing::info!(reason = %msg.reason, "media stream ended");
         self.drive(Event::SocketClosed, ctx);
-    }
-}
-
-/// `GET /debug/sessions`: the call's live state.
-#[derive(Message)]
-#[rtype(result = "Value")]
-pub struct GetCallState;
-
-impl Handler<GetCallState> for CallActor {
-    type Result = MessageResult<GetCallState>;
-    fn handle(&mut self, _: GetCallState, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.state())
     }
 }
