@@ -2,7 +2,8 @@
 //! `NODE_HEARTBEAT_SECONDS` it renews the node's row in `nodes` with its load, settles the
 //! nodes whose lease ran out (`Store::settle_lost_nodes`: their claims expire now, so the
 //! next scheduling round anywhere settles their calls by the in-doubt rules), and asks the
-//! supervisor to pick up campaigns started through other nodes (`ScanCampaigns`).
+//! supervisor to pick up campaigns started through other nodes (`ScanCampaigns`), and books
+//! the call-backs owed to missed hand-offs whose calls are saved.
 
 use std::time::Duration;
 
@@ -56,6 +57,11 @@ pub async fn beat(engine: &Engine, supervisor: &Addr<CampaignSupervisor>) {
     }
     supervisor.do_send(ScanCampaigns);
     forget_calls_ended_elsewhere(engine).await;
+    // A missed hand-off's call-back whose call was saved after its result came in (or whose
+    // booking a restart interrupted).
+    if let Err(e) = engine.store.book_missed_transfer_callbacks(now).await {
+        tracing::warn!(error = %e, "could not book missed transfers' call-backs");
+    }
 }
 
 /// A call this node dialed may end on another node's word: Exotel's status callback lands

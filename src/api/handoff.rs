@@ -9,7 +9,6 @@
 //! token beside `ref`); answered from our database only, so Exotel never waits on a provider.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -25,9 +24,6 @@ use crate::telephony::call_outcome::{retry_policy, retry_window};
 
 /// How long the Connect rings the human before it gives up (Exotel's maximum is 60 s).
 const RING_SECONDS: u32 = 30;
-/// A missed transfer's call-back waits for the call's own save (it ends the lead first) at
-/// most this long; the save is normally done well before the human's phone stops ringing.
-const SAVE_WAIT: Duration = Duration::from_secs(30);
 
 /// The applet's fields: the query, and a form body's fields over them.
 fn fields(req: &HttpRequest, body: &[u8]) -> HashMap<String, String> {
@@ -248,44 +244,37 @@ async fn transfer_result(
     }))
 }
 
-/// Records the result once; a missed transfer books the lead's call-back.
+/// Records the result once; a missed transfer is owed the lead's call-back, booked here if
+/// the call is already saved, else by the next heartbeat after its save (durably either way).
 pub async fn settle(
     state: &AppState,
     call_sid: &str,
     result: TransferResult,
 ) -> Result<(), ApiError> {
     let now = state.clock.now();
-    let Some(transfer) = state.store.settle_transfer(call_sid, result, now).await? else {
-        return Ok(()); // settled before: a repeat
+    let callback_at = match result {
+        TransferResult::Missed => {
+            let Some(transfer) = state.store.transfer(call_sid).await? else {
+                return Ok(());
+            };
+            let campaign = state.store.campaign(transfer.campaign_id).await?;
+            let delay =
+                retry_policy(&campaign, state.settings.retry_minute_seconds).no_answer_delay;
+            let window = retry_window(&campaign, state.settings.calling.regulatory_hours);
+            Some(window.next_allowed(now + delay))
+        }
+        TransferResult::Answered => None,
     };
+    let settled = state
+        .store
+        .settle_transfer(call_sid, result, callback_at, now)
+        .await?;
+    if settled.is_none() {
+        return Ok(()); // settled before: a repeat
+    }
     tracing::info!(call_sid, result = result.outcome(), "transfer settled");
-    if result == TransferResult::Missed {
-        let campaign = state.store.campaign(transfer.campaign_id).await?;
-        let delay = retry_policy(&campaign, state.settings.retry_minute_seconds).no_answer_delay;
-        let at = retry_window(&campaign, state.settings.calling.regulatory_hours)
-            .next_allowed(now + delay);
-        let store = state.store.clone();
-        let clock = state.clock.clone();
-        // The call's save ends the lead (COMPLETED); the call-back must come after it.
-        actix_web::rt::spawn(async move {
-            let started = std::time::Instant::now();
-            while started.elapsed() < SAVE_WAIT {
-                if store
-                    .conversation_saved(&transfer.call_sid)
-                    .await
-                    .unwrap_or(false)
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            if let Err(e) = store
-                .schedule_transfer_callback(&transfer, at, clock.now())
-                .await
-            {
-                tracing::error!(call_sid = %transfer.call_sid, error = %e, "missed transfer: the call-back could not be booked");
-            }
-        });
+    if callback_at.is_some() {
+        state.store.book_missed_transfer_callbacks(now).await?;
     }
     Ok(())
 }

@@ -24,6 +24,9 @@ pub struct TransferRow {
     pub destination_at: Option<DateTime<Utc>>,
     pub result: Option<String>,
     pub settled_at: Option<DateTime<Utc>>,
+    /// A missed transfer's call-back: when it is due, and when it was booked.
+    pub callback_at: Option<DateTime<Utc>>,
+    pub callback_booked_at: Option<DateTime<Utc>>,
 }
 
 impl TransferRow {
@@ -126,38 +129,58 @@ impl Store {
         Ok(self.transfer(call_sid).await?.and_then(|t| t.destination))
     }
 
-    /// Records how the transfer ended, once; returns the row when this call settled it.
+    /// Records how the transfer ended, once, with the call-back a miss is owed (`callback_at`);
+    /// returns the row when this call settled it.
     pub async fn settle_transfer(
         &self,
         call_sid: &str,
         result: TransferResult,
+        callback_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<Option<TransferRow>, StoreError> {
-        const SQL: &str = "UPDATE transfers SET result = $2, settled_at = $3 \
+        const SQL: &str = "UPDATE transfers SET result = $2, settled_at = $3, callback_at = $4 \
             WHERE call_sid = $1 AND result IS NULL RETURNING *";
         let row = on_pool!(self, p => sqlx::query_as::<_, TransferRow>(SQL)
-            .bind(call_sid).bind(result.as_str()).bind(now).fetch_optional(p).await)?;
+            .bind(call_sid).bind(result.as_str()).bind(now).bind(callback_at)
+            .fetch_optional(p).await)?;
         Ok(row)
     }
 
-    /// Whether the call's conversation is saved (its lead's end written).
-    pub async fn conversation_saved(&self, call_sid: &str) -> Result<bool, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM conversations c JOIN call_sessions s \
-            ON s.id = c.call_session_id WHERE s.call_sid = $1";
-        let n: i64 =
-            on_pool!(self, p => sqlx::query_scalar(SQL).bind(call_sid).fetch_one(p).await)?;
-        Ok(n > 0)
+    /// Books the call-back of every missed transfer whose call is saved (its save ends the
+    /// lead; the call-back must come after it) and not booked yet; returns how many. Run by
+    /// the result endpoint and by every node's heartbeat, so a restart in between loses none;
+    /// each booking is conditional on the row's mark, so two nodes book one call-back.
+    pub async fn book_missed_transfer_callbacks(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        const DUE: &str = "SELECT t.* FROM transfers t WHERE t.result = 'missed' \
+            AND t.callback_at IS NOT NULL AND t.callback_booked_at IS NULL \
+            AND EXISTS (SELECT 1 FROM conversations c JOIN call_sessions s \
+                ON s.id = c.call_session_id WHERE s.call_sid = t.call_sid) \
+            ORDER BY t.settled_at";
+        let due = on_pool!(self, p => sqlx::query_as::<_, TransferRow>(DUE).fetch_all(p).await)?;
+        let mut booked = 0;
+        for transfer in &due {
+            if self.book_transfer_callback(transfer, now).await? {
+                booked += 1;
+            }
+        }
+        Ok(booked)
     }
 
-    /// A missed transfer's call-back: a new call at `at` that does not use one of the lead's
-    /// attempts (the lead wanted to talk; our team missed them), the lead SCHEDULED again.
-    /// Written after the call's own save, so it replaces the end that save gave the lead.
-    pub async fn schedule_transfer_callback(
+    /// A missed transfer's call-back: a new call at its `callback_at` that does not use one of
+    /// the lead's attempts (the lead wanted to talk; our team missed them), the lead SCHEDULED
+    /// again. Written after the call's own save, so it replaces the end that save gave the
+    /// lead; false when another node booked it first.
+    async fn book_transfer_callback(
         &self,
         transfer: &TransferRow,
-        at: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        const MARK: &str = "UPDATE transfers SET callback_booked_at = $2 \
+            WHERE call_sid = $1 AND callback_booked_at IS NULL";
+        let at = transfer.callback_at.unwrap_or(now);
         const RETRY: &str = "INSERT INTO scheduled_calls (campaign_id, lead_id, scheduled_time, \
             status, attempt_number, max_attempts, created_at, updated_at) \
             SELECT campaign_id, lead_id, $2, 'PENDING', attempt_number + 1, max_attempts + 1, $3, $3 \
@@ -166,8 +189,13 @@ impl Store {
         const UNDONE: &str = "UPDATE campaigns SET leads_completed = leads_completed - 1 \
             WHERE id = $1 AND leads_completed > 0";
         const STATUS: &str = "UPDATE leads SET status = $2 WHERE id = $1";
-        on_pool!(self, p => {
+        let booked = on_pool!(self, p => {
             let mut tx = p.begin().await?;
+            let mine = sqlx::query(MARK).bind(&transfer.call_sid).bind(now)
+                .execute(&mut *tx).await?.rows_affected() > 0;
+            if !mine {
+                return Ok(false);
+            }
             sqlx::query(RETRY).bind(transfer.scheduled_call_id).bind(at).bind(now)
                 .execute(&mut *tx).await?;
             let status: Option<String> = sqlx::query_scalar(WAS_DONE).bind(transfer.lead_id)
@@ -178,7 +206,8 @@ impl Store {
             sqlx::query(STATUS).bind(transfer.lead_id).bind(LeadStatus::Scheduled.as_str())
                 .execute(&mut *tx).await?;
             tx.commit().await?;
+            true
         });
-        Ok(())
+        Ok(booked)
     }
 }

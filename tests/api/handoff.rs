@@ -245,6 +245,11 @@ async fn a_missed_transfer_books_a_call_back(backend: Backend) {
     })
     .await;
     assert_eq!(transfer_result(&app, &sid).await.as_deref(), Some("missed"));
+    // The flow reports once our result URL answered, which is after the result is stored.
+    eventually(20, "the flow played", || async {
+        app.e.sim.handoff_report(&sid).is_some()
+    })
+    .await;
     let flow = app.e.sim.handoff_report(&sid).unwrap();
     assert_eq!(flow.human_answered, Some(false), "{flow:?}");
     // The call-back is booked although it was the lead's only attempt.
@@ -432,7 +437,7 @@ async fn destinations_follow_the_strategy_and_the_limit(backend: Backend) {
     );
     assert_eq!(json_mode["fetch_after_attempt"], false);
     store
-        .settle_transfer("sid-0", TransferResult::Answered, now)
+        .settle_transfer("sid-0", TransferResult::Answered, None, now)
         .await
         .unwrap();
     assert_eq!(
@@ -485,4 +490,68 @@ both_backends!(
     unknown_calls_take_the_hang_up_branch_and_bad_tokens_are_refused,
     transfer_settings_are_validated_naming_the_field,
     destinations_follow_the_strategy_and_the_limit,
+    a_missed_transfers_call_back_waits_for_the_save_and_is_booked_once,
 );
+
+/// A missed transfer's call-back is owed from its result, but booked only once the call's own
+/// save has ended the lead (the result can come first), by whichever node looks next (a restart
+/// in between loses nothing), and once when two look at the same moment.
+async fn a_missed_transfers_call_back_waits_for_the_save_and_is_booked_once(backend: Backend) {
+    use voice_runtime::handoff::TransferResult;
+    use voice_runtime::store::{ClaimCaps, NewTransfer};
+    let app = spawn_app(backend).await;
+    let store = &app.state.store;
+    let id = app
+        .create_campaign(json!({"name": "c", "transfer_numbers": [PRIYA]}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = app.upload_csv(id, "name,phone\nA,+919000000001\n").await;
+    assert_eq!(status, 200);
+    let now = chrono::Utc::now();
+    store.schedule_new_leads(id, now, 1, now).await.unwrap();
+    let lease = now + chrono::Duration::minutes(5);
+    let claimed = store
+        .claim_due_calls(id, now, 1, "node-0", lease, &ClaimCaps::campaign(10))
+        .await
+        .unwrap();
+    let call = &claimed[0];
+    store
+        .mark_dialed(call, id, "sid-x", lease, now)
+        .await
+        .unwrap();
+    let transfer = NewTransfer {
+        call_sid: "sid-x".into(),
+        campaign_id: id,
+        lead_id: call.lead_id,
+        scheduled_call_id: call.scheduled_call_id,
+        event: json!({}),
+    };
+    store.record_transfer(&transfer, now).await.unwrap();
+    let callback_at = now + chrono::Duration::hours(2);
+    store
+        .settle_transfer("sid-x", TransferResult::Missed, Some(callback_at), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.book_missed_transfer_callbacks(now).await.unwrap(),
+        0,
+        "not before the call's save"
+    );
+
+    store
+        .save_interrupted_conversation("sid-x", now)
+        .await
+        .unwrap();
+    let (a, b) = (app.fresh_store().await, app.fresh_store().await);
+    let (x, y) = tokio::join!(
+        a.book_missed_transfer_callbacks(now),
+        b.book_missed_transfer_callbacks(now)
+    );
+    assert_eq!(x.unwrap() + y.unwrap(), 1, "booked once");
+    assert_eq!(store.book_missed_transfer_callbacks(now).await.unwrap(), 0);
+    let page = app.get_json(&format!("/campaigns/{id}/leads")).await;
+    assert_eq!(page["items"][0]["status"], "SCHEDULED", "{page}");
+    let booked = store.transfer("sid-x").await.unwrap().unwrap();
+    assert!(booked.callback_booked_at.is_some(), "{booked:?}");
+}
