@@ -565,6 +565,17 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         let _ = sink.send(send(stop)).await;
         let _ = sink.close().await;
     }
+    // The decoder ends an utterance on the silence after its last tone; when the line closes
+    // right after the agent's last audio (a hand-off, a hang-up), that silence never came
+    // down the wire, but the caller heard the words all the same.
+    for event in phone.decoder.push(&vec![0; rate as usize / 20]) {
+        if let Heard::Utterance { text, .. } = event {
+            if !phone.turn_text.is_empty() {
+                phone.turn_text.push(' ');
+            }
+            phone.turn_text.push_str(text.trim());
+        }
+    }
     if !phone.turn_text.is_empty() {
         let said = std::mem::take(&mut phone.turn_text);
         phone.report.agent_turns.push(said);
