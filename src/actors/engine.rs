@@ -144,6 +144,15 @@ impl Engine {
         Duration::seconds(i64::from(self.settings.exotel.settle_after_seconds))
     }
 
+    /// How soon a call whose claim ran out, but which Exotel still reports live, is asked about
+    /// again. Its claim ran out because the process holding it is gone (SIGKILL, a lost node,
+    /// a restart): its status callback may go to that dead process and never be seen, so the
+    /// call is polled at the pace of the in-doubt lookups, not handed a whole call's lease
+    /// (which held a dead node's ringing call, and its campaign, open for ~12 minutes).
+    pub fn recheck_orphaned_call(&self) -> Duration {
+        self.settle_after()
+    }
+
     /// Where Exotel posts this call's status callbacks: its ids and a token that opens this
     /// call only (`call_token`), never the shared secret.
     pub fn status_callback_url(&self, call: &CallRef) -> String {

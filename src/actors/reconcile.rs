@@ -5,7 +5,8 @@
 //!   crash window): it is put in doubt (counted) and settled like any other dial in doubt, never
 //!   simply dialed again.
 //! - An expired claim with a call sid is looked up with Call Details: ended → closed exactly as
-//!   its status callback would have; still live → lease extended; Exotel unreachable → a minute.
+//!   its status callback would have; still live → asked again `EXOTEL_SETTLE_SECONDS` later (its
+//!   callback may be going to the dead process); Exotel unreachable → a minute.
 //! - A dial in doubt is looked up in Exotel's call list (by the lead's number, around the time
 //!   of the dial) and settled by the pure rules of `scheduling::dial_settlement`.
 
@@ -98,7 +99,10 @@ async fn settle_expired(
         }
         Ok(_) => {
             store
-                .extend_lease(attempt.scheduled_call_id, now + engine.call_lease())
+                .extend_lease(
+                    attempt.scheduled_call_id,
+                    now + engine.recheck_orphaned_call(),
+                )
                 .await?;
             Ok(false)
         }
@@ -201,16 +205,22 @@ async fn adopt(engine: &Engine, attempt: &AttemptRow, call: ListedCall) -> Resul
         return Ok(());
     }
     tracing::warn!(call_sid = %call.sid, "adopted a dial in doubt from Exotel's call list");
-    if let Some(status) = call.status.filter(|s| s.is_terminal()) {
-        let update = StatusUpdate {
-            call_sid: call.sid,
-            status,
-            duration_seconds: call.duration_seconds,
-            recording_url: call.recording_url,
-            call_ref: None,
-        };
-        apply_status(engine, &update).await?;
-    }
+    let Some(status) = call.status.filter(|s| s.is_terminal()) else {
+        // Still live: the process that dialed it is gone, so its callback may never come.
+        let recheck = engine.clock.now() + engine.recheck_orphaned_call();
+        return engine
+            .store
+            .extend_lease(attempt.scheduled_call_id, recheck)
+            .await;
+    };
+    let update = StatusUpdate {
+        call_sid: call.sid,
+        status,
+        duration_seconds: call.duration_seconds,
+        recording_url: call.recording_url,
+        call_ref: None,
+    };
+    apply_status(engine, &update).await?;
     Ok(())
 }
 

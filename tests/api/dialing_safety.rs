@@ -211,39 +211,7 @@ async fn a_dial_whose_process_died_is_settled_not_redialed(backend: Backend) {
     e.sim.mute_callbacks(true);
     let id = campaign_with_leads(&e, 1, json!({}), |_| vec![Answer]).await;
     // A process claimed the lead and sent the dial, then died before recording Exotel's 200.
-    let store = &e.app.state.store;
-    let now = e.clock.now();
-    store.schedule_new_leads(id, now, 3, now).await.unwrap();
-    let claim = store
-        .claim_due_calls(
-            id,
-            now,
-            1,
-            "test-node",
-            now + chrono::Duration::minutes(2),
-            &voice_runtime::store::ClaimCaps::campaign(10),
-        )
-        .await
-        .unwrap()
-        .remove(0);
-    let exotel = ExotelClient::new(e.app.state.settings.exotel.clone()).unwrap();
-    let call_ref = CallRef {
-        campaign_id: id,
-        lead_id: claim.lead_id,
-        scheduled_call_id: claim.scheduled_call_id,
-        attempt: 1,
-    };
-    let request = ConnectCall {
-        to: Phone::from_trusted(claim.phone.clone()),
-        call_ref,
-        status_callback: e.app.state.engine.status_callback_url(&call_ref),
-        stream_url: String::new(),
-        time_limit_seconds: 600,
-    };
-    exotel
-        .connect(&request)
-        .await
-        .expect("the dead process's dial");
+    dial_as_a_process_that_dies(&e, id).await;
     eventually(5, "that call ends", || async { e.sim.live_calls() == 0 }).await;
     e.app.stop.stop().await;
     e.sim.mute_callbacks(false);
@@ -374,6 +342,106 @@ async fn a_shutdown_releases_dials_waiting_for_their_slot(backend: Backend) {
     );
 }
 
+/// As a process about to die: claims the campaign's one lead and sends its dial to Exotel (the
+/// simulator), recording nothing of the answer. Returns the claim and Exotel's answer.
+async fn dial_as_a_process_that_dies(
+    e: &EngineApp,
+    id: i64,
+) -> (
+    voice_runtime::store::ClaimedCall,
+    voice_runtime::telephony::exotel::CallInfo,
+) {
+    let store = &e.app.state.store;
+    let now = e.clock.now();
+    store.schedule_new_leads(id, now, 3, now).await.unwrap();
+    let claim = store
+        .claim_due_calls(
+            id,
+            now,
+            1,
+            "test-node",
+            now + chrono::Duration::minutes(2),
+            &voice_runtime::store::ClaimCaps::campaign(10),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let exotel = ExotelClient::new(e.app.state.settings.exotel.clone()).unwrap();
+    let call_ref = CallRef {
+        campaign_id: id,
+        lead_id: claim.lead_id,
+        scheduled_call_id: claim.scheduled_call_id,
+        attempt: 1,
+    };
+    let request = ConnectCall {
+        to: Phone::from_trusted(claim.phone.clone()),
+        call_ref,
+        status_callback: e.app.state.engine.status_callback_url(&call_ref),
+        stream_url: String::new(),
+        time_limit_seconds: 600,
+    };
+    let answer = exotel
+        .connect(&request)
+        .await
+        .expect("the dead process's dial");
+    (claim, answer)
+}
+
+/// The cluster's SIGKILL case (a CI failure): the dead process recorded its dial, the call is
+/// still live when another process finds its claim expired, and the call's status callback
+/// goes to the dead process. The call is asked about again after `EXOTEL_SETTLE_SECONDS`, not
+/// given a whole call's lease (~12 minutes of a campaign that cannot complete).
+async fn a_dead_processs_live_call_is_asked_about_again_soon(backend: Backend) {
+    let e = engine_app(backend, simulator(5, 10), FAST).await;
+    e.sim.mute_callbacks(true);
+    let id = campaign_with_leads(&e, 1, json!({"max_attempts": 1}), |_| vec![Hold]).await;
+    let (claim, answer) = dial_as_a_process_that_dies(&e, id).await;
+    let store = &e.app.state.store;
+    let lease = e.clock.now() + chrono::Duration::minutes(2);
+    store
+        .mark_dialed(&claim, id, &answer.sid, lease, e.clock.now())
+        .await
+        .unwrap();
+    e.app.stop.stop().await;
+
+    let e2 = restart(&e, FAST).await;
+    e2.clock.advance(chrono::Duration::minutes(3));
+    start(&e2, id).await;
+    let store = &e2.app.state.store;
+    let asked_at = e2.clock.now();
+    eventually(10, "the expired claim is checked with Exotel", || async {
+        let attempt = store
+            .attempt(claim.scheduled_call_id)
+            .await
+            .unwrap()
+            .unwrap();
+        attempt.lease_until.is_some_and(|l| l > asked_at)
+    })
+    .await;
+    let attempt = store
+        .attempt(claim.scheduled_call_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(attempt.status, "IN_PROGRESS", "Exotel says it is live");
+    let recheck = attempt.lease_until.unwrap() - asked_at;
+    assert!(
+        recheck <= chrono::Duration::seconds(61),
+        "a live call of a dead process waits {recheck} for its next look"
+    );
+
+    // The call ends; its callback never comes. The next look closes it.
+    e2.sim.release_held();
+    eventually(5, "the call ends", || async { e2.sim.live_calls() == 0 }).await;
+    e2.clock.advance(chrono::Duration::seconds(61));
+    e2.app.state.campaigns.do_send(WakeAll);
+    eventually(20, "the campaign completes", || async {
+        campaign(&e2, id).await["status"] == "COMPLETED"
+    })
+    .await;
+    assert_eq!(e2.sim.requests().len(), 1, "the lead was dialed again");
+}
+
 /// Dials of the campaign in doubt now.
 async fn doubts(e: &EngineApp, id: i64) -> usize {
     let far = e.clock.now() + chrono::Duration::days(365);
@@ -399,6 +467,7 @@ both_backends!(
     dials_in_doubt_are_settled_from_exotels_call_list,
     a_dial_that_cannot_be_settled_counts_as_a_no_answer,
     a_dial_whose_process_died_is_settled_not_redialed,
+    a_dead_processs_live_call_is_asked_about_again_soon,
     a_running_dial_is_never_reconciled_however_old_its_lease,
     an_opt_out_during_the_pacing_wait_stops_the_dial,
     a_window_that_shuts_during_the_pacing_wait_stops_the_dial,
