@@ -96,6 +96,13 @@ enum Command {
         /// caller hears: voice-to-voice by stage).
         #[arg(long, value_enum, default_value_t = voice_runtime::sandbox::fakes::ProfileName::Instant)]
         profile: voice_runtime::sandbox::fakes::ProfileName,
+        /// Repeat each size this many times and print the spread (min–max) of the figures.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        /// The server on CPU 1 alone, the load generator and the fakes on CPU 0 (`taskset`),
+        /// so the server's CPU share is its own.
+        #[arg(long)]
+        pin: bool,
     },
     /// A campaign against the simulated Exotel while faults strike at random (dial replies,
     /// callbacks dropped/duplicated/reordered, provider failures, the server SIGKILLed and
@@ -213,6 +220,8 @@ async fn main() -> ExitCode {
             sweep,
             json,
             profile,
+            runs,
+            pin,
         } => {
             let options = voice_runtime::bench::load::LoadOptions {
                 calls,
@@ -222,6 +231,8 @@ async fn main() -> ExitCode {
                 sweep,
                 json_out: json,
                 profile,
+                runs: runs.max(1),
+                pin,
             };
             voice_runtime::bench::load::run(options).await
         }

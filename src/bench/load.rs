@@ -33,6 +33,10 @@ pub struct LoadOptions {
     pub json_out: Option<PathBuf>,
     /// The fakes' latency profile.
     pub profile: ProfileName,
+    /// Runs per size (the spread is printed).
+    pub runs: usize,
+    /// Server on CPU 1, load generator and fakes on CPU 0.
+    pub pin: bool,
 }
 
 /// One run's figures (also written as JSON).
@@ -49,6 +53,11 @@ pub struct LoadReport {
     pub server_rss_idle_kib: u64,
     pub server_rss_peak_kib: u64,
     pub server_rss_per_call_kib: f64,
+    /// The load generator (this process) and the fakes, while every call was live: what the
+    /// test harness cost, reported beside the server's share.
+    pub harness_cpu_ms_per_call_second_steady: f64,
+    /// Agent audio per media message (`EXOTEL_OUTBOUND_CHUNK_MS` as the server read it).
+    pub outbound_chunk_ms: String,
     pub underruns: u64,
     pub frames: u64,
     pub lateness_ms_p50: Option<u64>,
@@ -122,13 +131,23 @@ pub async fn run(options: LoadOptions) -> anyhow::Result<()> {
     } else {
         vec![options.calls]
     };
+    if options.pin {
+        pin_harness()?;
+    }
     let mut reports = Vec::new();
     let mut held = None;
     for n in sizes {
-        let report = run_once(n, &options).await?;
-        print_report(&report);
-        let healthy = report.healthy;
-        reports.push(report);
+        let mut runs = Vec::new();
+        for _ in 0..options.runs {
+            let report = run_once(n, &options).await?;
+            print_report(&report);
+            runs.push(report);
+        }
+        if runs.len() > 1 {
+            print_spread(&runs);
+        }
+        let healthy = runs.iter().all(|r| r.healthy);
+        reports.extend(runs);
         if !healthy {
             break;
         }
@@ -155,6 +174,7 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
     let dir = std::env::temp_dir().join(format!("voice-runtime-load-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let (dg, ai, el, port) = (free_port()?, free_port()?, free_port()?, free_port()?);
+    let harness = std::process::id();
     let fakes = Proc(
         Command::new(&exe)
             .args([
@@ -185,8 +205,16 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("load.db").display()));
     let per_minute = ((n as u64 * 60) / options.ramp.max(1)).clamp(60, 100_000);
-    let server = Proc(
+    // Pinned, the server runs alone on CPU 1 (the harness pinned itself to CPU 0).
+    let mut serve = if options.pin {
+        let mut c = Command::new("taskset");
+        c.args(["-c", "1"]).arg(&exe);
+        c
+    } else {
         Command::new(&exe)
+    };
+    let server = Proc(
+        serve
             .arg("serve")
             .env("BIND_ADDR", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", &db)
@@ -217,6 +245,8 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
     );
     wait_for_port(port).await?;
     let pid = server.0.id();
+    let fakes_pid = fakes.0.id();
+    let harness_cpu = || cpu_ms(harness) + cpu_ms(fakes_pid);
     let base = format!("http://127.0.0.1:{port}");
     sim.set_voice(VoiceSetup {
         voicebot_url: format!("{base}/exotel/voicebot-url?token={secret}"),
@@ -246,14 +276,15 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
     let started = Instant::now();
     let deadline = started + Duration::from_secs(options.ramp + options.duration + 180);
     let mut rss_peak = rss_idle;
-    let (mut steady_cpu, mut steady_call_seconds) = (0u64, 0f64);
-    let mut last = (Instant::now(), cpu_ms(pid));
+    let (mut steady_cpu, mut steady_harness, mut steady_call_seconds) = (0u64, 0u64, 0f64);
+    let mut last = (Instant::now(), cpu_ms(pid), harness_cpu());
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss_peak = rss_peak.max(rss_kib(pid));
-        let now = (Instant::now(), cpu_ms(pid));
+        let now = (Instant::now(), cpu_ms(pid), harness_cpu());
         if sim.live_calls() >= n {
             steady_cpu += now.1.saturating_sub(last.1);
+            steady_harness += now.2.saturating_sub(last.2);
             steady_call_seconds += now.0.duration_since(last.0).as_secs_f64() * n as f64;
         }
         last = now;
@@ -326,6 +357,13 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         server_rss_idle_kib: rss_idle,
         server_rss_peak_kib: rss_peak,
         server_rss_per_call_kib: rss_peak.saturating_sub(rss_idle) as f64 / n.max(1) as f64,
+        harness_cpu_ms_per_call_second_steady: if steady_call_seconds > 0.0 {
+            steady_harness as f64 / steady_call_seconds
+        } else {
+            0.0
+        },
+        outbound_chunk_ms: std::env::var("EXOTEL_OUTBOUND_CHUNK_MS")
+            .unwrap_or_else(|_| "100".into()),
         underruns,
         frames: reports.values().map(|r| r.health.frames).sum(),
         lateness_ms_p50: percentile(&lateness, 50.0),
@@ -358,6 +396,10 @@ fn print_report(r: &LoadReport) {
         r.server_rss_idle_kib, r.server_rss_peak_kib, r.server_rss_per_call_kib
     );
     println!(
+        "harness (load generator + fakes) CPU {:.2} ms per call-second while all calls were live; outbound chunks of {} ms",
+        r.harness_cpu_ms_per_call_second_steady, r.outbound_chunk_ms
+    );
+    println!(
         "audio at the phone: {} frames, {} underruns, lateness p50 {} ms p99 {} ms max {} ms",
         r.frames,
         r.underruns,
@@ -380,5 +422,52 @@ fn print_report(r: &LoadReport) {
     println!(
         "healthy (no errors, no underruns, p99 lateness < 20 ms): {}",
         r.healthy
+    );
+}
+
+/// Pins this process (every thread: the load generator) to CPU 0; the fakes it starts inherit
+/// that, and the server is started on CPU 1.
+fn pin_harness() -> anyhow::Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", "0", &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "taskset could not pin the load generator");
+    Ok(())
+}
+
+/// The spread of several runs of one size: min–max of the figures the targets name.
+fn print_spread(runs: &[LoadReport]) {
+    let spread = |f: &dyn Fn(&LoadReport) -> f64, digits: usize| {
+        let (lo, hi) = runs
+            .iter()
+            .map(f)
+            .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        format!("{lo:.digits$}–{hi:.digits$}")
+    };
+    let opt = |v: Option<u64>| v.unwrap_or(0) as f64;
+    println!(
+        "\n=== {} calls, {} runs: min–max ===",
+        runs[0].calls,
+        runs.len()
+    );
+    println!(
+        "errors {} · underruns {} · lateness p99 {} ms, max {} ms",
+        spread(&|r| r.errors as f64, 0),
+        spread(&|r| r.underruns as f64, 0),
+        spread(&|r| opt(r.lateness_ms_p99), 0),
+        spread(&|r| opt(r.lateness_ms_max), 0)
+    );
+    println!(
+        "server CPU per call-second {} ms steady ({} whole run) · RSS per call {} KiB · harness CPU {} ms",
+        spread(&|r| r.server_cpu_ms_per_call_second_steady, 2),
+        spread(&|r| r.server_cpu_ms_per_call_second, 2),
+        spread(&|r| r.server_rss_per_call_kib, 0),
+        spread(&|r| r.harness_cpu_ms_per_call_second_steady, 2)
+    );
+    println!(
+        "end of speech → first agent audio p50 {} ms, p99 {} ms",
+        spread(&|r| opt(r.response_ms_p50), 0),
+        spread(&|r| opt(r.response_ms_p99), 0)
     );
 }

@@ -80,6 +80,9 @@ pub struct ExotelSettings {
     /// How long after an in-doubt dial its first lookup in Exotel's call list is made
     /// (`EXOTEL_SETTLE_SECONDS`): long enough for a placed call to show up there.
     pub settle_after_seconds: u32,
+    /// Agent audio per media message to Exotel (`EXOTEL_OUTBOUND_CHUNK_MS`, 20–200 in steps of
+    /// 20; default 100, Exotel's documented minimum chunk at 8 kHz).
+    pub outbound_chunk_ms: u32,
 }
 
 /// One streaming provider: its key (absent = not configured), endpoint and model/voice.
@@ -321,6 +324,13 @@ impl Settings {
                 exophlo_id: env.optional("EXOTEL_EXOPHLO_ID"),
                 request_timeout_seconds: env.number("EXOTEL_TIMEOUT_SECONDS", 15, 1..=120)?,
                 settle_after_seconds: env.number("EXOTEL_SETTLE_SECONDS", 60, 1..=3600)?,
+                outbound_chunk_ms: match env.number("EXOTEL_OUTBOUND_CHUNK_MS", 100, 20..=200)? {
+                    ms if ms % 20 == 0 => ms,
+                    _ => {
+                        let why = "expected 20 to 200 in steps of 20 (whole 20 ms frames)";
+                        return Err(env.error("EXOTEL_OUTBOUND_CHUNK_MS", why));
+                    }
+                },
             },
             deepgram: ProviderSettings {
                 api_key: env.optional("DEEPGRAM_API_KEY"),
@@ -467,6 +477,7 @@ impl std::fmt::Debug for ExotelSettings {
             .field("max_concurrent_calls", &self.max_concurrent_calls)
             .field("ring_timeout_seconds", &self.ring_timeout_seconds)
             .field("exophlo_id", &self.exophlo_id)
+            .field("outbound_chunk_ms", &self.outbound_chunk_ms)
             .finish()
     }
 }
@@ -674,6 +685,8 @@ mod tests {
             ("ALLOWED_COUNTRY_CODES", "india"),
             ("REDIS_URL", "rediss://cache:6380"),
             ("REDIS_SESSION_TTL_SECONDS", "5"),
+            ("EXOTEL_OUTBOUND_CHUNK_MS", "50"),
+            ("EXOTEL_OUTBOUND_CHUNK_MS", "220"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).unwrap_err();

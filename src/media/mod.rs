@@ -3,6 +3,7 @@
 //! recording it makes of the call (`recording/`).
 
 pub mod audio;
+pub mod playout;
 pub mod protocol;
 pub mod recording;
 pub mod socket;

@@ -1,17 +1,18 @@
 //! `MediaSocket`: the Exotel media WebSocket (`GET /media`), one per answered call — the call's
 //! edge. It decodes inbound frames and hands caller audio to the `CallActor` (`try_send`:
-//! dropped and counted under pressure), and plays the call's audio out as 20 ms frames paced in
-//! real time with a small lead, so a `clear` silences the agent within one frame or so.
+//! dropped and counted under pressure), and plays the call's audio out in chunks of
+//! `EXOTEL_OUTBOUND_CHUNK_MS` paced in real time with a small lead (`playout::Playout`); a
+//! `clear` silences the agent at once whatever the chunk size, since it drops Exotel's queue.
 //! Malformed frames, bad base64, odd byte counts, events before `start` and a second `start`
 //! are logged, counted and ignored: the call goes on.
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_web_actors::ws;
 
 use super::audio::{pcm_from_base64, pcm_to_base64};
+use super::playout::{Outgoing, Playout};
 use super::protocol::{self, Inbound, StartInfo};
 use super::recording::{CallRecorder, RecordingDone};
 use crate::api::exotel_auth::Authorised;
@@ -31,17 +32,6 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// How long a socket may stay open without a `start` event. Pings are answered, but they do
 /// not make a socket a call: without this, anyone with a token could hold sockets for ever.
 const START_DEADLINE: Duration = Duration::from_secs(10);
-
-/// How far ahead of real time we send audio: enough to ride out timer jitter, little enough
-/// that `clear` cuts the agent off at once.
-const LEAD_FRAMES: u64 = 5;
-const FRAME_MS: u64 = 20;
-
-/// One item of the playout queue.
-enum Outgoing {
-    Frame { turn: u64, pcm: Vec<i16> },
-    Mark(String),
-}
 
 /// Counters of what was refused or dropped on this socket.
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,18 +53,14 @@ pub struct MediaSocket {
     /// The call's recording (`RECORDINGS_DIR`): caller frames as they arrive, agent frames as
     /// they are sent.
     recorder: Option<CallRecorder>,
-    queue: VecDeque<Outgoing>,
-    /// Samples not yet making a whole frame.
-    partial: Vec<i16>,
-    partial_turn: u64,
-    /// When the current burst of playout started, and frames sent since.
-    clock: Option<(Instant, u64)>,
+    /// The agent's audio and marks waiting to go out, and their pacing.
+    playout: Playout,
     last_turn_reported: u64,
     hanging_up: Option<Instant>,
     /// A hold: the caller may be barging in; no agent frames go out, the queue is kept.
     paused: bool,
-    /// The 20 ms playout timer; runs only while there is audio to send (hundreds of idle
-    /// calls would otherwise wake 50 times a second each for nothing).
+    /// The playout timer, once a chunk; runs only while there is audio to send (hundreds of
+    /// idle calls would otherwise wake 10–50 times a second each for nothing).
     pump_timer: Option<SpawnHandle>,
     /// When the playout queue emptied after a hang-up.
     drained_at: Option<Instant>,
@@ -91,6 +77,7 @@ pub struct MediaSocket {
 impl MediaSocket {
     pub fn new(state: AppState, sample_rate: u32, url_ref: Option<CallRef>) -> MediaSocket {
         MediaSocket {
+            playout: Playout::new(sample_rate, state.settings.exotel.outbound_chunk_ms),
             state,
             sample_rate,
             url_ref,
@@ -98,10 +85,6 @@ impl MediaSocket {
             frames: None,
             call: None,
             recorder: None,
-            queue: VecDeque::new(),
-            partial: Vec::new(),
-            partial_turn: 0,
-            clock: None,
             last_turn_reported: 0,
             hanging_up: None,
             paused: false,
@@ -127,10 +110,6 @@ impl MediaSocket {
     pub fn holding(mut self, slot: tokio::sync::OwnedSemaphorePermit) -> MediaSocket {
         self._slot = Some(slot);
         self
-    }
-
-    fn frame_samples(&self) -> usize {
-        self.sample_rate as usize * FRAME_MS as usize / 1000
     }
 
     fn on_text(&mut self, text: &str, ctx: &mut ws::WebsocketContext<Self>) {
@@ -195,6 +174,10 @@ impl MediaSocket {
         {
             self.sample_rate = rate;
         }
+        self.playout = Playout::new(
+            self.sample_rate,
+            self.state.settings.exotel.outbound_chunk_ms,
+        );
         let call_ref = self.url_ref.or_else(|| {
             start
                 .custom_parameters
@@ -250,93 +233,46 @@ impl MediaSocket {
         Some(done)
     }
 
-    fn enqueue_audio(&mut self, turn: u64, pcm: Vec<i16>) {
-        if turn != self.partial_turn {
-            self.flush_partial();
-            self.partial_turn = turn;
-        }
-        self.partial.extend(pcm);
-        let n = self.frame_samples();
-        while self.partial.len() >= n {
-            let frame: Vec<i16> = self.partial.drain(..n).collect();
-            self.queue.push_back(Outgoing::Frame { turn, pcm: frame });
-        }
-    }
-
-    /// Pads the last partial frame with silence: Exotel wants whole 20 ms frames.
-    fn flush_partial(&mut self) {
-        if self.partial.is_empty() {
-            return;
-        }
-        let mut frame = std::mem::take(&mut self.partial);
-        frame.resize(self.frame_samples(), 0);
-        self.queue.push_back(Outgoing::Frame {
-            turn: self.partial_turn,
-            pcm: frame,
-        });
-    }
-
-    /// Sends what is due: frames up to real time plus the lead, and marks as they come up.
+    /// Sends what is due: chunks up to real time plus the lead, and marks as they come up.
     fn pump(&mut self, ctx: &mut ws::WebsocketContext<Self>) {
         let Some(stream_sid) = self.stream_sid.clone() else {
             return;
         };
         if self.paused {
             // Held: nothing goes out; the real-time clock starts afresh on resume.
-            self.clock = None;
+            self.playout.restart_clock();
             return;
         }
-        let (started, sent) = *self.clock.get_or_insert((Instant::now(), 0));
-        let due = started.elapsed().as_millis() as u64 / FRAME_MS + LEAD_FRAMES;
-        let mut sent_now = 0;
-        while let Some(item) = self.queue.front() {
+        let now = Instant::now();
+        for item in self.playout.due(now) {
             match item {
-                Outgoing::Mark(_) => {
-                    if let Some(Outgoing::Mark(name)) = self.queue.pop_front() {
-                        ctx.text(protocol::mark_frame(&stream_sid, &name));
+                Outgoing::Mark(name) => ctx.text(protocol::mark_frame(&stream_sid, &name)),
+                Outgoing::Audio { turn, pcm } => {
+                    if let Some(recorder) = &mut self.recorder {
+                        recorder.agent(&pcm);
                     }
-                }
-                Outgoing::Frame { .. } if sent + sent_now >= due => break,
-                Outgoing::Frame { .. } => {
-                    if let Some(Outgoing::Frame { turn, pcm }) = self.queue.pop_front() {
-                        if let Some(recorder) = &mut self.recorder {
-                            recorder.agent(&pcm);
-                        }
-                        let frame = match self.frames.as_mut() {
-                            Some(writer) => writer.frame(&pcm),
-                            None => protocol::media_frame(&stream_sid, &pcm_to_base64(&pcm)),
-                        };
-                        ctx.text(frame);
-                        sent_now += 1;
-                        if turn != self.last_turn_reported && turn != u64::MAX {
-                            self.last_turn_reported = turn;
-                            if let Some(call) = &self.call {
-                                call.do_send(FirstFrameOut {
-                                    turn,
-                                    at: Instant::now(),
-                                });
-                            }
+                    let frame = match self.frames.as_mut() {
+                        Some(writer) => writer.frame(&pcm),
+                        None => protocol::media_frame(&stream_sid, &pcm_to_base64(&pcm)),
+                    };
+                    ctx.text(frame);
+                    if turn != self.last_turn_reported && turn != u64::MAX {
+                        self.last_turn_reported = turn;
+                        if let Some(call) = &self.call {
+                            call.do_send(FirstFrameOut { turn, at: now });
                         }
                     }
                 }
             }
         }
-        let sent = sent + sent_now;
-        let played_out = Instant::now() >= started + Duration::from_millis(sent * FRAME_MS);
-        if self.queue.is_empty() && self.partial.is_empty() && played_out {
-            // Idle and heard: the next audio starts a fresh burst with its own lead.
-            self.clock = None;
-            if self.hanging_up.is_none() {
-                if let Some(timer) = self.pump_timer.take() {
-                    ctx.cancel_future(timer);
-                }
+        if self.playout.idle(now) && self.hanging_up.is_none() {
+            if let Some(timer) = self.pump_timer.take() {
+                ctx.cancel_future(timer);
             }
-        } else {
-            self.clock = Some((started, sent));
         }
-        if self.hanging_up.is_some() && self.queue.is_empty() {
+        if self.hanging_up.is_some() && self.playout.is_drained() {
             // Exotel echoes the hang-up mark when the goodbye has played; if it does not
-            // within a few seconds of the last frame, close anyway.
+            // within a few seconds of the last chunk, close anyway.
             let drained = *self.hanging_up.get_or_insert_with(Instant::now);
             if self.drained_at.get_or_insert_with(Instant::now).elapsed() > Duration::from_secs(3)
                 || drained.elapsed() > Duration::from_secs(60)
@@ -505,18 +441,13 @@ impl Handler<SocketCommand> for MediaSocket {
     type Result = ();
     fn handle(&mut self, msg: SocketCommand, ctx: &mut Self::Context) {
         match msg {
-            SocketCommand::Play { turn, pcm } => self.enqueue_audio(turn, pcm),
-            SocketCommand::Mark(name) => {
-                self.flush_partial();
-                self.queue.push_back(Outgoing::Mark(name));
-            }
+            SocketCommand::Play { turn, pcm } => self.playout.push_audio(turn, &pcm),
+            SocketCommand::Mark(name) => self.playout.push_mark(name),
             SocketCommand::Pause => self.paused = true,
             SocketCommand::Resume => self.paused = false,
             SocketCommand::Clear => {
                 self.paused = false;
-                self.queue.clear();
-                self.partial.clear();
-                self.clock = None;
+                self.playout.clear();
                 if let Some(recorder) = &mut self.recorder {
                     recorder.clear_agent();
                 }
@@ -527,13 +458,12 @@ impl Handler<SocketCommand> for MediaSocket {
             SocketCommand::HangUp => {
                 // The goodbye is not held.
                 self.paused = false;
-                self.flush_partial();
-                self.queue.push_back(Outgoing::Mark("hangup".into()));
+                self.playout.push_mark("hangup".into());
                 self.hanging_up = Some(Instant::now());
             }
         }
         if self.pump_timer.is_none() {
-            let every = Duration::from_millis(FRAME_MS);
+            let every = self.playout.tick();
             self.pump_timer = Some(ctx.run_interval(every, |act, ctx| act.pump(ctx)));
         }
         self.pump(ctx);

@@ -93,7 +93,8 @@ impl CallReport {
 pub struct AudioHealth {
     /// Playout ticks where the buffer ran dry in the middle of an agent utterance.
     pub underruns: u32,
-    /// Per frame: how late it arrived against real-time pacing from its burst's first frame, ms.
+    /// Per media message: how late it arrived against real-time pacing from its burst's first
+    /// message (the audio before it, played from then), ms.
     pub lateness_ms: Vec<u16>,
     /// End of the caller's speech → first agent audio at the phone, ms, per answered turn.
     pub response_ms: Vec<u32>,
@@ -121,9 +122,10 @@ struct Phone {
     backchanneled: bool,
     chunk: u64,
     warned_burst: bool,
-    /// Current burst of agent frames: when its first frame came and how many since.
+    /// Current burst of agent audio: when its first message came and the samples since.
     burst: Option<(Instant, u64)>,
-    last_frame_at: Option<Instant>,
+    /// When the last media message came, and how long its audio plays.
+    last_frame_at: Option<(Instant, Duration)>,
     mid_utterance: bool,
     cleared_at: Option<Instant>,
     /// When the caller last finished saying something, awaiting the agent's answer.
@@ -173,7 +175,7 @@ impl Phone {
                 let frame_bytes = self.call.sample_rate as usize / 50 * 2;
                 match pcm_from_base64(payload) {
                     Ok(pcm) => {
-                        self.note_frame(pcm.iter().any(|s| *s != 0));
+                        self.note_frame(pcm.iter().any(|s| *s != 0), pcm.len());
                         if (pcm.len() * 2) % frame_bytes != 0 {
                             warn(
                                 &mut self.report,
@@ -220,26 +222,30 @@ impl Phone {
         None
     }
 
-    /// Arrival of one agent frame: pacing lateness, and the answer time after the caller spoke.
-    fn note_frame(&mut self, audible: bool) {
+    /// Arrival of one agent media message of `samples`: pacing lateness, and the answer time
+    /// after the caller spoke. Messages may carry 20 to 200 ms (`EXOTEL_OUTBOUND_CHUNK_MS`).
+    fn note_frame(&mut self, audible: bool, samples: usize) {
         let now = Instant::now();
+        let rate = u64::from(self.call.sample_rate.max(1));
+        let plays = Duration::from_millis(samples as u64 * 1000 / rate);
         self.report.health.frames += 1;
-        let new_burst = self
-            .last_frame_at
-            .is_none_or(|t| now.duration_since(t) > Duration::from_millis(200));
-        self.last_frame_at = Some(now);
+        // A gap well past the last message's own length is a pause between bursts, not lateness.
+        let new_burst = self.last_frame_at.is_none_or(|(t, last_plays)| {
+            now.duration_since(t) > last_plays + Duration::from_millis(200)
+        });
+        self.last_frame_at = Some((now, plays));
         if new_burst {
-            self.burst = Some((now, 0));
-        } else if let Some((start, k)) = self.burst.as_mut() {
-            *k += 1;
+            self.burst = Some((now, samples as u64));
+        } else if let Some((start, before)) = self.burst.as_mut() {
             if self.measure {
-                let due = *start + Duration::from_millis(20 * *k);
+                let due = *start + Duration::from_millis(*before * 1000 / rate);
                 let late = now
                     .saturating_duration_since(due)
                     .as_millis()
                     .min(u16::MAX as u128) as u16;
                 self.report.health.lateness_ms.push(late);
             }
+            *before += samples as u64;
         }
         if audible {
             self.last_audible_at = Some(now);
