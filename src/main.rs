@@ -8,6 +8,12 @@ use clap::{Parser, Subcommand};
 use voice_runtime::config::Settings;
 use voice_runtime::startup::Application;
 
+/// mimalloc instead of glibc's malloc: measured in the load benchmark (README, "Outbound chunk
+/// size": 300 pinned calls), ~11 % less server CPU per call-second and ~12 % less memory per
+/// call; a call allocates many small short-lived buffers (audio frames, JSON, mailbox envelopes).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "voice-runtime",
