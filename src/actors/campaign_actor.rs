@@ -272,6 +272,11 @@ impl CampaignActor {
     fn pause_because(&mut self, reason: String, ctx: &mut Context<Self>) {
         self.view.last_error = Some(reason.clone());
         self.halted = Some(reason.clone());
+        // Dials already claimed (waiting for their pacing slot) check this flag right before
+        // the request: none of them may go out after a provider refused us. The actor keeps
+        // running until a round reads the pause saved, so the write spawned below is not
+        // dropped with it.
+        self.paused.store(true, Ordering::Release);
         let (engine, id) = (self.engine.clone(), self.campaign_id);
         ctx.spawn(async move { engine.pause_campaign_because(id, &reason).await }.into_actor(self));
     }
@@ -279,7 +284,9 @@ impl CampaignActor {
     fn free_token(&mut self, id: i64, ctx: &mut Context<Self>) {
         if self.tokens.remove(&id).is_some() {
             self.view.tokens_in_use = self.tokens.len();
-            if self.paused.load(Ordering::Acquire) && self.tokens.is_empty() {
+            // Not while a provider's refusal is being saved (`halted`): the round that reads
+            // the saved pause stops the actor.
+            if self.view.paused && self.halted.is_none() && self.tokens.is_empty() {
                 self.stop_reason = StopReason::Paused;
                 ctx.stop();
                 return;

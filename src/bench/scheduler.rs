@@ -46,6 +46,8 @@ pub async fn run(leads: usize, concurrency: u32, database_url: Option<&str>) -> 
         ("ELEVENLABS_API_KEY", "unused"),
         // The fallback lines rendered at start must not reach the real ElevenLabs.
         ("ELEVENLABS_BASE_URL", "http://127.0.0.1:9"),
+        // So the dials do not wait for fallback lines that can never be rendered.
+        ("FALLBACK_AUDIO_REQUIRED", "0"),
     ] {
         vars.insert(k.into(), v.into());
     }

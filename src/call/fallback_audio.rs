@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 pub use disk::DiskCache;
 pub use line_key::{spoken_without_lead, LineKey, LineKind};
-pub use node::{FallbackAudio, RetryPolicy};
+pub use node::{FallbackAudio, Readiness, RetryPolicy};
 pub use render::{elevenlabs_renderer, Render};
 
 /// One pre-rendered line: its text (for the transcript) and its audio at the call's rate.

@@ -185,7 +185,7 @@ impl GreetingAudio {
                 language: playbook.language.clone(),
                 sample_rate: DIAL_SAMPLE_RATE,
             };
-            let pcm = render_line(key).await?;
+            let pcm = render_line(key).await.map_err(|e| e.to_string())?;
             clauses.push((clause, Arc::from(pcm)));
         }
         Ok(clauses)

@@ -184,6 +184,11 @@ pub struct Settings {
     /// `GREETING_AT_DIAL` (1 by default, 0 = off): synthesise each call's greeting while its
     /// phone rings, so its first frame needs no TTS round trip.
     pub greeting_at_dial: bool,
+    /// `FALLBACK_AUDIO_REQUIRED` (1 by default, 0 = off): dial a campaign only once its
+    /// playbook's fallback lines (apology, "one moment", time up) are rendered, so a caller
+    /// always hears a word even when the TTS fails; a TTS that refuses our key pauses the
+    /// campaign. Off only where calls never speak (scheduler tests and benches).
+    pub fallback_audio_required: bool,
     /// `LLM_SPEAK_WITH_TOOLS` (1 by default, 0 = off): the system prompt asks the model to
     /// speak in the same response as its tool calls (`tools::SPEAK_WITH_TOOLS`).
     pub llm_speak_with_tools: bool,
@@ -372,11 +377,12 @@ impl Settings {
             max_concurrent_calls: env.number("MAX_CONCURRENT_CALLS", 10, 1..=100_000)?,
             retry_minute_seconds: env.number("RETRY_MINUTE_SECONDS", 60, 1..=60)?,
             max_call_duration_minutes: env.number("MAX_CALL_DURATION_MINUTES", 10, 1..=240)?,
-            late_first_token_ms: env.number("LATE_FIRST_TOKEN_MS", 1500, 200..=10_000)?,
+            late_first_token_ms: late_first_token_ms(&env)?,
             stt_finalize_on_silence: env.number("STT_FINALIZE_ON_SILENCE", 1u32, 0..=1)? == 1,
             provider_pool_warm: env.number("PROVIDER_POOL_WARM", 1u32, 0..=1)? == 1,
             llm_speculate: env.number("LLM_SPECULATE", 0u32, 0..=1)? == 1,
             greeting_at_dial: env.number("GREETING_AT_DIAL", 1u32, 0..=1)? == 1,
+            fallback_audio_required: env.number("FALLBACK_AUDIO_REQUIRED", 1u32, 0..=1)? == 1,
             llm_speak_with_tools: env.number("LLM_SPEAK_WITH_TOOLS", 1u32, 0..=1)? == 1,
             scheduler_poll_seconds: env.number("SCHEDULER_POLL_SECONDS", 10, 1..=3600)?,
             reconcile_after_seconds: match env.optional("RECONCILE_AFTER_SECONDS") {
@@ -458,6 +464,22 @@ fn is_loopback_url(raw: &str) -> bool {
     }
 }
 
+/// `LATE_FIRST_TOKEN_MS`, which must come before the LLM's first-token deadline
+/// (`OPENAI_FIRST_TOKEN_TIMEOUT_MS`, which fails the turn): a "one moment" set later could
+/// never play.
+fn late_first_token_ms(env: &Env) -> Result<u32, ConfigError> {
+    let late = env.number("LATE_FIRST_TOKEN_MS", 1500, 200..=10_000)?;
+    let deadline = provider_deadlines::openai(env)?.first_byte;
+    if u128::from(late) >= deadline.as_millis() {
+        let why = format!(
+            "must be below OPENAI_FIRST_TOKEN_TIMEOUT_MS ({} ms), when the turn fails",
+            deadline.as_millis()
+        );
+        return Err(env.error("LATE_FIRST_TOKEN_MS", why));
+    }
+    Ok(late)
+}
+
 /// `Some("<redacted>")` for a secret that is set, `None` for one that is not: whether a
 /// credential is configured is useful in a dump, its value never is.
 fn redacted(secret: &Option<String>) -> Option<&'static str> {
@@ -536,6 +558,7 @@ impl std::fmt::Debug for Settings {
             .field("provider_pool_warm", &self.provider_pool_warm)
             .field("llm_speculate", &self.llm_speculate)
             .field("greeting_at_dial", &self.greeting_at_dial)
+            .field("fallback_audio_required", &self.fallback_audio_required)
             .field("llm_speak_with_tools", &self.llm_speak_with_tools)
             .field("scheduler_poll_seconds", &self.scheduler_poll_seconds)
             .field("playbooks_dir", &self.playbooks_dir)
@@ -696,6 +719,28 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn one_moment_comes_before_the_first_token_deadline() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.openai.deadlines.first_byte.as_millis(), 3500);
+        for (late, deadline) in [("3500", None), ("3000", Some("2000"))] {
+            let mut vars = vec![("LATE_FIRST_TOKEN_MS", late)];
+            vars.extend(deadline.map(|d| ("OPENAI_FIRST_TOKEN_TIMEOUT_MS", d)));
+            let err = settings(&vars).unwrap_err();
+            assert_eq!(err.var, "LATE_FIRST_TOKEN_MS", "{err}");
+            assert!(
+                err.to_string().contains("OPENAI_FIRST_TOKEN_TIMEOUT_MS"),
+                "{err}"
+            );
+        }
+        let s = settings(&[
+            ("LATE_FIRST_TOKEN_MS", "5000"),
+            ("OPENAI_FIRST_TOKEN_TIMEOUT_MS", "8000"),
+        ])
+        .unwrap();
+        assert_eq!(s.late_first_token_ms, 5000);
     }
 
     #[test]

@@ -29,7 +29,8 @@ impl StreamDeadlines {
     /// OpenAI: a voice turn cannot wait longer than this for its words.
     pub const LLM: StreamDeadlines = StreamDeadlines {
         connect: Duration::from_secs(3),
-        first_byte: Duration::from_secs(4),
+        // Also the turn core's first-token deadline (one setting): no caller waits longer.
+        first_byte: Duration::from_millis(3500),
         idle: Duration::from_secs(2),
         total: Duration::from_secs(20),
     };

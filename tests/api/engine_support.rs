@@ -46,6 +46,8 @@ pub fn exotel_vars(sim: &ExotelSimulator) -> Vec<(String, String)> {
         ("ELEVENLABS_API_KEY".into(), "unused".into()),
         // Nothing here may reach the internet: the fallback lines rendered at start fail fast.
         ("ELEVENLABS_BASE_URL".into(), "http://127.0.0.1:9".into()),
+        // These calls never speak: dial without the fallback lines.
+        ("FALLBACK_AUDIO_REQUIRED".into(), "0".into()),
     ]
 }
 

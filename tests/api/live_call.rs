@@ -329,6 +329,58 @@ async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
     assert_eq!(e.sim.dials().len(), 1, "more leads were called");
 }
 
+/// Dials already claimed when the provider refuses wait for their pacing slot; none of them
+/// goes out once the campaign has paused itself (they go back to the queue).
+async fn a_bad_llm_key_stops_the_dials_already_claimed(backend: Backend) {
+    // One dial every 2 s: the other claims are still waiting for their slots when the first
+    // call meets the refused key. No poll round comes to notice the saved pause meanwhile.
+    let vars = [
+        ("OPENAI_API_KEY", "sk-revoked"),
+        ("EXOTEL_CALLS_PER_MINUTE", "30"),
+        ("SCHEDULER_POLL_SECONDS", "600"),
+    ];
+    let live = live_app_with(backend, 8000, &vars).await;
+    let e = &live.e;
+    e.sim.set_voice(VoiceSetup {
+        voicebot_url: e.app.url("/exotel/voicebot-url?token=test-secret"),
+        personas: HashMap::new(),
+        default_persona: interested(),
+        sample_rate: 8000,
+        recordings_dir: None,
+        time_limit: Duration::from_secs(90),
+        measure: false,
+    });
+    let id = campaign_with_leads(
+        e,
+        6,
+        json!({"playbook": "test_short", "max_attempts": 1, "max_concurrent_calls": 6}),
+        |_| vec![Outcome::Answer],
+    )
+    .await;
+    let started = std::time::Instant::now();
+    start(e, id).await;
+    eventually(60, "the campaign pauses itself", || async {
+        crate::engine_support::campaign(e, id).await["status"] == "PAUSED"
+    })
+    .await;
+    // Only the slots that came before the pause may have dialed; wait past all six.
+    let slots_before_pause = 1 + (started.elapsed().as_secs() / 2) as usize;
+    tokio::time::sleep(Duration::from_secs(12).saturating_sub(started.elapsed())).await;
+    let dials = e.sim.dials().len();
+    assert!(
+        dials <= slots_before_pause.min(5),
+        "{dials} dials, {slots_before_pause} slots before the pause: a claimed dial went out after it"
+    );
+    let campaign = crate::engine_support::campaign(e, id).await;
+    assert!(
+        campaign["status_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("openai"),
+        "{campaign}"
+    );
+}
+
 /// The LLM stalls (200, then nothing) on every request: the call does not wait for the
 /// client's own deadlines. The turn fails at the first-token deadline, is retried once, then
 /// the caller hears the apology and the call ends with `error` — within seconds, measured on
@@ -485,6 +537,7 @@ both_backends!(
     calls_use_the_warm_provider_connections,
     a_hello_on_pickup_does_not_cut_the_greeting,
     a_bad_llm_key_pauses_the_campaign_after_one_call,
+    a_bad_llm_key_stops_the_dials_already_claimed,
     a_stalled_llm_ends_with_the_apology_not_dead_air,
     an_adopted_call_is_registered_while_its_conversation_runs,
     a_full_qualification_conversation,

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use voice_runtime::call::fallback_audio::Readiness;
+use voice_runtime::conversation::playbook_catalog::PlaybookCatalog;
 use voice_runtime::sandbox::exotel::{Outcome, VoiceSetup};
 use voice_runtime::sandbox::fakes::deepgram::FakeDeepgram;
 use voice_runtime::sandbox::fakes::elevenlabs::FakeElevenLabs;
@@ -49,16 +51,39 @@ pub async fn live_app_ringing(
         ("ELEVENLABS_BASE_URL", elevenlabs.base_url.clone()),
         ("ELEVENLABS_API_KEY", "xi-test".into()),
         ("PLAYBOOKS_DIR", "tests/fixtures/playbooks".into()),
+        // As in production: no dial before the playbook's fallback lines are rendered.
+        ("FALLBACK_AUDIO_REQUIRED", "1".into()),
     ];
     let mut borrowed: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     borrowed.extend_from_slice(extra);
     let e = engine_app(backend, simulator(ring_ms, 10), &borrowed).await;
+    if e.app.state.settings.fallback_audio_required {
+        fallback_lines_ready(&e).await;
+    }
     LiveApp {
         e,
         deepgram,
         openai,
         elevenlabs,
         sample_rate,
+    }
+}
+
+/// Waits for the fallback lines the node renders at start, as a deployment has them on disk:
+/// a test's first dial is then not held for them (its manual clock would never bring the
+/// retry), and no fake TTS knob a test sets afterwards is spent on them.
+async fn fallback_lines_ready(e: &EngineApp) {
+    let settings = &e.app.state.settings;
+    let catalog = PlaybookCatalog::new(&settings.playbooks_dir);
+    let audio = &e.app.state.engine.fallback_audio;
+    for file in catalog.available() {
+        let Ok(playbook) = catalog.load(&file) else {
+            continue;
+        };
+        crate::engine_support::eventually(30, "the fallback lines are rendered", || async {
+            audio.readiness(&playbook) == Readiness::Ready
+        })
+        .await;
     }
 }
 

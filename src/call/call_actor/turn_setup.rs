@@ -15,6 +15,8 @@ pub(super) fn turn_config(s: &CallSetup, vars: &HashMap<String, String>) -> Turn
     let f = s.fallback.as_deref();
     let timing = Timing {
         late_first_token: Duration::from_millis(u64::from(s.engine.settings.late_first_token_ms)),
+        // One deadline, not two: the client's `OPENAI_FIRST_TOKEN_TIMEOUT_MS`.
+        first_token_deadline: s.engine.settings.openai.deadlines.first_byte,
         ..Timing::default()
     };
     TurnConfig {

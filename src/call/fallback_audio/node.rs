@@ -23,6 +23,7 @@ use super::{FallbackLine, FallbackLines};
 use crate::config::Settings;
 use crate::conversation::playbook::Playbook;
 use crate::providers::elevenlabs::ElevenLabsClient;
+use crate::providers::error::{Provider, ProviderError};
 
 /// The rates Exotel streams at (the socket accepts these).
 pub const RATES: [u32; 3] = [8000, 16000, 24000];
@@ -49,6 +50,16 @@ impl Default for RetryPolicy {
             deadline: Duration::from_secs(20),
         }
     }
+}
+
+/// Whether a playbook's fallback lines are there for its calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    /// Being rendered (or waiting to be retried): soon.
+    Rendering,
+    /// The TTS refused our key or quota: not until an operator acts.
+    Refused(ProviderError),
 }
 
 /// A playbook's lines as spoken (lead variables left out), by playbook name.
@@ -83,6 +94,9 @@ struct Inner {
     /// One render at a time: the TTS account's concurrency belongs to the calls.
     render_slot: Semaphore,
     playbooks: RwLock<HashMap<String, PlaybookLines>>,
+    /// The TTS refused us for good (a bad key, no quota): nothing more is rendered by this
+    /// process, and the dialer says why it holds the campaigns that would need the lines.
+    refused: RwLock<Option<ProviderError>>,
 }
 
 #[derive(Clone)]
@@ -109,6 +123,7 @@ impl FallbackAudio {
                 rendering: DashSet::new(),
                 render_slot: Semaphore::new(1),
                 playbooks: RwLock::new(HashMap::new()),
+                refused: RwLock::new(None),
             }),
         }
     }
@@ -190,6 +205,27 @@ impl FallbackAudio {
         self.assemble(&lines, playbook.persona.voice_id.as_deref(), sample_rate)
     }
 
+    /// Whether a campaign of this playbook may dial: its lines at the rate we ask Exotel for
+    /// are ready (asking starts rendering the missing ones), or the TTS refused us.
+    pub fn readiness(&self, playbook: &Playbook) -> Readiness {
+        if self.lines_for(playbook, EAGER_RATES[0]).is_some() {
+            return Readiness::Ready;
+        }
+        match self.refused() {
+            Some(e) => Readiness::Refused(e),
+            None => Readiness::Rendering,
+        }
+    }
+
+    /// Why no line will be rendered by this process: the TTS refused our key or quota.
+    pub fn refused(&self) -> Option<ProviderError> {
+        self.inner
+            .refused
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Lines ready in memory (for tests and `/debug`).
     pub fn ready_count(&self) -> usize {
         self.inner.ready.len()
@@ -263,7 +299,7 @@ impl FallbackAudio {
         let Some(render) = self.inner.render.clone() else {
             return;
         };
-        if !self.inner.rendering.insert(key.clone()) {
+        if self.refused().is_some() || !self.inner.rendering.insert(key.clone()) {
             return;
         }
         let me = self.clone();
@@ -277,10 +313,12 @@ impl FallbackAudio {
         let retry = self.inner.retry;
         let mut wait = retry.first_wait;
         for attempt in 1..=retry.attempts {
-            let rendered = {
-                let _slot = self.inner.render_slot.acquire().await;
-                tokio::time::timeout(retry.deadline, render(key.clone())).await
-            };
+            // Held until a refusal is recorded, so no line queued behind asks again.
+            let slot = self.inner.render_slot.acquire().await;
+            if self.refused().is_some() {
+                return;
+            }
+            let rendered = tokio::time::timeout(retry.deadline, render(key.clone())).await;
             let why = match rendered {
                 Ok(Ok(pcm)) => match self.inner.disk.store(key, &pcm) {
                     Ok(_) => {
@@ -295,9 +333,22 @@ impl FallbackAudio {
                         return;
                     }
                 },
+                Ok(Err(e)) if e.is_permanent() => {
+                    tracing::error!(file = %key.file_name(), error = %e, "the TTS refused to render fallback lines; none will be rendered until the key or quota is fixed and the node restarted");
+                    *self
+                        .inner
+                        .refused
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    return;
+                }
                 Ok(Err(e)) => e,
-                Err(_) => format!("no answer within {:?}", retry.deadline),
+                Err(_) => {
+                    let why = format!("no answer within {:?}", retry.deadline);
+                    ProviderError::timeout(Provider::ElevenLabs, why)
+                }
             };
+            drop(slot);
             tracing::warn!(file = %key.file_name(), attempt, error = %why, "rendering a fallback line failed");
             if attempt < retry.attempts {
                 tokio::time::sleep(wait).await;
@@ -312,16 +363,23 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::providers::error::ProviderErrorKind;
 
     /// A TTS that counts its requests and fails the first `failures` of them.
     fn counting_tts(failures: u32) -> (Render, Arc<AtomicU32>) {
+        failing_tts(failures, ProviderErrorKind::Transient)
+    }
+
+    /// As `counting_tts`, failing with errors of `kind`.
+    fn failing_tts(failures: u32, kind: ProviderErrorKind) -> (Render, Arc<AtomicU32>) {
         let calls = Arc::new(AtomicU32::new(0));
         let seen = calls.clone();
         let render: Render = Arc::new(move |key: LineKey| {
             let n = seen.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move {
                 if n < failures {
-                    return Err("ElevenLabs 500".to_string());
+                    let e = ProviderError::new(Provider::ElevenLabs, kind, "HTTP 401");
+                    return Err(e);
                 }
                 Ok(crate::sandbox::voice_codec::encode(
                     &key.text,
@@ -449,7 +507,9 @@ mod tests {
         let (tts, calls) = counting_tts(2);
         let audio = cache(dir.path(), Some(tts));
         audio.prepare(std::slice::from_ref(&p));
+        assert_eq!(audio.readiness(&p), Readiness::Rendering);
         until_ready(&audio, &p, 8000).await;
+        assert_eq!(audio.readiness(&p), Readiness::Ready);
         assert_eq!(
             calls.load(Ordering::SeqCst),
             5,
@@ -464,6 +524,33 @@ mod tests {
         );
         // Another voice is another set of lines.
         assert!(audio.lines(&p.name, Some("voice-b"), 8000).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_key_is_asked_once_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = playbook();
+        let (tts, calls) = failing_tts(u32::MAX, ProviderErrorKind::Auth);
+        let audio = cache(dir.path(), Some(tts));
+        audio.prepare(std::slice::from_ref(&p));
+        for _ in 0..200 {
+            if audio.refused().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let refused = audio.refused().expect("the refusal is remembered");
+        assert_eq!(refused.kind, ProviderErrorKind::Auth);
+        // Calls asking for the lines start no new rendering; dials are refused.
+        assert!(audio.lines_for(&p, 8000).is_none());
+        assert_eq!(audio.readiness(&p), Readiness::Refused(refused.clone()));
+        assert!(audio.lines_for(&p, 16000).is_none());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one refused request, not six tries per line"
+        );
     }
 
     #[tokio::test]

@@ -8,10 +8,12 @@ use futures::StreamExt;
 
 use super::LineKey;
 use crate::providers::elevenlabs::ElevenLabsClient;
+use crate::providers::error::{Provider, ProviderError};
 
-/// Renders one line to PCM16 at `key.sample_rate`; the error says why, for the log.
+/// Renders one line to PCM16 at `key.sample_rate`; the error keeps its kind, so a refused key
+/// stops the rendering instead of being retried.
 pub type Render =
-    Arc<dyn Fn(LineKey) -> BoxFuture<'static, Result<Vec<i16>, String>> + Send + Sync>;
+    Arc<dyn Fn(LineKey) -> BoxFuture<'static, Result<Vec<i16>, ProviderError>> + Send + Sync>;
 
 /// Renders with ElevenLabs (the same client and settings the calls use).
 pub fn elevenlabs_renderer(client: ElevenLabsClient) -> Render {
@@ -25,15 +27,15 @@ pub fn elevenlabs_renderer(client: ElevenLabsClient) -> Render {
                     key.sample_rate,
                     &key.language,
                 )
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             futures::pin_mut!(stream);
             let mut pcm = Vec::new();
             while let Some(chunk) = stream.next().await {
-                pcm.extend(chunk.map_err(|e| e.to_string())?);
+                pcm.extend(chunk?);
             }
             if pcm.is_empty() {
-                return Err("the TTS answered no audio".into());
+                let why = "the TTS answered no audio";
+                return Err(ProviderError::protocol(Provider::ElevenLabs, why));
             }
             Ok(pcm)
         })

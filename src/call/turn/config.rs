@@ -45,8 +45,9 @@ pub struct Timing {
     pub late_first_token: Duration,
     /// A clause of the answer played and the next has not come for this long: "one moment".
     pub late_next_clause: Duration,
-    /// No first token this long after asking: the generation has failed (a `Timeout`),
-    /// whatever the LLM client's own deadlines, so no caller waits longer in silence.
+    /// No first token this long after asking: the generation has failed (a `Timeout`), so no
+    /// caller waits longer in silence. The call sets it from `OPENAI_FIRST_TOKEN_TIMEOUT_MS`,
+    /// the client's own deadline: one setting, whichever notices first.
     pub first_token_deadline: Duration,
     /// Final words pending, no `speech_final`/`UtteranceEnd`, and VAD silence this long: the
     /// recogniser lost the end of turn; end it ourselves.

@@ -55,7 +55,13 @@ async fn stream(
     body: web::Json<Value>,
 ) -> HttpResponse {
     requests.fetch_add(1, Ordering::SeqCst);
-    if req.headers().get("xi-api-key").is_none() {
+    // A key containing "revoked" is refused as a revoked key is (tests of a bad key).
+    let key_ok = req
+        .headers()
+        .get("xi-api-key")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !v.contains("revoked"));
+    if !key_ok {
         return detail(401, "invalid_api_key", "Invalid API key");
     }
     let query =
