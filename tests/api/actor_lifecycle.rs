@@ -1,6 +1,6 @@
 //! Every actor of a call stops when the call ends, failures or not: after N calls with an STT
-//! drop, an LLM 500 and a TTS failure injected, `voice_actors{kind}` for call/stt/llm/tts/socket
-//! returns to 0 and no fake provider stream is left open.
+//! drop, an LLM 500 and a TTS failing mid-call injected, `voice_actors{kind}` for
+//! call/stt/llm/tts/socket returns to 0 and no fake provider stream is left open.
 //!
 //! The server is the real binary in its own process: the gauges are process-wide, so an
 //! in-process app would also count the actors of other tests running beside it.
@@ -50,10 +50,14 @@ async fn every_child_stops_after_calls_with_failures(backend: Backend) {
     let w = world(backend).await;
     let server = w.serve(&[]).await;
     w.talk_with(&server, interested());
-    // One of each failure, taken by whichever call meets it first.
+    // One STT drop and one LLM 500, taken by whichever call meets them first. The TTS fails
+    // on every call's budget question (not on the greeting, rendered while the phone rings,
+    // nor on the fallback lines): each call meets the failure, its retry, and gives up with
+    // the apology. (A hang would hold the fake's stream open for its whole minute after we
+    // drop it: the fake only notices a closed connection when it next writes.)
     w.deepgram().knobs.drop_after(1500);
     w.openai().knobs.fail_next(1);
-    w.elevenlabs().knobs.fail_next(1);
+    w.elevenlabs().knobs.fail_texts_containing("budget?");
     let id = w
         .campaign(
             &server,
@@ -73,10 +77,32 @@ async fn every_child_stops_after_calls_with_failures(backend: Backend) {
         w.conversations(&server, id).await.len() == CALLS
     })
     .await;
-    let injected = w.deepgram().knobs.injected()
-        + w.openai().knobs.injected()
-        + w.elevenlabs().knobs.injected();
-    assert_eq!(injected, 3, "every failure was injected");
+    assert_eq!(
+        w.deepgram().knobs.injected(),
+        1,
+        "the STT drop was injected"
+    );
+    assert_eq!(w.openai().knobs.injected(), 1, "the LLM 500 was injected");
+    assert!(
+        w.elevenlabs().knobs.injected() >= CALLS as u64,
+        "every call met the failing TTS: {}",
+        w.elevenlabs().knobs.injected()
+    );
+    let metrics = w
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("voice_actor_restarts_total{child=\"tts\"}")),
+        "the failing TTS restarted its actor"
+    );
 
     crate::engine_support::eventually(60, "every call's actors stop", || async {
         all_zero(&w, &server).await
