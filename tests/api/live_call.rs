@@ -399,9 +399,34 @@ async fn a_stalled_llm_ends_with_the_apology_not_dead_air(backend: Backend) {
         "{:?}",
         report.agent_turns
     );
-    // No pre-rendered lines here ("one moment" needs them): the apology comes after two
-    // first-token deadlines (3.5 s each) and a backoff; a generous bound, far below the
-    // client's 3 × 10 s.
+    // The apology comes after two first-token deadlines (3.5 s each) and a backoff, with
+    // "one moment" between; a generous bound, far below the old client's 3 × 10 s.
+    let waited = report.health.response_ms.iter().max().copied().unwrap_or(0);
+    assert!(
+        waited < 12_000,
+        "{waited} ms of silence: {:?}",
+        report.health.response_ms
+    );
+}
+
+/// The LLM streams its first token, then stalls on every request: the idle deadline fails
+/// the turn, the pre-rendered "one moment" fills the wait, the retry stalls too, and the
+/// caller hears the apology: never a silent line until Exotel's time limit.
+async fn an_llm_stalling_after_its_first_token_is_not_dead_air(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    live.openai.knobs.stall_after_first(None);
+    let mut p = interested();
+    p.replies = vec![say("yes")];
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "error", "{c}");
+    let report = live.phone_report();
+    let heard = |word: &str| report.agent_turns.iter().any(|t| t.contains(word));
+    assert!(
+        heard("moment") && heard("sorry"),
+        "{:?}",
+        report.agent_turns
+    );
     let waited = report.health.response_ms.iter().max().copied().unwrap_or(0);
     assert!(
         waited < 12_000,
@@ -539,6 +564,7 @@ both_backends!(
     a_bad_llm_key_pauses_the_campaign_after_one_call,
     a_bad_llm_key_stops_the_dials_already_claimed,
     a_stalled_llm_ends_with_the_apology_not_dead_air,
+    an_llm_stalling_after_its_first_token_is_not_dead_air,
     an_adopted_call_is_registered_while_its_conversation_runs,
     a_full_qualification_conversation,
     the_llm_never_receives_the_phone_number,

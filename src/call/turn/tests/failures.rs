@@ -287,3 +287,22 @@ fn a_stall_after_an_audible_clause_says_one_moment() {
         .unwrap()];
     assert!((6600..=6700).contains(&at), "one moment at {at} ms");
 }
+
+/// A closing line whose audio never comes (the TTS stalls on it) still ends the call: at
+/// `closing_cap` (15 s) after it began, not at Exotel's time limit.
+#[test]
+fn a_closing_line_that_never_plays_hangs_up_at_the_cap() {
+    let mut cfg = config();
+    cfg.prerendered.time_up = None;
+    let mut steps = greeted();
+    steps.push((5000, Ev::TimeUp));
+    let before = Harness::script(cfg.clone(), &steps, 19_900);
+    let spoken = before.spoken();
+    assert!(
+        spoken.iter().any(|s| s.contains("out of time")),
+        "{spoken:?}"
+    );
+    assert_eq!(before.count("hang_up"), 0, "{:?}", before.kinds());
+    let after = Harness::script(cfg, &steps, 20_100);
+    assert_eq!(after.count("hang_up"), 1, "{:?}", after.kinds());
+}
