@@ -129,7 +129,9 @@ impl CallActor {
             setup.engine.settings.exotel.connect_mode == crate::config::ConnectMode::Flow;
         let handoff = CallHandoff::new(&setup.playbook, &setup.campaign, flow_mode);
         let vad = Vad::new(setup.sample_rate);
-        let span = tracing::info_span!("call", call_sid = %setup.call_sid);
+        // At ERROR level, so the span is enabled whenever any line is logged: an INFO span is
+        // filtered out with `RUST_LOG=warn`, and the call's warnings would lose their call_sid.
+        let span = tracing::error_span!("call", call_sid = %setup.call_sid);
         let core = TurnTaking::new(turn_config(&setup, &vars));
         let detector = MachineDetector::new(&setup.playbook, setup.sample_rate, Instant::now());
         CallActor {

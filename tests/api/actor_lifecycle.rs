@@ -48,7 +48,9 @@ fn open_streams(w: &World) -> usize {
 
 async fn every_child_stops_after_calls_with_failures(backend: Backend) {
     let w = world(backend).await;
-    let server = w.serve(&[]).await;
+    let server = w
+        .serve(&[("LOG_FORMAT", "json"), ("RUST_LOG", "warn")])
+        .await;
     w.talk_with(&server, interested());
     // One STT drop and one LLM 500, taken by whichever call meets them first. The TTS fails
     // on every call's budget question (not on the greeting, rendered while the phone rings,
@@ -104,6 +106,8 @@ async fn every_child_stops_after_calls_with_failures(backend: Backend) {
         "the failing TTS restarted its actor"
     );
 
+    children_log_their_call_sid(&server);
+
     crate::engine_support::eventually(60, "every call's actors stop", || async {
         all_zero(&w, &server).await
     })
@@ -120,6 +124,24 @@ async fn every_child_stops_after_calls_with_failures(backend: Backend) {
         now.iter().all(|(_, v)| *v == Some(0.0)),
         "actors came back: {now:?}"
     );
+}
+
+/// The children's warnings (the injected failures) carry the call's `call_sid`: they log
+/// inside the call's span.
+fn children_log_their_call_sid(server: &Server) {
+    let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+    let children = ["stt_actor", "llm_actor", "tts_actor"];
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| children.iter().any(|c| l.contains(&format!("call::{c}\""))))
+        .collect();
+    assert!(
+        lines.len() >= 2,
+        "the injected failures were logged by the children: {log}"
+    );
+    for line in lines {
+        assert!(line.contains("\"call_sid\":\""), "no call_sid: {line}");
+    }
 }
 
 both_backends!(every_child_stops_after_calls_with_failures);

@@ -113,6 +113,9 @@ async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {
         &format!("question: \"{LONG_QUESTION}\""),
     )]);
     let live = playbooks.live_app(backend, 8000).await;
+    // Interims as late as Deepgram's (the first 700 ms after speech starts): the hold
+    // pauses the agent on our VAD and the words, once they come, clear it.
+    live.deepgram.knobs.endpointing(300, 700, 400, 1000);
     let mut p = interested();
     // Talks over the agent's first question 1.5 s into it, well over a second after their
     // own "yes": an interruption, not the rest of their turn (`continuation`).

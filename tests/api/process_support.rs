@@ -32,6 +32,8 @@ pub struct World {
 pub struct Server {
     child: Child,
     pub base: String,
+    /// Where its logs (stderr) go, unless `TEST_LOG` shows them.
+    pub log: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -122,6 +124,7 @@ impl World {
         for (k, v) in extra {
             env.insert(*k, v.to_string());
         }
+        let log = self.dir.path().join(format!("server-{port}.log"));
         let child = Command::new(env!("CARGO_BIN_EXE_voice-runtime"))
             .arg("serve")
             .env_clear()
@@ -130,13 +133,14 @@ impl World {
             .stderr(if std::env::var_os("TEST_LOG").is_some() {
                 Stdio::inherit()
             } else {
-                Stdio::null()
+                Stdio::from(std::fs::File::create(&log).expect("the log file"))
             })
             .spawn()
             .expect("the binary starts");
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
+            log,
         };
         let health = server.url("/health");
         crate::engine_support::eventually(60, "the server answers", || async {
