@@ -19,10 +19,7 @@ const KINDS: [&str; 5] = ["call", "stt", "llm", "tts", "socket"];
 
 /// `voice_actors{kind=…}` as the server's `/metrics` shows them.
 async fn gauges(w: &World, server: &Server) -> Vec<(&'static str, Option<f64>)> {
-    let metrics = match w.client.get(server.url("/metrics")).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    let metrics = metrics(w, server).await;
     KINDS
         .iter()
         .map(|kind| {
@@ -34,6 +31,14 @@ async fn gauges(w: &World, server: &Server) -> Vec<(&'static str, Option<f64>)> 
             (*kind, value)
         })
         .collect()
+}
+
+/// The server's `/metrics` text (empty when it does not answer).
+async fn metrics(w: &World, server: &Server) -> String {
+    match w.client.get(server.url("/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 async fn all_zero(w: &World, server: &Server) -> bool {
@@ -90,15 +95,7 @@ async fn every_child_stops_after_calls_with_failures(backend: Backend) {
         "every call met the failing TTS: {}",
         w.elevenlabs().knobs.injected()
     );
-    let metrics = w
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics(&w, &server).await;
     assert!(
         metrics
             .lines()

@@ -285,10 +285,17 @@ async fn a_hello_on_pickup_does_not_cut_the_greeting(backend: Backend) {
     assert_eq!(c["final_outcome"], "qualified", "{c}");
 }
 
-/// A bad OpenAI key (401) is permanent: the first call ends with the apology, outcome
-/// `error`, and the campaign pauses naming the provider instead of calling the next leads.
-async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
-    let live = live_app_with(backend, 8000, &[("OPENAI_API_KEY", "sk-revoked")]).await;
+/// A node whose OpenAI key is revoked, and a campaign (not started) of `leads` interested
+/// leads, `concurrency` at a time.
+async fn with_a_revoked_llm_key(
+    backend: Backend,
+    vars: &[(&str, &str)],
+    leads: usize,
+    concurrency: usize,
+) -> (LiveApp, i64) {
+    let mut vars = vars.to_vec();
+    vars.push(("OPENAI_API_KEY", "sk-revoked"));
+    let live = live_app_with(backend, 8000, &vars).await;
     let e = &live.e;
     e.sim.set_voice(VoiceSetup {
         voicebot_url: e.app.url("/exotel/voicebot-url?token=test-secret"),
@@ -299,13 +306,17 @@ async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
         time_limit: Duration::from_secs(90),
         measure: false,
     });
-    let id = campaign_with_leads(
-        e,
-        4,
-        json!({"playbook": "test_short", "max_attempts": 1, "max_concurrent_calls": 1}),
-        |_| vec![Outcome::Answer],
-    )
-    .await;
+    let settings = json!({"playbook": "test_short", "max_attempts": 1,
+        "max_concurrent_calls": concurrency});
+    let id = campaign_with_leads(e, leads, settings, |_| vec![Outcome::Answer]).await;
+    (live, id)
+}
+
+/// A bad OpenAI key (401) is permanent: the first call ends with the apology, outcome
+/// `error`, and the campaign pauses naming the provider instead of calling the next leads.
+async fn a_bad_llm_key_pauses_the_campaign_after_one_call(backend: Backend) {
+    let (live, id) = with_a_revoked_llm_key(backend, &[], 4, 1).await;
+    let e = &live.e;
     start(e, id).await;
     eventually(120, "the campaign pauses itself", || async {
         crate::engine_support::campaign(e, id).await["status"] == "PAUSED"
@@ -338,28 +349,11 @@ async fn a_bad_llm_key_stops_the_dials_already_claimed(backend: Backend) {
     // One dial every 2 s: the other claims are still waiting for their slots when the first
     // call meets the refused key. No poll round comes to notice the saved pause meanwhile.
     let vars = [
-        ("OPENAI_API_KEY", "sk-revoked"),
         ("EXOTEL_CALLS_PER_MINUTE", "30"),
         ("SCHEDULER_POLL_SECONDS", "600"),
     ];
-    let live = live_app_with(backend, 8000, &vars).await;
+    let (live, id) = with_a_revoked_llm_key(backend, &vars, 6, 6).await;
     let e = &live.e;
-    e.sim.set_voice(VoiceSetup {
-        voicebot_url: e.app.url("/exotel/voicebot-url?token=test-secret"),
-        personas: HashMap::new(),
-        default_persona: interested(),
-        sample_rate: 8000,
-        recordings_dir: None,
-        time_limit: Duration::from_secs(90),
-        measure: false,
-    });
-    let id = campaign_with_leads(
-        e,
-        6,
-        json!({"playbook": "test_short", "max_attempts": 1, "max_concurrent_calls": 6}),
-        |_| vec![Outcome::Answer],
-    )
-    .await;
     let started = std::time::Instant::now();
     start(e, id).await;
     eventually(60, "the campaign pauses itself", || async {
@@ -391,25 +385,8 @@ async fn a_bad_llm_key_stops_the_dials_already_claimed(backend: Backend) {
 async fn a_stalled_llm_ends_with_the_apology_not_dead_air(backend: Backend) {
     let live = live_app(backend, 8000).await;
     live.openai.knobs.hang_next(5);
-    let mut p = interested();
-    p.replies = vec![say("yes")];
-    let id = live.call(p).await;
-    let c = live.conversation(id).await.unwrap();
-    assert_eq!(c["final_outcome"], "error", "{c}");
-    let report = live.phone_report();
-    assert!(
-        report.agent_turns.iter().any(|t| t.contains("sorry")),
-        "{:?}",
-        report.agent_turns
-    );
-    // The apology comes after two first-token deadlines (3.5 s each) and a backoff, with
-    // "one moment" between; a generous bound, far below the old client's 3 × 10 s.
-    let waited = report.health.response_ms.iter().max().copied().unwrap_or(0);
-    assert!(
-        waited < 12_000,
-        "{waited} ms of silence: {:?}",
-        report.health.response_ms
-    );
+    // Two first-token deadlines (3.5 s each) and a backoff, with "one moment" between.
+    a_stalled_llm_call_ends_in_the_apology(&live, &["sorry"]).await;
 }
 
 /// The LLM streams its first token, then stalls on every request: the idle deadline fails
@@ -418,18 +395,25 @@ async fn a_stalled_llm_ends_with_the_apology_not_dead_air(backend: Backend) {
 async fn an_llm_stalling_after_its_first_token_is_not_dead_air(backend: Backend) {
     let live = live_app(backend, 8000).await;
     live.openai.knobs.stall_after_first(None);
+    a_stalled_llm_call_ends_in_the_apology(&live, &["moment", "sorry"]).await;
+}
+
+/// One call with an LLM the test made stall: it ends in `error`, the caller heard `words`, and
+/// no wait for the agent came near the old client's 3 × 10 s (a generous bound).
+async fn a_stalled_llm_call_ends_in_the_apology(live: &LiveApp, words: &[&str]) {
     let mut p = interested();
     p.replies = vec![say("yes")];
     let id = live.call(p).await;
     let c = live.conversation(id).await.unwrap();
     assert_eq!(c["final_outcome"], "error", "{c}");
     let report = live.phone_report();
-    let heard = |word: &str| report.agent_turns.iter().any(|t| t.contains(word));
-    assert!(
-        heard("moment") && heard("sorry"),
-        "{:?}",
-        report.agent_turns
-    );
+    for word in words {
+        assert!(
+            report.agent_turns.iter().any(|t| t.contains(word)),
+            "{word:?} not heard: {:?}",
+            report.agent_turns
+        );
+    }
     let waited = report.health.response_ms.iter().max().copied().unwrap_or(0);
     assert!(
         waited < 12_000,
