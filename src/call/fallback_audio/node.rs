@@ -378,7 +378,7 @@ mod tests {
             let n = seen.fetch_add(1, Ordering::SeqCst);
             Box::pin(async move {
                 if n < failures {
-                    let e = ProviderError::new(Provider::ElevenLabs, kind, "HTTP 401");
+                    let e = ProviderError::new(Provider::ElevenLabs, kind, "scripted failure");
                     return Err(e);
                 }
                 Ok(crate::sandbox::voice_codec::encode(
