@@ -21,6 +21,7 @@ use super::campaign_supervisor::{CampaignStopped, StopReason};
 use super::dialer::{dial, DialContext, DialOutcome};
 use super::reconcile::{reconcile, InFlight};
 use super::Engine;
+use crate::call::fallback_audio::Readiness;
 use crate::domain::CampaignStatus;
 use crate::store::{ClaimCaps, ClaimedCall, StoreError};
 use crate::telephony::call_outcome::calling_window;
@@ -110,6 +111,9 @@ struct DialFinished {
 }
 
 /// What a round found and decided, applied to the actor when it ends.
+/// How soon a campaign waiting for its fallback lines looks again: they render in seconds.
+const FALLBACK_AUDIO_RECHECK: chrono::Duration = chrono::Duration::seconds(1);
+
 enum Round {
     Dial {
         claims: Vec<(ClaimedCall, Option<OwnedSemaphorePermit>)>,
@@ -472,6 +476,28 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
             in_flight,
             view,
         });
+    }
+    // Never call someone we could not say a word to if the TTS failed mid-call: nothing is
+    // claimed before the playbook's fallback lines are rendered (asking starts the renders).
+    if engine.settings.fallback_audio_required {
+        match engine.fallback_audio_readiness(&campaign.playbook) {
+            Readiness::Ready => {}
+            Readiness::Rendering => {
+                view.last_error = Some("waiting for the fallback audio to be rendered".into());
+                view.next_due = Some(now + FALLBACK_AUDIO_RECHECK);
+                return Ok(Round::Dial {
+                    claims: Vec::new(),
+                    in_flight,
+                    view,
+                });
+            }
+            Readiness::Refused(e) => {
+                return Ok(Round::Credentials(format!(
+                    "{} refused to render the fallback lines ({e}); fix the key or quota, restart the node and resume",
+                    e.provider
+                )))
+            }
+        }
     }
     let mut permits = Vec::new();
     while (permits.len() as i64) < free {

@@ -17,8 +17,6 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use super::{Engine, LiveCall};
-use crate::call::fallback_audio::Readiness;
-use crate::conversation::playbook_catalog::PlaybookCatalog;
 use crate::domain::{CallStatus, Phone};
 use crate::scheduling::NextStep;
 use crate::store::{AttemptEnd, AttemptRow, ClaimedCall, StoreError};
@@ -98,15 +96,8 @@ async fn try_dial(
     let mut backoff = FIRST_BACKOFF;
     for attempt in 1..=MAX_TRIES {
         wait_for_slot(engine, claim).await?;
-        match hold_back(engine, ctx, claim, paused).await? {
-            Hold::Dial => {}
-            Hold::Until(reason, retry_at) => {
-                return release_until(engine, claim, reason, retry_at).await
-            }
-            Hold::ProviderRefused(reason) => {
-                release(engine, claim, "fallback audio refused", 0).await?;
-                return Ok(DialOutcome::CredentialsRejected { reason });
-            }
+        if let Some((reason, retry_at)) = hold_back(engine, ctx, claim, paused).await? {
+            return release_until(engine, claim, reason, retry_at).await;
         }
         let error = match engine.exotel.connect(&request).await {
             Ok(info) => return placed(engine, ctx, claim, info.sid).await,
@@ -162,18 +153,6 @@ async fn wait_for_slot(engine: &Engine, claim: &ClaimedCall) -> Result<(), Store
     }
 }
 
-/// Whether a claimed dial goes out now.
-enum Hold {
-    Dial,
-    /// Not now, and why; the call may be tried again at the time given.
-    Until(&'static str, DateTime<Utc>),
-    /// A provider refused us for good: the campaign pauses, saying why.
-    ProviderRefused(String),
-}
-
-/// How soon a dial held for its fallback lines is tried again: they render in seconds.
-const FALLBACK_AUDIO_RECHECK: chrono::Duration = chrono::Duration::seconds(5);
-
 /// Why a claimed dial must not go out now, and when its call may be tried again. Checked after
 /// every wait, right before the request: the pacing slot (or a retry's backoff) can come
 /// minutes after the claim, and by then the campaign may be paused, its window shut, the
@@ -183,60 +162,34 @@ async fn hold_back(
     ctx: DialContext,
     claim: &ClaimedCall,
     paused: &AtomicBool,
-) -> Result<Hold, StoreError> {
+) -> Result<Option<(&'static str, DateTime<Utc>)>, StoreError> {
     let now = engine.clock.now();
     if paused.load(Ordering::Acquire) {
-        return Ok(Hold::Until("campaign paused before the dial", now));
+        return Ok(Some(("campaign paused before the dial", now)));
     }
     let campaign = engine.store.campaign(ctx.campaign_id).await?;
     match calling_window(&campaign, engine.settings.calling.regulatory_hours) {
         Ok(window) if !window.is_open(now) => {
             let reason = "calling window closed before the dial";
-            return Ok(Hold::Until(reason, window.next_allowed(now)));
+            return Ok(Some((reason, window.next_allowed(now))));
         }
         // The round pauses the campaign and says why; nothing is dialed meanwhile.
         Err(_) => {
             let reason = "calling window unreadable";
-            return Ok(Hold::Until(reason, now + chrono::Duration::minutes(1)));
+            return Ok(Some((reason, now + chrono::Duration::minutes(1))));
         }
         Ok(_) => {}
     }
     // The round closes the released call (the claim itself skips suppressed numbers).
     let phone = std::slice::from_ref(&claim.phone);
     if !engine.store.suppressed_among(phone).await?.is_empty() {
-        return Ok(Hold::Until("number suppressed before the dial", now));
-    }
-    // Never call someone we could not say a word to if the TTS failed mid-call.
-    if engine.settings.fallback_audio_required {
-        match fallback_audio_readiness(engine, &campaign.playbook) {
-            Readiness::Ready => {}
-            Readiness::Rendering => {
-                let reason = "fallback audio not rendered yet";
-                return Ok(Hold::Until(reason, now + FALLBACK_AUDIO_RECHECK));
-            }
-            Readiness::Refused(e) => {
-                return Ok(Hold::ProviderRefused(format!(
-                    "{} refused to render the fallback lines ({e}); fix the key or quota and restart the node",
-                    e.provider
-                )))
-            }
-        }
+        return Ok(Some(("number suppressed before the dial", now)));
     }
     // Last, right before the request: not one dial may leave after SIGTERM.
     if engine.draining() {
-        return Ok(Hold::Until("node shutting down before the dial", now));
+        return Ok(Some(("node shutting down before the dial", now)));
     }
-    Ok(Hold::Dial)
-}
-
-/// The campaign's playbook's fallback lines. A playbook that no longer loads holds nothing
-/// here: the call itself reports it.
-fn fallback_audio_readiness(engine: &Engine, playbook_file: &str) -> Readiness {
-    let catalog = PlaybookCatalog::new(&engine.settings.playbooks_dir);
-    match catalog.load(playbook_file) {
-        Ok(playbook) => engine.fallback_audio.readiness(&playbook),
-        Err(_) => Readiness::Ready,
-    }
+    Ok(None)
 }
 
 /// Backoff ± 50 %, so that many dials failing together do not retry together.

@@ -8,8 +8,10 @@ use chrono::Duration;
 use tokio::sync::Semaphore;
 
 use super::{CallRegistryHandle, LiveDials};
+use crate::call::fallback_audio::Readiness;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::conversation::playbook_catalog::PlaybookCatalog;
 use crate::domain::CampaignStatus;
 use crate::scheduling::Pacer;
 use crate::store::{Store, StoreError};
@@ -151,6 +153,17 @@ impl Engine {
     /// (which held a dead node's ringing call, and its campaign, open for ~12 minutes).
     pub fn recheck_orphaned_call(&self) -> Duration {
         self.settle_after()
+    }
+
+    /// Whether the fallback lines of a campaign's playbook (by its stored file name) are
+    /// rendered: `FALLBACK_AUDIO_REQUIRED` holds its dials until they are. A playbook that no
+    /// longer loads holds nothing here: its call reports it.
+    pub fn fallback_audio_readiness(&self, playbook_file: &str) -> Readiness {
+        let catalog = PlaybookCatalog::new(&self.settings.playbooks_dir);
+        match catalog.load(playbook_file) {
+            Ok(playbook) => self.fallback_audio.readiness(&playbook),
+            Err(_) => Readiness::Ready,
+        }
     }
 
     /// Where Exotel posts this call's status callbacks: its ids and a token that opens this

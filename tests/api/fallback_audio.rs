@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::json;
-use voice_runtime::actors::campaign_supervisor::WakeAll;
 use voice_runtime::call::fallback_audio::Readiness;
 use voice_runtime::conversation::playbook::Playbook;
 use voice_runtime::sandbox::exotel::Outcome;
@@ -119,9 +118,7 @@ async fn no_dial_before_the_fallback_lines_are_rendered(backend: Backend) {
         || async { audio.readiness(&playbook) == Readiness::Ready },
     )
     .await;
-    // The held call is due again 5 s later by the node's clock.
-    e.clock.advance(chrono::Duration::seconds(6));
-    e.app.state.campaigns.do_send(WakeAll);
+    // The campaign looks again every second.
     eventually(30, "the lead is dialed", || async {
         !e.sim.dials().is_empty()
     })
