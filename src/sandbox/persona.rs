@@ -74,6 +74,9 @@ pub struct Persona {
     pub says_on_pickup: Option<(String, Duration)>,
     /// Not a person: an answering machine or a carrier announcement answers.
     pub machine: Option<Machine>,
+    /// An unkind line: Exotel never echoes our `mark`s back (the agent must end its turns
+    /// by its own playout clock).
+    pub loses_marks: bool,
 }
 
 /// What a machine that answers does: plays its greeting at once (over whatever the agent
@@ -107,6 +110,7 @@ impl Persona {
             hang_up_during: None,
             says_on_pickup: None,
             machine: None,
+            loses_marks: false,
         }
     }
 

@@ -144,6 +144,19 @@ async fn barge_in_stops_the_agent_and_is_recorded(backend: Backend) {
 /// About five seconds of the sandbox voice.
 const LONG_QUESTION: &str = "Which property type are you looking for: a flat, a villa or a plot?";
 
+/// Exotel never echoes a `mark`: every agent turn still ends by our own playout clock, and
+/// the whole qualification runs as usual.
+async fn lost_marks_never_wedge_a_turn(backend: Backend) {
+    let live = live_app(backend, 8000).await;
+    let mut p = interested();
+    p.loses_marks = true;
+    let id = live.call(p).await;
+    let c = live.conversation(id).await.unwrap();
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+    assert_eq!(c["extracted_data"]["budget"], "80 lakh", "{c}");
+    assert_eq!(live.phone_report().marks_echoed, 0);
+}
+
 async fn a_backchannel_does_not_interrupt(backend: Backend) {
     let live = live_app(backend, 8000).await;
     let mut p = interested();
@@ -557,6 +570,7 @@ both_backends!(
     the_llm_never_receives_the_phone_number,
     barge_in_stops_the_agent_and_is_recorded,
     a_backchannel_does_not_interrupt,
+    lost_marks_never_wedge_a_turn,
     stt_socket_dropped_and_restored,
     llm_500_then_success,
     tts_timeouts_end_with_an_apology,

@@ -512,7 +512,8 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         tokio::select! {
             message = source.next() => match message {
                 Some(Ok(Message::Text(text))) => {
-                    if let Some(marks) = phone.on_server_text(&text) {
+                    let echoed = phone.on_server_text(&text).filter(|_| !call.persona.loses_marks);
+                    if let Some(marks) = echoed {
                         for name in marks.lines() {
                             phone.report.marks_echoed += 1;
                             let _ = sink.send(send(json!({"event": "mark", "stream_sid": sid, "mark": {"name": name}}))).await;
@@ -533,7 +534,7 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
                 if sink.send(send(media)).await.is_err() {
                     break true;
                 }
-                for name in echoes {
+                for name in echoes.into_iter().filter(|_| !call.persona.loses_marks) {
                     phone.report.marks_echoed += 1;
                     let _ = sink.send(send(json!({"event": "mark", "stream_sid": sid, "mark": {"name": name}}))).await;
                 }
