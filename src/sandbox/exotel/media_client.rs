@@ -29,6 +29,9 @@ pub struct MediaCall {
     pub time_limit: Duration,
     /// Collect audio-health figures (the load benchmark).
     pub measure: bool,
+    /// Keep both sides' audio for a recording (`caller_audio`, `agent_audio`); off, a
+    /// thousand-call benchmark does not hold gigabytes of it.
+    pub record: bool,
 }
 
 /// What happened on the call, as the simulated phone saw it.
@@ -283,7 +286,9 @@ impl Phone {
             self.last_agent_audio = Instant::now();
             self.turn_started.get_or_insert_with(Instant::now);
         }
-        self.report.agent_audio.extend(&heard);
+        if self.call.record {
+            self.report.agent_audio.extend(&heard);
+        }
         for event in self.decoder.push(&heard) {
             match event {
                 Heard::Utterance { text, .. } => {
@@ -359,7 +364,9 @@ impl Phone {
             self.machine_done_at.get_or_insert_with(Instant::now);
         }
         spoken.resize(n, 0);
-        self.report.caller_audio.extend(&spoken);
+        if self.call.record {
+            self.report.caller_audio.extend(&spoken);
+        }
         (spoken, echoes, actions)
     }
 

@@ -550,6 +550,7 @@ impl CallLife {
             persona,
             time_limit: voice.time_limit,
             measure: voice.measure,
+            record: voice.recordings_dir.is_some(),
         };
         match run_call(call).await {
             Ok(report) => {
