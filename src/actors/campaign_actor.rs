@@ -110,10 +110,10 @@ struct DialFinished {
     outcome: DialOutcome,
 }
 
-/// What a round found and decided, applied to the actor when it ends.
 /// How soon a campaign waiting for its fallback lines looks again: they render in seconds.
 const FALLBACK_AUDIO_RECHECK: chrono::Duration = chrono::Duration::seconds(1);
 
+/// What a round found and decided, applied to the actor when it ends.
 enum Round {
     Dial {
         claims: Vec<(ClaimedCall, Option<OwnedSemaphorePermit>)>,
