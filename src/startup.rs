@@ -243,11 +243,11 @@ impl Application {
             format!("http://{}", std::net::SocketAddr::new(ip, port))
         });
         let settings = Arc::new(settings);
-        let providers = crate::call::providers::CallProviders::new(&settings);
+        let providers = crate::call::providers::ProviderPools::new(settings.clone());
         let playbooks = PlaybookCatalog::new(&settings.playbooks_dir);
         let greetings = GreetingAudio::new(
             (settings.greeting_at_dial && settings.elevenlabs.api_key.is_some())
-                .then(|| elevenlabs_renderer(providers.elevenlabs.clone())),
+                .then(|| elevenlabs_renderer(providers.main.elevenlabs.clone())),
             playbooks.clone(),
             &settings.elevenlabs.model,
             settings.elevenlabs.voice_id.clone(),
@@ -298,7 +298,7 @@ impl Application {
                 node.connected()
             });
         }
-        providers.keep_warm(&settings);
+        providers.start_main();
         let state = AppState {
             peers: crate::cluster::Peers::new(&settings),
             providers,
@@ -356,8 +356,11 @@ impl Application {
 }
 
 fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let workers = state.settings.http_workers;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
+        // Called on each worker thread as it starts: its own provider pools, warmed now.
+        data.providers.start_worker();
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(api::auth::require_api_key))
@@ -369,9 +372,12 @@ fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     // Signals are ours (`run_until_signalled`): actix-web's own handler would stop after 30 s
     // and drop live media sockets without a close frame or a saved conversation.
     .disable_signals()
-    .shutdown_timeout(5)
-    .listen(listener)?
-    .run();
+    .shutdown_timeout(5);
+    let server = match workers {
+        Some(n) => server.workers(n),
+        None => server,
+    };
+    let server = server.listen(listener)?.run();
     Ok(server)
 }
 

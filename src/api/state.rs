@@ -21,7 +21,7 @@ pub struct AppState {
     pub engine: Engine,
     pub campaigns: Addr<CampaignSupervisor>,
     /// The provider clients every call shares (`CallProviders::for_call`).
-    pub providers: crate::call::providers::CallProviders,
+    pub providers: crate::call::providers::ProviderPools,
     /// Places for open media sockets: the node's call cap plus a margin (`media_socket_cap`).
     pub media_sockets: Arc<tokio::sync::Semaphore>,
     /// Asks the other nodes for their part of the cluster-wide views.

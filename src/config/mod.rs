@@ -177,6 +177,9 @@ pub struct Settings {
     /// `PROVIDER_POOL_WARM` (1 by default, 0 = off): one client per provider for the whole
     /// process, its connection opened at start and kept warm; off, a new client per call.
     pub provider_pool_warm: bool,
+    /// `HTTP_WORKERS` (default: the CPUs this process may run on): actix-web worker threads.
+    /// Each holds its calls' media sockets and actors and its own provider pools.
+    pub http_workers: Option<usize>,
     /// `LLM_SPECULATE` (0 by default, 1 = on): ask the LLM on the caller's words as soon as
     /// our VAD hears them stop, holding its answer until the final transcript confirms them.
     /// Off by default: measured, it cost more than it gained (README, latency levers).
@@ -380,6 +383,10 @@ impl Settings {
             late_first_token_ms: late_first_token_ms(&env)?,
             stt_finalize_on_silence: env.number("STT_FINALIZE_ON_SILENCE", 1u32, 0..=1)? == 1,
             provider_pool_warm: env.number("PROVIDER_POOL_WARM", 1u32, 0..=1)? == 1,
+            http_workers: match env.number("HTTP_WORKERS", 0, 0..=256)? {
+                0 => None,
+                n => Some(n as usize),
+            },
             llm_speculate: env.number("LLM_SPECULATE", 0u32, 0..=1)? == 1,
             greeting_at_dial: env.number("GREETING_AT_DIAL", 1u32, 0..=1)? == 1,
             fallback_audio_required: env.number("FALLBACK_AUDIO_REQUIRED", 1u32, 0..=1)? == 1,
@@ -556,6 +563,7 @@ impl std::fmt::Debug for Settings {
             .field("late_first_token_ms", &self.late_first_token_ms)
             .field("stt_finalize_on_silence", &self.stt_finalize_on_silence)
             .field("provider_pool_warm", &self.provider_pool_warm)
+            .field("http_workers", &self.http_workers)
             .field("llm_speculate", &self.llm_speculate)
             .field("greeting_at_dial", &self.greeting_at_dial)
             .field("fallback_audio_required", &self.fallback_audio_required)

@@ -202,7 +202,7 @@ impl MediaSocket {
                     sample_rate: act.sample_rate,
                     socket: me,
                     engine: act.state.engine.clone(),
-                    providers: act.state.providers.for_call(&act.state.settings),
+                    providers: act.state.providers.for_call(),
                     campaigns: act.state.campaigns.clone(),
                     recording,
                 };

@@ -518,12 +518,25 @@ async fn an_adopted_call_is_registered_while_its_conversation_runs(backend: Back
     );
 }
 
-/// The provider clients are the process's, opened at start and kept warm: a call's turns use
-/// connections already open (no TCP or TLS handshake in the caller's first turn). With
-/// `PROVIDER_POOL_WARM=0` (a fresh client per call, the old way) each call opens its own.
+/// The provider clients are each worker thread's, opened at start and kept warm: a call's
+/// turns use connections already open (no TCP or TLS handshake in the caller's first turn),
+/// driven by the thread the call runs on. With `PROVIDER_POOL_WARM=0` (a fresh client per
+/// call, the old way) each call opens its own. One worker here, so both calls land on the
+/// same pool; `every_worker_warms_its_own_pools` covers several. Greetings are not rendered
+/// at dial time here: that happens during the ringing, on the main thread's pool, which may
+/// open a connection of its own when the greeting overlaps its keep-warm request.
 async fn calls_use_the_warm_provider_connections(backend: Backend) {
     for (warm, setting) in [(true, "1"), (false, "0")] {
-        let live = live_app_with(backend, 8000, &[("PROVIDER_POOL_WARM", setting)]).await;
+        let live = live_app_with(
+            backend,
+            8000,
+            &[
+                ("PROVIDER_POOL_WARM", setting),
+                ("HTTP_WORKERS", "1"),
+                ("GREETING_AT_DIAL", "0"),
+            ],
+        )
+        .await;
         let (ai, el) = (&live.openai.knobs, &live.elevenlabs.knobs);
         // The fallback lines are rendered at start with a client of their own.
         let audio = &live.e.app.state.engine.fallback_audio;
@@ -532,8 +545,9 @@ async fn calls_use_the_warm_provider_connections(backend: Backend) {
         })
         .await;
         if warm {
+            // The main thread's pool and the worker's.
             eventually(10, "the pools are warmed at start", || async {
-                ai.connections_opened() >= 1 && el.connections_opened() >= 1
+                ai.connections_opened() >= 2 && el.connections_opened() >= 2
             })
             .await;
         }
@@ -558,8 +572,28 @@ async fn calls_use_the_warm_provider_connections(backend: Backend) {
     }
 }
 
+/// Each worker thread makes its own provider pools at start and warms them, so no call's
+/// LLM or TTS stream is driven by another thread's connection (README, "Provider pools per
+/// worker thread").
+async fn every_worker_warms_its_own_pools(backend: Backend) {
+    let live = live_app_with(backend, 8000, &[("HTTP_WORKERS", "3")]).await;
+    let (ai, el) = (&live.openai.knobs, &live.elevenlabs.knobs);
+    eventually(10, "every worker's pool is warmed at start", || async {
+        ai.connections_opened() >= 4 && el.connections_opened() >= 4
+    })
+    .await;
+    assert_eq!(live.e.app.state.providers.threads(), 3);
+    live.call(interested()).await;
+    assert_eq!(
+        live.e.app.state.providers.threads(),
+        3,
+        "a call used a pool of a thread that is not a worker"
+    );
+}
+
 both_backends!(
     calls_use_the_warm_provider_connections,
+    every_worker_warms_its_own_pools,
     a_hello_on_pickup_does_not_cut_the_greeting,
     a_bad_llm_key_pauses_the_campaign_after_one_call,
     a_bad_llm_key_stops_the_dials_already_claimed,
