@@ -40,6 +40,10 @@ impl QuietBatch {
         if !quiet && self.held.is_empty() {
             return Some(frame);
         }
+        if self.held.is_empty() {
+            // One batch's worth, once: growing by doubling would hold up to twice that.
+            self.held.reserve_exact(self.batch_samples.max(frame.len()));
+        }
         self.held.extend_from_slice(&frame);
         if !quiet || self.held.len() >= self.batch_samples {
             return self.flush();
