@@ -30,7 +30,6 @@ use super::llm_actor::LlmActor;
 use super::machine_detection::{MachineDetector, MachineEvent};
 use super::messages::*;
 use super::outcome::ConversationOutcome;
-use super::quiet_batch::QuietBatch;
 use super::save::save_or_spool;
 use super::spool::SpooledCall;
 use super::stt_actor::SttActor;
@@ -106,8 +105,6 @@ pub struct CallActor {
     /// A tool asked to end the call after the goodbye (told to the core with the results).
     closing: bool,
     vad: Vad,
-    /// Caller audio held for Deepgram while the caller is quiet (sent in batches).
-    quiet_batch: QuietBatch,
     /// The apology synthesised at call start, when there are no pre-rendered lines.
     apology: Option<Arc<[i16]>>,
     finished: bool,
@@ -132,7 +129,6 @@ impl CallActor {
             setup.engine.settings.exotel.connect_mode == crate::config::ConnectMode::Flow;
         let handoff = CallHandoff::new(&setup.playbook, &setup.campaign, flow_mode);
         let vad = Vad::new(setup.sample_rate);
-        let quiet_batch = QuietBatch::new(setup.sample_rate);
         // At ERROR level, so the span is enabled whenever any line is logged: an INFO span is
         // filtered out with `RUST_LOG=warn`, and the call's warnings would lose their call_sid.
         let span = tracing::error_span!("call", call_sid = %setup.call_sid);
@@ -158,7 +154,6 @@ impl CallActor {
             callback_free: false,
             closing: false,
             vad,
-            quiet_batch,
             apology: None,
             finished: false,
             greeting_said: false,
@@ -256,7 +251,6 @@ impl CallActor {
                 self.s.socket.do_send(SocketCommand::Clear);
             }
             Command::FinalizeTranscript => {
-                self.send_held_audio();
                 if let Some(stt) = &self.stt {
                     stt.do_send(SttFinalize);
                 }
@@ -438,7 +432,6 @@ impl CallActor {
         // reader finds one or the other, never neither.
         self.mirror_session();
         self.finished = true;
-        self.send_held_audio();
         if let Some(stt) = &self.stt {
             stt.do_send(SttClose);
         }
@@ -660,24 +653,6 @@ impl Actor for CallActor {
     }
 }
 
-impl CallActor {
-    /// Caller audio to the transcriber; dropped and counted when its mailbox is full.
-    fn send_to_stt(&mut self, audio: Vec<i16>) {
-        if let Some(stt) = &self.stt {
-            if stt.try_send(SttAudio(audio)).is_err() {
-                self.dropped_audio += 1;
-            }
-        }
-    }
-
-    /// Sends the quiet audio held back, ahead of a `Finalize` or the close.
-    fn send_held_audio(&mut self) {
-        if let Some(audio) = self.quiet_batch.flush() {
-            self.send_to_stt(audio);
-        }
-    }
-}
-
 impl Handler<InboundAudio> for CallActor {
     type Result = ();
     fn handle(&mut self, msg: InboundAudio, ctx: &mut Context<Self>) {
@@ -686,9 +661,10 @@ impl Handler<InboundAudio> for CallActor {
         let event = self.detector.push_audio(&msg.0, now);
         self.machine_events(event, ctx);
         let vad = self.vad.push(&msg.0);
-        let quiet = QuietBatch::quiet(self.vad.is_speaking(), self.vad.silence_ms());
-        if let Some(audio) = self.quiet_batch.push(msg.0, quiet) {
-            self.send_to_stt(audio);
+        if let Some(stt) = &self.stt {
+            if stt.try_send(SttAudio(msg.0)).is_err() {
+                self.dropped_audio += 1;
+            }
         }
         match vad {
             Some(VadEvent::SpeechStarted) => self.drive(Event::SpeechStarted, ctx),

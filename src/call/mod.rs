@@ -11,7 +11,6 @@ pub mod machine_detection;
 pub mod messages;
 pub mod outcome;
 pub mod providers;
-pub mod quiet_batch;
 pub mod recovery;
 pub mod save;
 pub mod spool;
