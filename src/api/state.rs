@@ -20,7 +20,7 @@ pub struct AppState {
     /// The campaign side: Exotel, pacing, tokens, the call registry.
     pub engine: Engine,
     pub campaigns: Addr<CampaignSupervisor>,
-    /// The provider clients every call shares (`CallProviders::for_call`).
+    /// The provider clients: each worker thread's own pools (`ProviderPools::for_call`).
     pub providers: crate::call::providers::ProviderPools,
     /// Places for open media sockets: the node's call cap plus a margin (`media_socket_cap`).
     pub media_sockets: Arc<tokio::sync::Semaphore>,
