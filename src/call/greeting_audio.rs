@@ -176,19 +176,27 @@ impl GreetingAudio {
             .voice_id
             .clone()
             .or_else(|| self.inner.default_voice.clone());
-        let mut clauses = Vec::new();
-        for clause in ClauseSplitter::whole(&text) {
-            let key = LineKey {
-                text: clause.clone(),
-                voice: voice.clone(),
-                model: self.inner.model.clone(),
-                language: playbook.language.clone(),
-                sample_rate: DIAL_SAMPLE_RATE,
-            };
-            let pcm = render_line(key).await.map_err(|e| e.to_string())?;
-            clauses.push((clause, Arc::from(pcm)));
-        }
-        Ok(clauses)
+        // All clauses at once, not one after another. Sequential requests on one pooled
+        // connection make the HTTP client race a new connection against the one just used
+        // (it is not back in the pool yet when the next request starts), and the racing
+        // connection is thrown away: a wasted TCP+TLS handshake to the TTS on every dial.
+        // Concurrent requests leave the pool as many connections as a greeting needs, reused
+        // by the next dial; and the greeting is ready sooner.
+        let renders =
+            ClauseSplitter::whole(&text).into_iter().map(|clause| {
+                let key = LineKey {
+                    text: clause.clone(),
+                    voice: voice.clone(),
+                    model: self.inner.model.clone(),
+                    language: playbook.language.clone(),
+                    sample_rate: DIAL_SAMPLE_RATE,
+                };
+                let pcm = render_line(key);
+                async move {
+                    Ok::<_, String>((clause, Arc::from(pcm.await.map_err(|e| e.to_string())?)))
+                }
+            });
+        futures::future::try_join_all(renders).await
     }
 
     /// The call's media stream started at `sample_rate`: how ready its greeting is.
