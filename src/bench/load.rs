@@ -125,7 +125,8 @@ fn chatty() -> Persona {
 
 pub async fn run(options: LoadOptions) -> anyhow::Result<()> {
     let sizes: Vec<usize> = if options.sweep {
-        [25usize, 50, 100, 200, 300, 400, 500, 600, 800]
+        // Up to issue 15's target (1,000), with 700 between: the last N held was 700.
+        [25usize, 50, 100, 200, 300, 400, 500, 600, 700, 800, 1000]
             .into_iter()
             .collect()
     } else {

@@ -57,6 +57,8 @@ impl CampaignStatus {
                 | (Draft, Running)
                 | (Scheduled, Running)
                 | (Scheduled, Paused)
+                // The window closed while the last calls were live; when they end, it is done.
+                | (Scheduled, Completed)
                 | (Running, Scheduled)
                 | (Running, Paused)
                 | (Running, Completed)
@@ -108,6 +110,14 @@ mod tests {
         assert!(Draft.transition(Completed).is_err());
         assert!(Draft.transition(Paused).is_err());
         assert!(Running.transition(Draft).is_err());
+    }
+
+    /// The calling window closed (RUNNING → SCHEDULED) while the last calls were live: when
+    /// they end, the campaign is done. Refused, every scheduling round failed and the campaign
+    /// stayed SCHEDULED for ever.
+    #[test]
+    fn a_campaign_waiting_for_its_window_can_complete() {
+        assert!(Scheduled.transition(Completed).is_ok());
     }
 
     #[test]

@@ -361,6 +361,29 @@ async fn outside_calling_hours_nothing_is_dialed(backend: Backend) {
     assert_eq!(e.sim.dials().len(), 3);
 }
 
+/// The window closes while the last call is live: the campaign waits (SCHEDULED), and when
+/// the call ends there is nothing left to wait for. It completes; it once failed every round
+/// instead ("a SCHEDULED campaign cannot become COMPLETED") and stayed SCHEDULED.
+async fn the_window_closing_on_the_last_call_still_completes(backend: Backend) {
+    let e = engine_app(backend, simulator(5, 10), &[]).await;
+    let id = campaign_with_leads(&e, 1, json!({}), |_| vec![Hold]).await;
+    start(&e, id).await;
+    eventually(10, "the call is live", || async { e.sim.live_calls() == 1 }).await;
+    // 20:00 IST: the default window (10:00-19:00) is closed.
+    e.clock.set(weekday_morning() + chrono::Duration::hours(9));
+    e.app.state.campaigns.do_send(WakeAll);
+    eventually(10, "the campaign waits for its window", || async {
+        campaign(&e, id).await["status"] == "SCHEDULED"
+    })
+    .await;
+    e.sim.release_held();
+    eventually(10, "completion outside the window", || async {
+        campaign(&e, id).await["status"] == "COMPLETED"
+    })
+    .await;
+    assert_eq!(e.sim.dials().len(), 1);
+}
+
 async fn a_restart_mid_campaign_dials_nobody_twice_and_loses_no_one(backend: Backend) {
     let e = engine_app(backend, simulator(5, 10), &[]).await;
     let id = campaign_with_leads(&e, 12, json!({"max_concurrent_calls": 4}), |i| {
@@ -563,6 +586,7 @@ both_backends!(
     wrong_credentials_pause_the_campaign_and_lose_nothing,
     a_refusal_without_a_campaign_actor_pauses_it_in_the_database,
     outside_calling_hours_nothing_is_dialed,
+    the_window_closing_on_the_last_call_still_completes,
     a_restart_mid_campaign_dials_nobody_twice_and_loses_no_one,
     a_call_answered_while_the_node_was_down_is_interrupted_not_completed,
     start_and_pause_refuse_what_cannot_be,

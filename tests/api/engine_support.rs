@@ -44,8 +44,10 @@ pub fn exotel_vars(sim: &ExotelSimulator) -> Vec<(String, String)> {
         ("DEEPGRAM_API_KEY".into(), "unused".into()),
         ("OPENAI_API_KEY".into(), "unused".into()),
         ("ELEVENLABS_API_KEY".into(), "unused".into()),
-        // Nothing here may reach the internet: the fallback lines rendered at start fail fast.
+        // Nothing here may reach the internet: the fallback lines rendered at start, and the
+        // provider pools warmed at start, fail fast on a closed local port.
         ("ELEVENLABS_BASE_URL".into(), "http://127.0.0.1:9".into()),
+        ("OPENAI_BASE_URL".into(), "http://127.0.0.1:9".into()),
         // These calls never speak: dial without the fallback lines.
         ("FALLBACK_AUDIO_REQUIRED".into(), "0".into()),
     ]
