@@ -667,7 +667,10 @@ impl Handler<InboundAudio> for CallActor {
             }
         }
         match vad {
-            Some(VadEvent::SpeechStarted) => self.drive(Event::SpeechStarted, ctx),
+            Some(VadEvent::SpeechStarted { after_silence_ms }) => {
+                let after_silence = Some(Duration::from_millis(after_silence_ms.into()));
+                self.drive(Event::SpeechStarted { after_silence }, ctx)
+            }
             Some(VadEvent::SpeechEnded) => {
                 let at = now.checked_sub(VAD_HANGOVER).unwrap_or(now);
                 for command in self.core.handle(Event::SpeechEnded, at) {

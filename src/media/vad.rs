@@ -20,7 +20,11 @@ pub struct Vad {
 /// What a chunk changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VadEvent {
-    SpeechStarted,
+    /// Speech began after `after_silence_ms` of silence, counted in the caller's audio (not
+    /// by when the frames arrived: a late or bunched delivery does not stretch it).
+    SpeechStarted {
+        after_silence_ms: u32,
+    },
     SpeechEnded,
 }
 
@@ -46,7 +50,9 @@ impl Vad {
             let rms = (energy / chunk.len() as f32).sqrt();
             if rms >= self.threshold {
                 if self.speech_ms == 0 {
-                    event = Some(VadEvent::SpeechStarted);
+                    event = Some(VadEvent::SpeechStarted {
+                        after_silence_ms: self.silence_ms,
+                    });
                 }
                 self.speech_ms += ms + self.gap_ms;
                 self.gap_ms = 0;
@@ -91,7 +97,12 @@ mod tests {
         let tone: Vec<i16> = (0..4000)
             .map(|i| if i % 2 == 0 { 3000 } else { -3000 })
             .collect();
-        assert_eq!(vad.push(&tone[..80]), Some(VadEvent::SpeechStarted));
+        assert_eq!(
+            vad.push(&tone[..80]),
+            Some(VadEvent::SpeechStarted {
+                after_silence_ms: 100
+            })
+        );
         vad.push(&tone[80..]);
         assert!(vad.speech_ms() >= 490);
         // A short gap inside speech does not end it.
@@ -99,5 +110,15 @@ mod tests {
         assert!(vad.is_speaking());
         assert_eq!(vad.push(&[0; 1600]), Some(VadEvent::SpeechEnded));
         assert!(!vad.is_speaking());
+        // A breath of 750 ms (300 of it above): measured in samples, whatever the chunking.
+        assert_eq!(vad.push(&[0; 3600]), None);
+        let events: Vec<VadEvent> = tone[..800]
+            .chunks(160)
+            .filter_map(|chunk| vad.push(chunk))
+            .collect();
+        let started = VadEvent::SpeechStarted {
+            after_silence_ms: 750,
+        };
+        assert_eq!(events, [started]);
     }
 }

@@ -12,7 +12,12 @@
 //! - a caller whose words come over the answer, from speech that began within
 //!   `continuation_window` of the end of their last words, is continuing too (however short
 //!   the words: no hold or barge-in threshold applies): the answer's first words are cleared
-//!   and dropped from the transcript and the LLM's history, not kept as "interrupted".
+//!   and dropped from the transcript and the LLM's history, not kept as "interrupted";
+//! - that window is the silence in the caller's audio, as the VAD counted it in samples: by
+//!   the clock, 100 ms chunks and any delay in delivering them stretch a 750 ms breath past
+//!   it, and the sentence is answered in halves;
+//! - an answer that plays out while such speech goes on is not over until its words come
+//!   (they take it back) or `hold_timeout` after it ended without any (a noise).
 //!
 //! Only an answer with no tool round and no failure is taken back: one whose tool calls were
 //! applied is part of the conversation already.
@@ -50,15 +55,42 @@ impl TurnTaking {
         let (Some(started), Some(ended)) = (started, turn.times.speech_end) else {
             return false;
         };
+        // How soon after their words: by the caller's audio when the VAD measured it. By
+        // the clock, frames that came late or in a burst (jitter, a busy machine) stretch a
+        // 750 ms breath past the window, and the caller's sentence is answered in halves.
+        let gap = self
+            .caller
+            .resumed_after
+            .unwrap_or_else(|| started.duration_since(ended));
         // New speech (not the words whose end began this answer), soon after them.
         turn.kind == TurnKind::Answer
             && started > ended
-            && started.duration_since(ended) < self.cfg.timing.continuation_window
+            && gap < self.cfg.timing.continuation_window
     }
 
-    /// Drops the current answer and gives the caller their words back. `false` when the
-    /// answer cannot be taken back (a tool round, a failure): the caller interrupts it.
-    pub(super) fn take_back_answer(&mut self) -> bool {
+    /// The caller went on, soon enough to continue their turn, over an answer that has now
+    /// played out (a short "Sure." during their breath). Their words, when they come, take it
+    /// back as they would have mid-answer, so it is not over yet: not until words came for
+    /// this stretch of speech, or `hold_timeout` after it ended without any (a noise).
+    pub(super) fn awaiting_continuation(&self, now: Instant) -> bool {
+        let started = self.caller.speech_started;
+        if !self.can_take_back() || !self.continues_last_turn(started) {
+            return false;
+        }
+        let worded = self
+            .caller
+            .last_words_at
+            .zip(started)
+            .is_some_and(|(words, started)| words >= started);
+        let within =
+            |ended: Instant| now.saturating_duration_since(ended) < self.cfg.timing.hold_timeout;
+        !worded && (self.caller.speaking || self.caller.speech_ended.is_some_and(within))
+    }
+
+    /// Whether the current answer may be taken back: nothing of it is part of the
+    /// conversation yet (no tool round, no failure, no filler), and it answers the caller's
+    /// last words.
+    fn can_take_back(&self) -> bool {
         let Some(turn) = self.agent.as_ref() else {
             return false;
         };
@@ -69,7 +101,13 @@ impl TurnTaking {
             && turn.failures == 0
             && !turn.clauses.iter().any(|c| c.filler);
         let last_is_caller = self.history.last().is_some_and(|m| m.role == "user");
-        if self.stage != Stage::Talking || !untouched || !last_is_caller {
+        self.stage == Stage::Talking && untouched && last_is_caller
+    }
+
+    /// Drops the current answer and gives the caller their words back. `false` when the
+    /// answer cannot be taken back (a tool round, a failure): the caller interrupts it.
+    pub(super) fn take_back_answer(&mut self) -> bool {
+        if !self.can_take_back() {
             return false;
         }
         let said = self

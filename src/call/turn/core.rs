@@ -3,7 +3,7 @@
 //! `pickup`, `barge_in` and `listening`; failures in `failures`; voicemail in `voicemail`.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::agent_turn::{AgentTurn, Clause, TurnKind};
 use super::commands::{Command, Line};
@@ -41,6 +41,8 @@ pub(super) struct Caller {
     pub speaking: bool,
     pub speech_started: Option<Instant>,
     pub speech_ended: Option<Instant>,
+    /// The silence before the current (or last) stretch of speech, in the caller's audio.
+    pub resumed_after: Option<Duration>,
     /// Final words of the caller's current turn.
     pub text: String,
     pub interim: String,
@@ -129,7 +131,7 @@ impl TurnTaking {
             Event::Start => {
                 self.started.get_or_insert(now);
             }
-            Event::SpeechStarted => self.on_speech_started(now),
+            Event::SpeechStarted { after_silence } => self.on_speech_started(after_silence, now),
             Event::SpeechEnded => self.on_speech_ended(now),
             Event::Interim(text) => self.on_interim(text, now),
             Event::Final {
@@ -416,7 +418,7 @@ impl TurnTaking {
         let closing_overdue = self.agent.as_ref().is_some_and(|t| {
             t.close_after && now.saturating_duration_since(t.started) >= self.cfg.timing.closing_cap
         });
-        if !done && !closing_overdue {
+        if !closing_overdue && (!done || self.awaiting_continuation(now)) {
             return;
         }
         let Some(turn) = self.agent.take() else {

@@ -1,6 +1,8 @@
 //! What the turn-taking core hears about: the caller (VAD and transcripts), the children (LLM,
 //! TTS), the socket (marks, frames out, close), the machine detector and the clock.
 
+use std::time::Duration;
+
 use crate::call::machine_detection::MachineEvent;
 use crate::call::messages::Child;
 use crate::providers::error::ProviderError;
@@ -11,8 +13,12 @@ use crate::providers::openai::LlmDelta;
 pub enum Event {
     /// The media stream started: the callee picked up.
     Start,
-    /// Our VAD heard the caller start speaking.
-    SpeechStarted,
+    /// Our VAD heard the caller start speaking, after `after_silence` of silence in their
+    /// audio (`None`: not measured). Counted in samples, so frames that arrive late or in a
+    /// burst (network jitter, a busy machine) do not stretch a breath into a pause.
+    SpeechStarted {
+        after_silence: Option<Duration>,
+    },
     /// Our VAD heard the caller stop (its hang-over already subtracted by the caller of
     /// `handle`: `now` is when the speech ended).
     SpeechEnded,

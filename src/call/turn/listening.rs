@@ -8,7 +8,7 @@
 //! A turn that ends while the agent is busy is answered when the agent is free. Silence after
 //! the agent's turn re-prompts, then closes with `no_response`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::agent_turn::TurnKind;
 use super::core::{Stage, TurnTaking};
@@ -17,9 +17,10 @@ use crate::call::transcript::Speaker;
 use crate::providers::openai::ChatMessage;
 
 impl TurnTaking {
-    pub(super) fn on_speech_started(&mut self, now: Instant) {
+    pub(super) fn on_speech_started(&mut self, after_silence: Option<Duration>, now: Instant) {
         self.caller.speaking = true;
         self.caller.speech_started = Some(now);
+        self.caller.resumed_after = after_silence;
         self.caller.speech_ended = None;
         if self.stage == Stage::Pickup {
             self.caller.spoke_at_pickup = true;

@@ -101,6 +101,37 @@ fn a_caller_who_goes_on_continues_their_turn() {
             None,
         ),
         (
+            "a breath whose frames came late (750 ms of audio, seen 1.1 s on): one turn",
+            &[
+                (4800, LlmText("Noted. ")),
+                (4900, Synth(2000)),
+                (5600, SpeechStartedAfter(750)),
+                (6200, Interim("80 lakh")),
+                (6400, SpeechEnded),
+                (6500, Finalized("80 lakh")),
+            ],
+            7000,
+            2,
+            1,
+            &["my budget is 80 lakh"],
+            None,
+        ),
+        (
+            "a pause by the audio (1.2 s), however soon it is seen: a barge-in",
+            &[
+                (4800, LlmText("Noted. What else? ")),
+                (4850, LlmDone),
+                (4900, Synth(4000)),
+                (5450, SpeechStartedAfter(1200)),
+                (6100, Interim("wait stop")),
+            ],
+            6500,
+            1,
+            0,
+            &["my budget is"],
+            Some(("Noted.", true)),
+        ),
+        (
             "interrupts well after their words: a barge-in, the answer kept as heard",
             &[
                 (4800, LlmText("Noted. What else? ")),
@@ -204,4 +235,44 @@ fn short_words_just_after_the_answer_began_continue_the_turn() {
     );
     assert_eq!(h.count("take_back"), 1, "{:?}", h.kinds());
     assert_eq!(h.count("clear"), 1, "{:?}", h.kinds());
+}
+
+/// A short answer ("Sure.") plays out during the caller's breath, and their words come after
+/// its end: they went on over it, so it is taken back all the same, one turn. A caller who
+/// starts after the answer ended heard it whole: a new turn.
+#[test]
+fn a_short_answer_played_out_over_the_breath_is_taken_back_too() {
+    use Ev::*;
+    // (name, when the caller goes on, caller turns, take-backs)
+    let cases: &[(&str, u64, &[&str], usize)] = &[
+        (
+            "went on while it played",
+            5150,
+            &["my budget is 80 lakh"],
+            1,
+        ),
+        (
+            "went on after it ended",
+            5400,
+            &["my budget is", "80 lakh"],
+            0,
+        ),
+    ];
+    for (name, resumed, callers, taken_back) in cases {
+        let mut steps = paused();
+        steps.extend([
+            (4800, LlmText("Sure. ")),
+            (4850, LlmDone),
+            (4900, Synth(300)),
+            (*resumed, SpeechStarted),
+            (5300, Marks),
+            (6000, Interim("80 lakh")),
+            (6200, SpeechEnded),
+            (6300, Finalized("80 lakh")),
+        ]);
+        steps.sort_by_key(|(ms, _)| *ms);
+        let h = Harness::script(config(), &steps, 7000);
+        assert_eq!(caller_turns(&h), *callers, "{name}: {:?}", h.kinds());
+        assert_eq!(h.count("take_back"), *taken_back, "{name}: {:?}", h.kinds());
+    }
 }

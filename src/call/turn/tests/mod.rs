@@ -63,7 +63,12 @@ pub fn config() -> TurnConfig {
 /// A scripted input.
 #[derive(Debug, Clone)]
 pub enum Ev {
+    /// Speech after the silence the script shows since the last `SpeechEnded` (the audio and
+    /// the clock agree).
     SpeechStarted,
+    /// Speech after this many ms of silence in the caller's audio, whenever the event comes
+    /// (frames delivered late or in a burst).
+    SpeechStartedAfter(u64),
     SpeechEnded,
     Interim(&'static str),
     Final(&'static str, bool),
@@ -102,6 +107,8 @@ pub struct Harness {
     /// Clauses synthesised whose mark has not come back.
     unmarked: Vec<u64>,
     generation: u64,
+    /// When the script's caller last stopped speaking (ms).
+    speech_ended_ms: Option<u64>,
     /// Set: every tool round hands the lead over (closes, with this hand-off line).
     pub handoff_line: Option<String>,
 }
@@ -118,6 +125,7 @@ impl Harness {
             pending: Vec::new(),
             unmarked: Vec::new(),
             generation: 0,
+            speech_ended_ms: None,
             handoff_line: None,
         };
         h.feed(Event::Start);
@@ -178,8 +186,19 @@ impl Harness {
         self.advance_to(ms);
         let error = |provider, kind| ProviderError::new(provider, kind, "scripted");
         match ev {
-            Ev::SpeechStarted => self.feed(Event::SpeechStarted),
-            Ev::SpeechEnded => self.feed(Event::SpeechEnded),
+            Ev::SpeechStarted => {
+                let silence = self.speech_ended_ms.map(|end| ms.saturating_sub(end));
+                self.feed(Event::SpeechStarted {
+                    after_silence: silence.map(Duration::from_millis),
+                })
+            }
+            Ev::SpeechStartedAfter(silence) => self.feed(Event::SpeechStarted {
+                after_silence: Some(Duration::from_millis(silence)),
+            }),
+            Ev::SpeechEnded => {
+                self.speech_ended_ms = Some(ms);
+                self.feed(Event::SpeechEnded)
+            }
             Ev::Interim(t) => self.feed(Event::Interim(t.into())),
             Ev::Final(t, speech_final) => self.feed(Event::Final {
                 text: t.into(),
