@@ -59,6 +59,11 @@ pub struct LoadReport {
     /// Agent audio per media message (`EXOTEL_OUTBOUND_CHUNK_MS` as the server read it).
     pub outbound_chunk_ms: String,
     pub underruns: u64,
+    /// Underruns in a playout tick that fired ≥ 50 ms late: the load generator's lateness.
+    pub underruns_phone_late: u64,
+    /// Playout ticks (100 ms each, all calls) that fired ≥ 50 ms late, and the worst one.
+    pub phone_late_ticks: u64,
+    pub phone_tick_late_max_ms: u64,
     pub frames: u64,
     pub lateness_ms_p50: Option<u64>,
     pub lateness_ms_p99: Option<u64>,
@@ -366,6 +371,19 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         outbound_chunk_ms: std::env::var("EXOTEL_OUTBOUND_CHUNK_MS")
             .unwrap_or_else(|_| "100".into()),
         underruns,
+        underruns_phone_late: reports
+            .values()
+            .map(|r| u64::from(r.health.underruns_phone_late))
+            .sum(),
+        phone_late_ticks: reports
+            .values()
+            .map(|r| u64::from(r.health.late_ticks))
+            .sum(),
+        phone_tick_late_max_ms: reports
+            .values()
+            .map(|r| u64::from(r.health.tick_late_max_ms))
+            .max()
+            .unwrap_or(0),
         frames: reports.values().map(|r| r.health.frames).sum(),
         lateness_ms_p50: percentile(&lateness, 50.0),
         lateness_ms_p99: p99_late,
@@ -419,6 +437,10 @@ fn print_report(r: &LoadReport) {
         f(r.runtime_overhead_us_p50),
         f(r.runtime_overhead_us_p99)
     );
+    println!(
+        "the phone's own lateness: {} of its 100 ms playout ticks fired ≥ 50 ms late (worst {} ms); {} of the underruns were in such a tick",
+        r.phone_late_ticks, r.phone_tick_late_max_ms, r.underruns_phone_late
+    );
     print!("{}", r.latency.render(&r.profile));
     println!(
         "healthy (no errors, no underruns, p99 lateness < 20 ms): {}",
@@ -453,9 +475,10 @@ fn print_spread(runs: &[LoadReport]) {
         runs.len()
     );
     println!(
-        "errors {} · underruns {} · lateness p99 {} ms, max {} ms",
+        "errors {} · underruns {} (in the phone's late ticks {}) · lateness p99 {} ms, max {} ms",
         spread(&|r| r.errors as f64, 0),
         spread(&|r| r.underruns as f64, 0),
+        spread(&|r| r.underruns_phone_late as f64, 0),
         spread(&|r| opt(r.lateness_ms_p99), 0),
         spread(&|r| opt(r.lateness_ms_max), 0)
     );

@@ -91,11 +91,24 @@ impl CallReport {
     }
 }
 
+/// A playout tick this far behind its schedule is the phone's own lateness (a busy load
+/// generator), a burst of ticks played at once; a real phone's jitter buffer plays at
+/// real-time pace whatever its host does.
+pub const PHONE_LATE: Duration = Duration::from_millis(50);
+
 /// How the agent's audio arrived, as a phone would judge it.
 #[derive(Debug, Clone, Default)]
 pub struct AudioHealth {
     /// Playout ticks where the buffer ran dry in the middle of an agent utterance.
     pub underruns: u32,
+    /// Of those, the ones in a tick that fired `PHONE_LATE` or more behind its schedule: the
+    /// phone itself (the load generator) fell behind and played a burst of ticks at once,
+    /// which empties any buffer the server keeps at real-time pace. Not the server's doing.
+    pub underruns_phone_late: u32,
+    /// Playout ticks that fired `PHONE_LATE` or more behind their schedule.
+    pub late_ticks: u32,
+    /// The phone's worst tick, ms behind its schedule.
+    pub tick_late_max_ms: u32,
     /// Per media message: how late it arrived against real-time pacing from its burst's first
     /// message (the audio before it, played from then), ms.
     pub lateness_ms: Vec<u16>,
@@ -153,6 +166,48 @@ fn warn(report: &mut CallReport, what: String) {
 }
 
 impl Phone {
+    /// A phone that just picked up `call`.
+    fn new(call: &MediaCall) -> Phone {
+        let rate = call.sample_rate;
+        let picked_up = Instant::now();
+        Phone {
+            waiting: Some((picked_up, WaitCause::PickUp)),
+            saying: String::new(),
+            last_audible_at: None,
+            call_started: picked_up,
+            pickup_said: false,
+            replies: call.persona.replies.iter().cloned().collect(),
+            decoder: Decoder::new(rate),
+            call: call.clone(),
+            report: CallReport {
+                persona: call.persona.name.clone(),
+                ..CallReport::default()
+            },
+            mouth: VecDeque::new(),
+            ear: VecDeque::new(),
+            received: 0,
+            played: 0,
+            marks: VecDeque::new(),
+            turn_text: String::new(),
+            turn_started: None,
+            last_agent_audio: Instant::now(),
+            turn_index: 0,
+            pending_reply: None,
+            barged: false,
+            backchanneled: false,
+            chunk: 0,
+            warned_burst: false,
+            burst: None,
+            last_frame_at: None,
+            mid_utterance: false,
+            cleared_at: None,
+            spoke_until: None,
+            measure: call.measure,
+            machine_done_at: None,
+            utterance_recorded: false,
+        }
+    }
+
     fn samples_per_tick(&self) -> usize {
         self.call.sample_rate as usize / 10
     }
@@ -270,14 +325,23 @@ impl Phone {
         }
     }
 
-    /// One 100 ms tick: play what is due, note turns, decide what the caller does.
-    fn tick(&mut self) -> (Vec<i16>, Vec<String>, Vec<Reply>) {
+    /// One 100 ms tick, `late` behind its schedule: play what is due, note turns, decide what
+    /// the caller does.
+    fn tick(&mut self, late: Duration) -> (Vec<i16>, Vec<String>, Vec<Reply>) {
         let n = self.samples_per_tick();
         let recently_cleared = self
             .cleared_at
             .is_some_and(|t| t.elapsed() < Duration::from_millis(600));
-        if self.measure && self.mid_utterance && self.ear.is_empty() && !recently_cleared {
-            self.report.health.underruns += 1;
+        let phone_late = late >= PHONE_LATE;
+        if self.measure {
+            let health = &mut self.report.health;
+            let late_ms = late.as_millis().min(u32::MAX as u128) as u32;
+            health.tick_late_max_ms = health.tick_late_max_ms.max(late_ms);
+            health.late_ticks += u32::from(phone_late);
+            if self.mid_utterance && self.ear.is_empty() && !recently_cleared {
+                health.underruns += 1;
+                health.underruns_phone_late += u32::from(phone_late);
+            }
         }
         let heard: Vec<i16> = (0..n).map(|_| self.ear.pop_front().unwrap_or(0)).collect();
         let real = n.min(heard.len());
@@ -466,43 +530,7 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
         .await
         .map_err(|e| e.to_string())?;
     sink.send(send(start)).await.map_err(|e| e.to_string())?;
-    let picked_up = Instant::now();
-    let mut phone = Phone {
-        waiting: Some((picked_up, WaitCause::PickUp)),
-        saying: String::new(),
-        last_audible_at: None,
-        call_started: picked_up,
-        pickup_said: false,
-        replies: call.persona.replies.iter().cloned().collect(),
-        decoder: Decoder::new(rate),
-        call: call.clone(),
-        report: CallReport {
-            persona: call.persona.name.clone(),
-            ..CallReport::default()
-        },
-        mouth: VecDeque::new(),
-        ear: VecDeque::new(),
-        received: 0,
-        played: 0,
-        marks: VecDeque::new(),
-        turn_text: String::new(),
-        turn_started: None,
-        last_agent_audio: Instant::now(),
-        turn_index: 0,
-        pending_reply: None,
-        barged: false,
-        backchanneled: false,
-        chunk: 0,
-        warned_burst: false,
-        burst: None,
-        last_frame_at: None,
-        mid_utterance: false,
-        cleared_at: None,
-        spoke_until: None,
-        measure: call.measure,
-        machine_done_at: None,
-        utterance_recorded: false,
-    };
+    let mut phone = Phone::new(&call);
     if let Some(machine) = &call.persona.machine {
         // A machine does not wait for the agent: its greeting starts as the line opens.
         phone.report.caller_said.push(machine.greeting.clone());
@@ -530,11 +558,11 @@ pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break true,
                 Some(Ok(_)) => {}
             },
-            _ = ticker.tick() => {
+            due = ticker.tick() => {
                 if started.elapsed() >= call.time_limit {
                     break false;
                 }
-                let (spoken, echoes, actions) = phone.tick();
+                let (spoken, echoes, actions) = phone.tick(due.elapsed());
                 phone.chunk += 1;
                 let media = json!({"event": "media", "stream_sid": sid, "media": {
                     "chunk": phone.chunk, "timestamp": (phone.chunk * 100).to_string(), "payload": pcm_to_base64(&spoken)}});
@@ -665,6 +693,34 @@ pub fn write_wav(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An underrun in a tick that fired late is the phone's (the load generator's), counted
+    /// apart from the server's; the worst lateness is kept.
+    #[test]
+    fn underruns_in_the_phones_late_ticks_are_told_apart() {
+        let call = MediaCall {
+            url: String::new(),
+            call_sid: "c".into(),
+            stream_sid: "s".into(),
+            sample_rate: 8000,
+            custom_parameters: Value::Null,
+            persona: Persona::new("load", Vec::new()),
+            time_limit: Duration::from_secs(60),
+            measure: true,
+            record: false,
+        };
+        let mut phone = Phone::new(&call);
+        // The agent is mid-sentence and its next audio has not come.
+        phone.mid_utterance = true;
+        phone.tick(Duration::from_millis(3));
+        phone.tick(Duration::from_millis(120));
+        phone.tick(Duration::from_millis(49));
+        let health = &phone.report.health;
+        assert_eq!(health.underruns, 3);
+        assert_eq!(health.underruns_phone_late, 1);
+        assert_eq!(health.late_ticks, 1);
+        assert_eq!(health.tick_late_max_ms, 120);
+    }
 
     #[test]
     fn a_breath_inside_a_sentence_is_silence_between_its_halves() {
