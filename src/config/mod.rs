@@ -696,6 +696,18 @@ mod tests {
         assert_eq!(s.redis.key_prefix, "");
     }
 
+    /// 0 (the default) leaves actix-web's own choice: the CPUs the process may run on.
+    #[test]
+    fn http_workers_default_to_the_cpus() {
+        assert_eq!(settings(&[]).unwrap().http_workers, None);
+        assert_eq!(
+            settings(&[("HTTP_WORKERS", "0")]).unwrap().http_workers,
+            None
+        );
+        let three = settings(&[("HTTP_WORKERS", "3")]).unwrap();
+        assert_eq!(three.http_workers, Some(3));
+    }
+
     #[test]
     fn subdomain_feeds_the_exotel_base_url() {
         let s = settings(&[("EXOTEL_SUBDOMAIN", "api.in.exotel.com")]).unwrap();
@@ -718,6 +730,8 @@ mod tests {
             ("REDIS_SESSION_TTL_SECONDS", "5"),
             ("EXOTEL_OUTBOUND_CHUNK_MS", "50"),
             ("EXOTEL_OUTBOUND_CHUNK_MS", "220"),
+            ("HTTP_WORKERS", "257"),
+            ("HTTP_WORKERS", "-1"),
         ];
         for (var, value) in cases {
             let err = settings(&[(var, value)]).unwrap_err();
