@@ -446,7 +446,7 @@ async fn run_round(campaign_id: i64, engine: Engine, no_dials: bool) -> Result<R
         }
     }
     let (next_due, due) = store.pending_summary(campaign_id, now).await?;
-    if in_flight.all.is_empty() && store.open_work(campaign_id).await? == 0 {
+    if in_flight.all.is_empty() && store.open_work(campaign_id, now).await? == 0 {
         store
             .transition_campaign(campaign_id, CampaignStatus::Completed, now)
             .await?;

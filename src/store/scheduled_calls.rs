@@ -582,14 +582,22 @@ impl Store {
         Ok(())
     }
 
-    /// Work left in a campaign: NEW leads plus scheduled calls not yet ended.
-    pub async fn open_work(&self, campaign_id: i64) -> Result<i64, StoreError> {
+    /// Work left in a campaign at `now`: NEW leads, scheduled calls not yet ended, and
+    /// transfers to a person that may still owe the lead a call-back — not settled yet (for
+    /// at most `UNSETTLED_FOR_AT_MOST`: a result lost on the way does not hold the campaign
+    /// open for good), or missed with the call-back not booked yet. A campaign completed
+    /// before its last lead's missed transfer was settled never made the call-back.
+    pub async fn open_work(&self, campaign_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT \
             (SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'NEW') + \
             (SELECT COUNT(*) FROM scheduled_calls WHERE campaign_id = $1 \
-             AND status IN ('PENDING','DIALING','IN_PROGRESS'))";
-        let n: i64 =
-            on_pool!(self, p => sqlx::query_scalar(SQL).bind(campaign_id).fetch_one(p).await)?;
+             AND status IN ('PENDING','DIALING','IN_PROGRESS')) + \
+            (SELECT COUNT(*) FROM transfers WHERE campaign_id = $1 \
+             AND ((result IS NULL AND requested_at > $2) \
+               OR (result = 'missed' AND callback_at IS NOT NULL AND callback_booked_at IS NULL)))";
+        let settling_since = now - super::transfers::UNSETTLED_FOR_AT_MOST;
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(SQL).bind(campaign_id)
+            .bind(settling_since).fetch_one(p).await)?;
         Ok(n)
     }
 

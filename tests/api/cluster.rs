@@ -56,7 +56,7 @@ async fn three_nodes_planning_one_campaign_plan_each_lead_once(backend: Backend)
         let planned: u64 = futures::future::join_all(planners).await.into_iter().sum();
         assert_eq!(planned, 300, "round {round}: each lead planned by one node");
         // NEW leads (none left) plus planned calls: one call per lead, none twice.
-        let open = stores[0].open_work(id).await.unwrap();
+        let open = stores[0].open_work(id, now).await.unwrap();
         assert_eq!(open, 300, "round {round}");
     }
 }

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
+use voice_runtime::actors::campaign_supervisor::WakeAll;
 use voice_runtime::sandbox::exotel::HandoffFlow;
 use voice_runtime::sandbox::persona::Persona;
 
 use crate::both_backends;
-use crate::engine_support::{eventually, leads};
+use crate::engine_support::{campaign, eventually, leads};
 use crate::helpers::{error_of, spawn_app, Backend};
 use crate::live_support::{live_app_with, LiveApp};
 use crate::webhooks::{receiver, Received, SECRET};
@@ -268,6 +269,19 @@ async fn a_missed_transfer_books_a_call_back(backend: Backend) {
         .unwrap()
         .0;
     assert!(next.is_some_and(|at| at > now), "{next:?}");
+    // The lead was the campaign's last: it stayed open for the call-back (it once completed
+    // as the call ended, and the call-back was never dialed), and makes it when it is due.
+    let status = campaign(&app.e, id).await["status"].clone();
+    assert_ne!(status, "COMPLETED");
+    let dials = app.e.sim.dials().len();
+    app.e
+        .clock
+        .set(next.unwrap() + chrono::Duration::minutes(1));
+    app.e.app.state.campaigns.do_send(WakeAll);
+    eventually(30, "the call-back is dialed", || async {
+        app.e.sim.dials().len() > dials
+    })
+    .await;
 }
 
 async fn without_a_result_passthru_the_status_callback_legs_settle_it(backend: Backend) {

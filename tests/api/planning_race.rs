@@ -27,7 +27,11 @@ async fn leads_imported_during_planning_are_planned_later_not_lost(backend: Back
         let after = store.schedule_new_leads(id, now, 3, now).await.unwrap();
         assert_eq!(planned + after, 300, "round {round}");
         // Every lead has its call: NEW leads (none left) plus pending calls.
-        assert_eq!(store.open_work(id).await.unwrap(), 300, "round {round}");
+        assert_eq!(
+            store.open_work(id, now).await.unwrap(),
+            300,
+            "round {round}"
+        );
     }
 }
 
