@@ -7,3 +7,4 @@ pub mod latency_stages;
 pub mod persona;
 pub mod run;
 pub mod voice_codec;
+pub mod websocket_buffers;

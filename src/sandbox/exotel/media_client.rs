@@ -515,9 +515,11 @@ impl Phone {
 /// time limit.
 pub async fn run_call(call: MediaCall) -> Result<CallReport, String> {
     let started = Instant::now();
-    let (socket, _) = tokio_tungstenite::connect_async(call.url.as_str())
-        .await
-        .map_err(|e| format!("media socket refused: {e}"))?;
+    let buffers = Some(crate::sandbox::websocket_buffers::small());
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(call.url.as_str(), buffers, false)
+            .await
+            .map_err(|e| format!("media socket refused: {e}"))?;
     let (mut sink, mut source) = socket.split();
     let sid = call.stream_sid.clone();
     let rate = call.sample_rate;

@@ -336,7 +336,9 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
         }
         Ok(response)
     };
-    let Ok(socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+    let buffers = Some(crate::sandbox::websocket_buffers::small());
+    let accepting = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, buffers);
+    let Ok(socket) = accepting.await else {
         return;
     };
     let _open = knobs.stream_opened();
