@@ -73,7 +73,6 @@ pub fn encode(text: &str, sample_rate: u32) -> Vec<i16> {
     out
 }
 
-/// Power of one frequency in a block (Goertzel).
 /// The power of each of `freqs` in `samples` (Goertzel), all in one pass: the filters are
 /// independent, so the processor runs them side by side instead of one slow dependent chain
 /// after another (the decoder was the load generator's hottest code).

@@ -583,10 +583,11 @@ impl Store {
     }
 
     /// Work left in a campaign at `now`: NEW leads, scheduled calls not yet ended, and
-    /// transfers to a person that may still owe the lead a call-back — not settled yet (for
-    /// at most `UNSETTLED_FOR_AT_MOST`: a result lost on the way does not hold the campaign
-    /// open for good), or missed with the call-back not booked yet. A campaign completed
-    /// before its last lead's missed transfer was settled never made the call-back.
+    /// transfers to a person that may still owe the lead a call-back — not settled yet, or
+    /// missed with the call-back not booked yet (it waits for the call's save). Each for at
+    /// most `UNSETTLED_FOR_AT_MOST`: a result or a save lost on the way does not hold the
+    /// campaign open for good. A campaign completed before its last lead's missed transfer
+    /// was settled never made the call-back.
     pub async fn open_work(&self, campaign_id: i64, now: DateTime<Utc>) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT \
             (SELECT COUNT(*) FROM leads WHERE campaign_id = $1 AND status = 'NEW') + \
@@ -594,7 +595,8 @@ impl Store {
              AND status IN ('PENDING','DIALING','IN_PROGRESS')) + \
             (SELECT COUNT(*) FROM transfers WHERE campaign_id = $1 \
              AND ((result IS NULL AND requested_at > $2) \
-               OR (result = 'missed' AND callback_at IS NOT NULL AND callback_booked_at IS NULL)))";
+               OR (result = 'missed' AND callback_at IS NOT NULL AND callback_booked_at IS NULL \
+                   AND settled_at > $2)))";
         let settling_since = now - super::transfers::UNSETTLED_FOR_AT_MOST;
         let n: i64 = on_pool!(self, p => sqlx::query_scalar(SQL).bind(campaign_id)
             .bind(settling_since).fetch_one(p).await)?;
