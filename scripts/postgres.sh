@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Starts a throwaway PostgreSQL for the tests on 127.0.0.1:55432 (installing Debian's package
+# Starts a throwaway PostgreSQL for the tests on 127.0.0.1:25432 (installing Debian's package
 # if it is missing) and prints the admin URL. Safe to run again: a running server is reused.
 set -euo pipefail
 
-PORT="${TEST_PG_PORT:-55432}"
+# Below Linux's ephemeral range (32768-60999): a test's or benchmark's port-0 sockets never
+# take it, so a start after a benchmark does not fail with "address in use".
+PORT="${TEST_PG_PORT:-25432}"
 DATA="${TEST_PG_DIR:-/tmp/voice-runtime-pg-$PORT}"
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Starts a throwaway Redis for the tests on 127.0.0.1:56379 (installing Debian's redis-server
+# Starts a throwaway Redis for the tests on 127.0.0.1:26379 (installing Debian's redis-server
 # package if it is missing) and prints its URL. Safe to run again: a running server is reused.
 # No persistence (no RDB, no AOF): the tests' keys live and die with the process.
 set -euo pipefail
 
-PORT="${TEST_REDIS_PORT:-56379}"
+# Below Linux's ephemeral range, as scripts/postgres.sh's port.
+PORT="${TEST_REDIS_PORT:-26379}"
 DIR="${TEST_REDIS_DIR:-/tmp/voice-runtime-redis-$PORT}"
 
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then

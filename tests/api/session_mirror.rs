@@ -19,7 +19,7 @@ use crate::live_support::*;
 pub fn test_redis_url() -> String {
     std::env::var("TEST_REDIS_URL").expect(
         "TEST_REDIS_URL is not set: run the tests with scripts/test.sh, or export \
-         TEST_REDIS_URL=$(bash scripts/redis.sh) (starts Debian's redis-server on 127.0.0.1:56379)",
+         TEST_REDIS_URL=$(bash scripts/redis.sh) (starts Debian's redis-server on 127.0.0.1:26379)",
     )
 }
 
