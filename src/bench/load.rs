@@ -212,7 +212,12 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("load.db").display()));
     let per_minute = ((n as u64 * 60) / options.ramp.max(1)).clamp(60, 100_000);
     // Pinned, the server runs alone on CPU 1 (the harness pinned itself to CPU 0).
-    let mut serve = if options.pin {
+    let mut serve = if let Ok(wrap) = std::env::var("BENCH_SERVER_WRAP") {
+        let mut words = wrap.split_whitespace();
+        let mut c = Command::new(words.next().unwrap_or("env"));
+        c.args(words).arg(&exe);
+        c
+    } else if options.pin {
         let mut c = Command::new("taskset");
         c.args(["-c", "1"]).arg(&exe);
         c

@@ -74,11 +74,36 @@ impl Playout {
             self.partial_turn = turn;
         }
         self.partial.extend_from_slice(pcm);
-        while self.partial.len() >= self.chunk_samples {
-            let rest = self.partial.split_off(self.chunk_samples);
-            let chunk = std::mem::replace(&mut self.partial, rest);
-            self.queue.push_back(Outgoing::Audio { turn, pcm: chunk });
+        // Each chunk is a copy of exactly its own samples, and the remainder moves down once.
+        // (`split_off` kept the whole buffer's capacity in every chunk it cut, and copied the
+        // rest each time: a 3 s greeting queued at once held ~10× its size until it played,
+        // ~400 KiB per call at the start of every call.)
+        let whole = self.partial.len() / self.chunk_samples * self.chunk_samples;
+        for chunk in self.partial[..whole].chunks_exact(self.chunk_samples) {
+            self.queue.push_back(Outgoing::Audio {
+                turn,
+                pcm: chunk.to_vec(),
+            });
         }
+        self.partial.drain(..whole);
+        // What is left is less than a chunk; a large push must not keep its buffer for the
+        // call (small pushes keep theirs: no reallocation per TTS chunk).
+        if self.partial.capacity() > 4 * self.chunk_samples {
+            self.partial.shrink_to(self.chunk_samples);
+        }
+    }
+
+    /// Bytes held by the queued audio (what a call's playout costs in memory).
+    pub fn queued_bytes(&self) -> usize {
+        let queued: usize = self
+            .queue
+            .iter()
+            .map(|o| match o {
+                Outgoing::Audio { pcm, .. } => pcm.capacity(),
+                Outgoing::Mark(name) => name.capacity(),
+            })
+            .sum();
+        (queued + self.partial.capacity()) * std::mem::size_of::<i16>()
     }
 
     /// Queues a mark after the audio queued so far (its tail flushed).
@@ -255,6 +280,25 @@ mod tests {
                 .collect();
             assert_eq!(lens, want, "chunk {chunk_ms} ms, {rate} Hz, {n} samples");
             assert_eq!(out.last(), Some(&Outgoing::Mark("end".into())));
+        }
+    }
+
+    #[test]
+    fn queued_audio_costs_its_own_size_however_it_arrives() {
+        // (samples per push, pushes): a greeting clause queued at once, and TTS streams in
+        // odd pieces. 3 s at 8 kHz is 48,000 bytes of PCM.
+        let cases = [(24_000, 1), (1_000, 24), (333, 73), (8_000, 3)];
+        for (piece, pushes) in cases {
+            let mut p = Playout::new(8000, 100);
+            for _ in 0..pushes {
+                p.push_audio(1, &vec![1; piece]);
+            }
+            let audio_bytes = piece * pushes * 2;
+            assert!(
+                p.queued_bytes() <= audio_bytes + 4 * 800 * 2,
+                "pieces of {piece} × {pushes}: {} bytes held for {audio_bytes} of audio",
+                p.queued_bytes()
+            );
         }
     }
 
