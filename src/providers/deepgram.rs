@@ -2,11 +2,12 @@
 //! `Results` / `UtteranceEnd` / `SpeechStarted` in. `Authorization: Token <key>`.
 
 use futures::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -199,24 +200,60 @@ pub async fn connect(
     })
 }
 
-/// One server message; `None` for the ones we do not use (Metadata, empty interims).
+/// A server message's type; the rest of it is skipped without being built.
+#[derive(Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+}
+
+/// The fields of a `Results` message we read. Typed rather than a `serde_json::Value`: a
+/// transcript arrives several times a second per call, and building the whole tree (the
+/// `words` array, every key as a `String`) was most of what reading one cost.
+#[derive(Deserialize)]
+struct Results<'a> {
+    #[serde(default)]
+    is_final: Option<bool>,
+    #[serde(default)]
+    speech_final: Option<bool>,
+    #[serde(default)]
+    from_finalize: Option<bool>,
+    #[serde(default, borrow)]
+    channel: Option<Channel<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Channel<'a> {
+    #[serde(default, borrow)]
+    alternatives: Vec<Alternative<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Alternative<'a> {
+    #[serde(default, borrow)]
+    transcript: Cow<'a, str>,
+}
+
+/// One server message; `None` for the ones we do not use (Metadata, empty interims) and for
+/// what does not parse.
 pub fn parse_event(text: &str) -> Option<SttEvent> {
-    let value: Value = serde_json::from_str(text).ok()?;
-    match value["type"].as_str()? {
+    // Two passes: the type first, since other messages use the same keys differently
+    // (`UtteranceEnd`'s `channel` is a list).
+    let head: Head = serde_json::from_str(text).ok()?;
+    match head.kind.as_ref() {
         "Results" => {
-            let transcript = value["channel"]["alternatives"][0]["transcript"]
-                .as_str()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            let is_final = value["is_final"].as_bool().unwrap_or(false);
-            let speech_final = value["speech_final"].as_bool().unwrap_or(false);
-            let from_finalize = value["from_finalize"].as_bool().unwrap_or(false);
-            if is_final || speech_final {
+            let results: Results = serde_json::from_str(text).ok()?;
+            let transcript = results
+                .channel
+                .and_then(|c| c.alternatives.into_iter().next())
+                .map(|a| a.transcript.trim().to_string())
+                .unwrap_or_default();
+            let speech_final = results.speech_final.unwrap_or(false);
+            if results.is_final.unwrap_or(false) || speech_final {
                 Some(SttEvent::Final {
                     text: transcript,
                     speech_final,
-                    from_finalize,
+                    from_finalize: results.from_finalize.unwrap_or(false),
                 })
             } else if transcript.is_empty() {
                 None
@@ -272,5 +309,33 @@ mod tests {
         );
         assert_eq!(parse_event(r#"{"type":"Metadata"}"#), None);
         assert_eq!(parse_event("nope"), None);
+        // Escapes in the words, keys in another order, nulls and extra fields.
+        let escaped = r#"{"channel":{"alternatives":[{"words":[{"word":"haan"}],"transcript":" haan ji, \"theek\" hai \u0939 "}]},"is_final":null,"speech_final":true,"type":"Results","metadata":{"request_id":"x"}}"#;
+        assert_eq!(
+            parse_event(escaped),
+            Some(SttEvent::Final {
+                text: "haan ji, \"theek\" hai \u{939}".into(),
+                speech_final: true,
+                from_finalize: false,
+            })
+        );
+        // A final without alternatives is an empty final (the turn-taking reads it).
+        assert_eq!(
+            parse_event(r#"{"type":"Results","is_final":true,"channel":{"alternatives":[]}}"#),
+            Some(SttEvent::Final {
+                text: String::new(),
+                speech_final: false,
+                from_finalize: false,
+            })
+        );
+        // Garbled: a field of the wrong type, or cut short.
+        assert_eq!(
+            parse_event(r#"{"type":"Results","is_final":"yes","channel":{"alternatives":[]}}"#),
+            None
+        );
+        assert_eq!(
+            parse_event(r#"{"type":"Results","is_final":true,"channel":{"altern"#),
+            None
+        );
     }
 }
