@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::process_cpu::{cpu_ms, rss_kib};
+use super::process_cpu::{cpu_ms, kernel_cpu_ms, rss_kib};
 use crate::api_client::Api;
 use crate::sandbox::exotel::{ExotelSimulator, SimulatorConfig, VoiceSetup};
 use crate::sandbox::fakes::ProfileName;
@@ -50,6 +50,9 @@ pub struct LoadReport {
     pub server_cpu_ms_per_call_second: f64,
     /// Only while every call was live (steady state).
     pub server_cpu_ms_per_call_second_steady: f64,
+    /// The part of the steady figure spent in the kernel (system calls; over loopback also
+    /// the receiving side's TCP processing of what the server sends), 0–1.
+    pub server_kernel_share_steady: f64,
     pub server_rss_idle_kib: u64,
     pub server_rss_peak_kib: u64,
     pub server_rss_per_call_kib: f64,
@@ -288,13 +291,25 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
     let deadline = started + Duration::from_secs(options.ramp + options.duration + 180);
     let mut rss_peak = rss_idle;
     let (mut steady_cpu, mut steady_harness, mut steady_call_seconds) = (0u64, 0u64, 0f64);
-    let mut last = (Instant::now(), cpu_ms(pid), harness_cpu());
+    let mut steady_kernel = 0u64;
+    let mut last = (
+        Instant::now(),
+        cpu_ms(pid),
+        harness_cpu(),
+        kernel_cpu_ms(pid),
+    );
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         rss_peak = rss_peak.max(rss_kib(pid));
-        let now = (Instant::now(), cpu_ms(pid), harness_cpu());
+        let now = (
+            Instant::now(),
+            cpu_ms(pid),
+            harness_cpu(),
+            kernel_cpu_ms(pid),
+        );
         if sim.live_calls() >= n {
             steady_cpu += now.1.saturating_sub(last.1);
+            steady_kernel += now.3.saturating_sub(last.3);
             steady_harness += now.2.saturating_sub(last.2);
             steady_call_seconds += now.0.duration_since(last.0).as_secs_f64() * n as f64;
         }
@@ -365,6 +380,7 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         } else {
             0.0
         },
+        server_kernel_share_steady: steady_kernel as f64 / steady_cpu.max(1) as f64,
         server_rss_idle_kib: rss_idle,
         server_rss_peak_kib: rss_peak,
         server_rss_per_call_kib: rss_peak.saturating_sub(rss_idle) as f64 / n.max(1) as f64,
@@ -412,8 +428,10 @@ fn print_report(r: &LoadReport) {
         r.completed, r.errors, r.call_seconds
     );
     println!(
-        "server CPU {:.2} ms per call-second while all calls were live ({:.2} over the whole run, set-up and wind-down included)",
-        r.server_cpu_ms_per_call_second_steady, r.server_cpu_ms_per_call_second
+        "server CPU {:.2} ms per call-second while all calls were live ({:.0} % of it in the kernel; {:.2} over the whole run, set-up and wind-down included)",
+        r.server_cpu_ms_per_call_second_steady,
+        r.server_kernel_share_steady * 100.0,
+        r.server_cpu_ms_per_call_second
     );
     println!(
         "server RSS idle {} KiB, peak {} KiB, {:.0} KiB per call",
@@ -488,8 +506,9 @@ fn print_spread(runs: &[LoadReport]) {
         spread(&|r| opt(r.lateness_ms_max), 0)
     );
     println!(
-        "server CPU per call-second {} ms steady ({} whole run) · RSS per call {} KiB · harness CPU {} ms",
+        "server CPU per call-second {} ms steady ({} % in the kernel; {} whole run) · RSS per call {} KiB · harness CPU {} ms",
         spread(&|r| r.server_cpu_ms_per_call_second_steady, 2),
+        spread(&|r| r.server_kernel_share_steady * 100.0, 0),
         spread(&|r| r.server_cpu_ms_per_call_second, 2),
         spread(&|r| r.server_rss_per_call_kib, 0),
         spread(&|r| r.harness_cpu_ms_per_call_second_steady, 2)

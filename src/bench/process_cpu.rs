@@ -12,6 +12,9 @@ struct Stat {
     ppid: u32,
     /// utime + stime: CPU of the process itself (all its threads), ms.
     own_ms: u64,
+    /// stime alone: the part spent in the kernel on its behalf (system calls, and on
+    /// loopback the receiving side's TCP work too), ms.
+    kernel_ms: u64,
     /// cutime + cstime: CPU of its children that ended and were reaped, ms.
     reaped_children_ms: u64,
 }
@@ -30,6 +33,7 @@ fn parse_stat(line: &str) -> Option<Stat> {
     Some(Stat {
         ppid: u32::try_from(num(1)?).ok()?,
         own_ms: (num(11)? + num(12)?) * MS_PER_TICK,
+        kernel_ms: num(12)? * MS_PER_TICK,
         reaped_children_ms: (num(13)? + num(14)?) * MS_PER_TICK,
     })
 }
@@ -37,6 +41,11 @@ fn parse_stat(line: &str) -> Option<Stat> {
 /// utime + stime of a process, in ms; 0 when it cannot be read.
 pub fn cpu_ms(pid: u32) -> u64 {
     stat(pid).map(|s| s.own_ms).unwrap_or(0)
+}
+
+/// stime of a process (its CPU in the kernel), in ms; 0 when it cannot be read.
+pub fn kernel_cpu_ms(pid: u32) -> u64 {
+    stat(pid).map(|s| s.kernel_ms).unwrap_or(0)
 }
 
 /// Resident memory of a process, KiB; 0 when it cannot be read.
@@ -98,6 +107,7 @@ mod tests {
             Some(Stat {
                 ppid: 17,
                 own_ms: 3000,
+                kernel_ms: 500,
                 reaped_children_ms: 500
             })
         );
