@@ -161,7 +161,7 @@ impl OpenAiClient {
         }
     }
 
-    fn request(&self, body: &Value) -> reqwest::RequestBuilder {
+    fn request(&self, body: &impl Serialize) -> reqwest::RequestBuilder {
         let url = format!("{}/chat/completions", self.settings.base_url);
         let mut request = self.http.post(url).json(body);
         if let Some(key) = &self.settings.api_key {
@@ -179,14 +179,16 @@ impl OpenAiClient {
         messages: &[ChatMessage],
         tools: &Value,
     ) -> Result<impl Stream<Item = LlmItem>, ProviderError> {
-        let body = json!({
-            "model": self.settings.model,
-            "messages": messages,
-            "tools": tools,
-            "tool_choice": "auto",
-            "temperature": 0.3,
-            "stream": true,
-        });
+        // Serialised straight from the conversation: a `json!` body first copied every
+        // message and the tool definitions into a tree, on every turn.
+        let body = StreamRequest {
+            model: &self.settings.model,
+            messages,
+            tools,
+            tool_choice: "auto",
+            temperature: 0.3,
+            stream: true,
+        };
         let clock = RequestClock::start(Provider::OpenAi, self.settings.deadlines);
         let response = clock
             .headers(self.request(&body).send())
@@ -232,6 +234,42 @@ impl OpenAiClient {
         serde_json::from_str(content)
             .map_err(|e| ProviderError::protocol(Provider::OpenAi, e.to_string()))
     }
+}
+
+/// The body of a streamed completion, fields in the order the API documents them.
+#[derive(Serialize)]
+struct StreamRequest<'a> {
+    model: &'a str,
+    messages: &'a [ChatMessage],
+    tools: &'a Value,
+    tool_choice: &'static str,
+    temperature: f64,
+    stream: bool,
+}
+
+/// The parts of a stream chunk we read. Typed and borrowed: a chunk comes every few tokens,
+/// and a `serde_json::Value` of each (every key a `String`) was most of what reading it cost.
+/// The rare parts (an error, tool-call fragments) stay `Value`s.
+#[derive(Deserialize)]
+struct StreamChunk<'a> {
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<StreamChoice<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct StreamChoice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<StreamDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct StreamDelta<'a> {
+    #[serde(default, borrow)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Vec<Value>>,
 }
 
 /// Turns the SSE byte stream into deltas.
@@ -304,10 +342,10 @@ fn handle_event(
         );
         return;
     }
-    let Ok(chunk) = serde_json::from_str::<Value>(event) else {
+    let Ok(chunk) = serde_json::from_str::<StreamChunk>(event) else {
         return;
     };
-    if let Some(error) = chunk.get("error") {
+    if let Some(error) = chunk.error {
         *done = true;
         let message = error["message"]
             .as_str()
@@ -323,14 +361,17 @@ fn handle_event(
         queue.push_back(Err(e));
         return;
     }
-    let Some(choice) = chunk["choices"].as_array().and_then(|c| c.first()) else {
+    let Some(delta) = chunk
+        .choices
+        .and_then(|c| c.into_iter().next())
+        .and_then(|c| c.delta)
+    else {
         return;
     };
-    let delta = &choice["delta"];
-    if let Some(text) = delta["content"].as_str().filter(|t| !t.is_empty()) {
-        queue.push_back(Ok(LlmDelta::Text(text.to_string())));
+    if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
+        queue.push_back(Ok(LlmDelta::Text(text.into_owned())));
     }
-    for fragment in delta["tool_calls"].as_array().into_iter().flatten() {
+    for fragment in delta.tool_calls.iter().flatten() {
         tools.push(fragment);
     }
 }
@@ -401,6 +442,38 @@ mod tests {
             decode_stream(futures::stream::iter(chunks)).collect::<Vec<_>>(),
         );
         assert!(items[0].as_ref().is_err());
+    }
+
+    #[test]
+    fn nulls_escapes_and_choiceless_chunks() {
+        let sse = concat!(
+            "data: {\"id\":\"c1\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":null}}],\"error\":null}\n\n",
+            "data: {\"choices\":null}\n\n",
+            "data: {\"choices\":[{\"index\":0}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Say \\\"haan\\\" \\u0939\\n\"}}]}\n\n",
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":7}}]}\n\n",
+            "data: [DONE]\n\n"
+        );
+        assert_eq!(run(sse), [LlmDelta::Text("Say \"haan\" \u{939}\n".into())]);
+    }
+
+    #[test]
+    fn the_request_body_is_the_documented_shape() {
+        let messages = [ChatMessage::text("system", "Be brief.")];
+        let tools = json!([{"type": "function", "function": {"name": "end_call"}}]);
+        let body = StreamRequest {
+            model: "gpt-4o-mini",
+            messages: &messages,
+            tools: &tools,
+            tool_choice: "auto",
+            temperature: 0.3,
+            stream: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            json!({"model": "gpt-4o-mini", "messages": [{"role": "system", "content": "Be brief."}],
+                "tools": tools, "tool_choice": "auto", "temperature": 0.3, "stream": true})
+        );
     }
 
     #[test]
