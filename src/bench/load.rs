@@ -133,10 +133,13 @@ fn chatty() -> Persona {
 
 pub async fn run(options: LoadOptions) -> anyhow::Result<()> {
     let sizes: Vec<usize> = if options.sweep {
-        // Up to issue 15's target (1,000), with 700 between: the last N held was 700.
-        [25usize, 50, 100, 200, 300, 400, 500, 600, 700, 800, 1000]
-            .into_iter()
-            .collect()
+        // Past issue 15's target (1,000), so the sweep finds where it breaks: 1,000 held
+        // (2026-11-28, pinned) and 1,300 did not, with both cores near full.
+        [
+            25usize, 50, 100, 200, 300, 400, 500, 600, 700, 800, 1000, 1200, 1400,
+        ]
+        .into_iter()
+        .collect()
     } else {
         vec![options.calls]
     };
