@@ -76,7 +76,7 @@ impl Playout {
         self.partial.extend_from_slice(pcm);
         // Each chunk is a copy of exactly its own samples, and the remainder moves down once.
         // (`split_off` kept the whole buffer's capacity in every chunk it cut, and copied the
-        // rest each time: a 3 s greeting queued at once held ~10× its size until it played,
+        // rest each time: a 3 s greeting queued at once held ~15× its size until it played,
         // ~400 KiB per call at the start of every call.)
         let whole = self.partial.len() / self.chunk_samples * self.chunk_samples;
         for chunk in self.partial[..whole].chunks_exact(self.chunk_samples) {
