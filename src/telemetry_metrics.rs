@@ -41,6 +41,9 @@ pub mod names {
     pub const DB_QUERY: &str = "voice_db_query_seconds";
     pub const NODE_TOKENS_FREE: &str = "voice_node_tokens_available";
     pub const ACTORS: &str = "voice_actors";
+    /// Provider messages dropped because they could not be read (not JSON, or a field we use
+    /// of the wrong type), by `provider`.
+    pub const PROVIDER_UNREADABLE: &str = "voice_provider_unreadable_messages_total";
     /// Answers dropped unheard (or just begun) because the caller went on speaking.
     pub const ANSWERS_TAKEN_BACK: &str = "voice_answers_taken_back_total";
     /// Speculative answers (`LLM_SPECULATE`) by `result`: `adopted` or `dropped` unheard.

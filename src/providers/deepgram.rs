@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::error::{body_code, Provider, ProviderError, ProviderErrorKind};
+use super::unreadable::Unreadable;
 use crate::config::ProviderSettings;
 
 /// What the transcriber tells us.
@@ -164,6 +165,7 @@ pub async fn connect(
                 tokio::time::sleep(CLOSE_GRACE).await;
             };
             tokio::pin!(grace);
+            let mut unreadable = Unreadable::default();
             let reason = loop {
                 let next = tokio::select! {
                     next = stream.next() => next,
@@ -172,11 +174,15 @@ pub async fn connect(
                 match next {
                     Some(Ok(Message::Text(text))) => {
                         *heard.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-                        if let Some(event) = parse_event(&text) {
-                            if ev_tx.send(event).is_err() {
-                                // Nobody listens: dropping the stream closes the socket.
-                                return;
+                        match parse_event(&text) {
+                            Ok(Some(event)) => {
+                                if ev_tx.send(event).is_err() {
+                                    // Nobody listens: dropping the stream closes the socket.
+                                    return;
+                                }
                             }
+                            Ok(None) => {}
+                            Err(e) => unreadable.record(Provider::Deepgram, &e),
                         }
                     }
                     Some(Ok(Message::Close(frame))) => {
@@ -234,15 +240,16 @@ struct Alternative<'a> {
     transcript: Cow<'a, str>,
 }
 
-/// One server message; `None` for the ones we do not use (Metadata, empty interims) and for
-/// what does not parse.
-pub fn parse_event(text: &str) -> Option<SttEvent> {
+/// One server message: `Ok(None)` for the ones we do not use (Metadata, empty interims), an
+/// error for what cannot be read (not JSON, or a field we read of the wrong type: the whole
+/// message is dropped, see `unreadable`).
+pub fn parse_event(text: &str) -> Result<Option<SttEvent>, serde_json::Error> {
     // Two passes: the type first, since other messages use the same keys differently
     // (`UtteranceEnd`'s `channel` is a list).
-    let head: Head = serde_json::from_str(text).ok()?;
-    match head.kind.as_ref() {
+    let head: Head = serde_json::from_str(text)?;
+    Ok(match head.kind.as_ref() {
         "Results" => {
-            let results: Results = serde_json::from_str(text).ok()?;
+            let results: Results = serde_json::from_str(text)?;
             let transcript = results
                 .channel
                 .and_then(|c| c.alternatives.into_iter().next())
@@ -264,23 +271,24 @@ pub fn parse_event(text: &str) -> Option<SttEvent> {
         "UtteranceEnd" => Some(SttEvent::UtteranceEnd),
         "SpeechStarted" => Some(SttEvent::SpeechStarted),
         _ => None,
-    }
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn read(text: &str) -> Option<SttEvent> {
+        parse_event(text).unwrap()
+    }
+
     #[test]
     fn results_and_friends() {
         let interim = r#"{"type":"Results","channel_index":[0,1],"is_final":false,"speech_final":false,"channel":{"alternatives":[{"transcript":"This is the","confidence":0.9,"words":[]}]}}"#;
-        assert_eq!(
-            parse_event(interim),
-            Some(SttEvent::Interim("This is the".into()))
-        );
+        assert_eq!(read(interim), Some(SttEvent::Interim("This is the".into())));
         let fin = r#"{"type":"Results","is_final":true,"speech_final":true,"channel":{"alternatives":[{"transcript":"This is it."}]}}"#;
         assert_eq!(
-            parse_event(fin),
+            read(fin),
             Some(SttEvent::Final {
                 text: "This is it.".into(),
                 speech_final: true,
@@ -289,7 +297,7 @@ mod tests {
         );
         let flushed = r#"{"type":"Results","is_final":true,"speech_final":false,"from_finalize":true,"channel":{"alternatives":[{"transcript":"my budget is"}]}}"#;
         assert_eq!(
-            parse_event(flushed),
+            read(flushed),
             Some(SttEvent::Final {
                 text: "my budget is".into(),
                 speech_final: false,
@@ -298,21 +306,21 @@ mod tests {
         );
         let empty =
             r#"{"type":"Results","is_final":false,"channel":{"alternatives":[{"transcript":""}]}}"#;
-        assert_eq!(parse_event(empty), None);
+        assert_eq!(read(empty), None);
         assert_eq!(
-            parse_event(r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":2.3}"#),
+            read(r#"{"type":"UtteranceEnd","channel":[0,1],"last_word_end":2.3}"#),
             Some(SttEvent::UtteranceEnd)
         );
         assert_eq!(
-            parse_event(r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":9.5}"#),
+            read(r#"{"type":"SpeechStarted","channel":[0,1],"timestamp":9.5}"#),
             Some(SttEvent::SpeechStarted)
         );
-        assert_eq!(parse_event(r#"{"type":"Metadata"}"#), None);
-        assert_eq!(parse_event("nope"), None);
+        assert_eq!(read(r#"{"type":"Metadata"}"#), None);
+        assert!(parse_event("nope").is_err(), "not JSON");
         // Escapes in the words, keys in another order, nulls and extra fields.
         let escaped = r#"{"channel":{"alternatives":[{"words":[{"word":"haan"}],"transcript":" haan ji, \"theek\" hai \u0939 "}]},"is_final":null,"speech_final":true,"type":"Results","metadata":{"request_id":"x"}}"#;
         assert_eq!(
-            parse_event(escaped),
+            read(escaped),
             Some(SttEvent::Final {
                 text: "haan ji, \"theek\" hai \u{939}".into(),
                 speech_final: true,
@@ -321,21 +329,23 @@ mod tests {
         );
         // A final without alternatives is an empty final (the turn-taking reads it).
         assert_eq!(
-            parse_event(r#"{"type":"Results","is_final":true,"channel":{"alternatives":[]}}"#),
+            read(r#"{"type":"Results","is_final":true,"channel":{"alternatives":[]}}"#),
             Some(SttEvent::Final {
                 text: String::new(),
                 speech_final: false,
                 from_finalize: false,
             })
         );
-        // Garbled: a field of the wrong type, or cut short.
-        assert_eq!(
-            parse_event(r#"{"type":"Results","is_final":"yes","channel":{"alternatives":[]}}"#),
-            None
-        );
-        assert_eq!(
-            parse_event(r#"{"type":"Results","is_final":true,"channel":{"altern"#),
-            None
-        );
+        // Garbled: a field we read of the wrong type, or cut short. Errors, so they are
+        // counted (`unreadable`); a field we do not read may be anything.
+        assert!(parse_event(
+            r#"{"type":"Results","is_final":"yes","channel":{"alternatives":[]}}"#
+        )
+        .is_err());
+        assert!(parse_event(r#"{"type":"Results","is_final":true,"channel":{"altern"#).is_err());
+        assert!(parse_event(
+            r#"{"type":"Results","is_final":true,"start":"0.0","channel":{"alternatives":[]}}"#
+        )
+        .is_ok_and(|e| e.is_some()));
     }
 }

@@ -8,6 +8,7 @@ pub mod elevenlabs;
 pub mod error;
 pub mod openai;
 pub mod sse;
+pub mod unreadable;
 
 /// How long a pooled HTTP connection may sit idle: longer than `KEEP_WARM_EVERY`, so a kept
 /// warm connection is never closed under a call.

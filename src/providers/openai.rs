@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::deadlines::RequestClock;
 use super::error::{Provider, ProviderError};
 use super::sse::SseParser;
+use super::unreadable::Unreadable;
 use crate::config::ProviderSettings;
 
 /// A message of the conversation as the API takes it.
@@ -283,6 +284,7 @@ where
         tools: ToolCallAssembler,
         queue: std::collections::VecDeque<LlmItem>,
         done: bool,
+        unreadable: Unreadable,
     }
     let state = State {
         bytes,
@@ -290,6 +292,7 @@ where
         tools: ToolCallAssembler::default(),
         queue: Default::default(),
         done: false,
+        unreadable: Unreadable::default(),
     };
     futures::stream::unfold(state, |mut st| async move {
         loop {
@@ -302,7 +305,10 @@ where
             match st.bytes.next().await {
                 Some(Ok(chunk)) => {
                     for event in st.parser.push(&chunk) {
-                        handle_event(&event, &mut st.tools, &mut st.queue, &mut st.done);
+                        let read = handle_event(&event, &mut st.tools, &mut st.queue, &mut st.done);
+                        if let Err(e) = read {
+                            st.unreadable.record(Provider::OpenAi, &e);
+                        }
                         if st.done {
                             break;
                         }
@@ -331,7 +337,7 @@ fn handle_event(
     tools: &mut ToolCallAssembler,
     queue: &mut std::collections::VecDeque<LlmItem>,
     done: &mut bool,
-) {
+) -> Result<(), serde_json::Error> {
     if event.trim() == "[DONE]" {
         *done = true;
         queue.extend(
@@ -340,11 +346,10 @@ fn handle_event(
                 .into_iter()
                 .map(|c| Ok(LlmDelta::ToolCall(c))),
         );
-        return;
+        return Ok(());
     }
-    let Ok(chunk) = serde_json::from_str::<StreamChunk>(event) else {
-        return;
-    };
+    // A chunk that cannot be read loses its piece of text, not the stream.
+    let chunk = serde_json::from_str::<StreamChunk>(event)?;
     if let Some(error) = chunk.error {
         *done = true;
         let message = error["message"]
@@ -359,14 +364,14 @@ fn handle_event(
         };
         e.message = format!("error in stream: {message}");
         queue.push_back(Err(e));
-        return;
+        return Ok(());
     }
     let Some(delta) = chunk
         .choices
         .and_then(|c| c.into_iter().next())
         .and_then(|c| c.delta)
     else {
-        return;
+        return Ok(());
     };
     if let Some(text) = delta.content.filter(|t| !t.is_empty()) {
         queue.push_back(Ok(LlmDelta::Text(text.into_owned())));
@@ -374,6 +379,7 @@ fn handle_event(
     for fragment in delta.tool_calls.iter().flatten() {
         tools.push(fragment);
     }
+    Ok(())
 }
 
 #[cfg(test)]

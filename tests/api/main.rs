@@ -44,6 +44,7 @@ mod shutdown;
 mod speculation;
 mod spool;
 mod suppressions;
+mod unreadable_messages;
 mod upload;
 mod voicemail;
 mod webhooks;

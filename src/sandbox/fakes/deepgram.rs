@@ -72,6 +72,13 @@ fn results_with(
     .to_string()
 }
 
+/// A result whose `is_final` is a string (`Knobs::wrong_types_next`).
+fn wrong_typed(frame: &str) -> String {
+    frame
+        .replacen("\"is_final\":true", "\"is_final\":\"true\"", 1)
+        .replacen("\"is_final\":false", "\"is_final\":\"false\"", 1)
+}
+
 /// Real Deepgram answers about once a second while it hears audio, words or not.
 const EMPTY_RESULTS_EVERY: f64 = 1.0;
 
@@ -347,6 +354,12 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
     let (sink, mut source) = socket.split();
     let (out, writer) = spawn_writer(sink);
     let send = |sent: Sent, frame: String| {
+        let words = frame.contains("\"is_final\":") && !frame.contains("\"transcript\":\"\"");
+        let frame = if words && knobs.take_wrong_type() {
+            wrong_typed(&frame)
+        } else {
+            frame
+        };
         let due = Instant::now() + delay_of(sent, &knobs);
         out.send((due, Message::Text(frame.into()))).is_ok()
     };

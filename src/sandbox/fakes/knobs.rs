@@ -39,6 +39,10 @@ struct Inner {
     /// Cut the body at odd byte offsets: SSE split inside multi-byte characters, PCM chunks
     /// of odd length (a sample split across reads).
     odd_chunks: std::sync::atomic::AtomicBool,
+    /// The next N messages with words get a field the client reads with the wrong type
+    /// (Deepgram: a result's `is_final` as a string; OpenAI: a text chunk's `content` as a
+    /// list), as a provider that changed its format under us would send them.
+    wrong_types_next: AtomicU32,
     /// Deepgram: the final and `speech_final` come this long after the last voiced audio
     /// (0 = at the utterance's end mark, the kind old behaviour).
     endpointing_ms: AtomicU64,
@@ -219,6 +223,17 @@ impl Knobs {
     pub fn odd_chunks(&self, on: bool) -> &Self {
         self.0.odd_chunks.store(on, Ordering::SeqCst);
         self
+    }
+
+    /// The next `n` readable fields come with the wrong type (see the field).
+    pub fn wrong_types_next(&self, n: u32) -> &Self {
+        self.0.wrong_types_next.store(n, Ordering::SeqCst);
+        self
+    }
+
+    /// Whether this message should get a wrong-typed field (`wrong_types_next`).
+    pub fn take_wrong_type(&self) -> bool {
+        self.counted(Self::take(&self.0.wrong_types_next))
     }
 
     pub fn cuts_odd_chunks(&self) -> bool {

@@ -118,6 +118,14 @@ async fn completions(
     if knobs.omits_done() {
         chunks.pop();
     }
+    for chunk in chunks.iter_mut() {
+        if chunk.contains("\"content\":\"")
+            && !chunk.contains("\"content\":\"\"")
+            && knobs.take_wrong_type()
+        {
+            *chunk = wrong_typed(chunk);
+        }
+    }
     let pieces = network_reads(chunks, knobs.cuts_odd_chunks());
     let stall = knobs.stall();
     let open = knobs.stream_opened();
@@ -180,6 +188,17 @@ fn network_reads(events: Vec<String>, odd: bool) -> Vec<(Vec<u8>, bool)> {
         out.push((bytes[cut..].to_vec(), false));
     }
     out
+}
+
+/// A text chunk whose `content` is a list (`Knobs::wrong_types_next`).
+fn wrong_typed(chunk: &str) -> String {
+    let json = chunk.trim().trim_start_matches("data: ");
+    let Ok(mut value) = serde_json::from_str::<Value>(json) else {
+        return chunk.to_string();
+    };
+    let content = &mut value["choices"][0]["delta"]["content"];
+    *content = json!([content.take()]);
+    format!("data: {value}\n\n")
 }
 
 /// The SSE events of a reply: text split into word tokens, each tool call in three fragments.
