@@ -27,9 +27,4 @@ impl Unreadable {
             tracing::debug!(%provider, ?category, column, seen = self.seen, "another provider message could not be read; dropped");
         }
     }
-
-    /// How many this stream has had.
-    pub fn seen(&self) -> u64 {
-        self.seen
-    }
 }
