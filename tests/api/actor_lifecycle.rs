@@ -19,26 +19,14 @@ const KINDS: [&str; 5] = ["call", "stt", "llm", "tts", "socket"];
 
 /// `voice_actors{kind=…}` as the server's `/metrics` shows them.
 async fn gauges(w: &World, server: &Server) -> Vec<(&'static str, Option<f64>)> {
-    let metrics = metrics(w, server).await;
+    let metrics = w.metrics(server).await;
     KINDS
         .iter()
         .map(|kind| {
-            let needle = format!("voice_actors{{kind=\"{kind}\"}} ");
-            let value = metrics
-                .lines()
-                .find_map(|l| l.strip_prefix(&needle))
-                .and_then(|v| v.trim().parse().ok());
-            (*kind, value)
+            let series = format!("voice_actors{{kind=\"{kind}\"}}");
+            (*kind, metric_in(&metrics, &series))
         })
         .collect()
-}
-
-/// The server's `/metrics` text (empty when it does not answer).
-async fn metrics(w: &World, server: &Server) -> String {
-    match w.client.get(server.url("/metrics")).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
 }
 
 async fn all_zero(w: &World, server: &Server) -> bool {
@@ -95,7 +83,7 @@ async fn every_child_stops_after_calls_with_failures(backend: Backend) {
         "every call met the failing TTS: {}",
         w.elevenlabs().knobs.injected()
     );
-    let metrics = metrics(&w, &server).await;
+    let metrics = w.metrics(&server).await;
     assert!(
         metrics
             .lines()

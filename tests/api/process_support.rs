@@ -168,6 +168,20 @@ impl World {
         });
     }
 
+    /// The server's `/metrics` text (empty when it does not answer).
+    pub async fn metrics(&self, server: &Server) -> String {
+        match self.client.get(server.url("/metrics")).send().await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// One series' value in `/metrics`, named with its labels as the text shows them
+    /// (`voice_actors{kind="call"}`); `None` when it is not there.
+    pub async fn metric(&self, server: &Server, series: &str) -> Option<f64> {
+        metric_in(&self.metrics(server).await, series)
+    }
+
     pub async fn get(&self, server: &Server, path: &str) -> Value {
         self.client
             .get(server.url(path))
@@ -252,6 +266,15 @@ impl World {
             .filter(|c| c["final_outcome"].is_string())
             .collect()
     }
+}
+
+/// One series' value in a `/metrics` text (see `World::metric`).
+pub fn metric_in(metrics: &str, series: &str) -> Option<f64> {
+    let needle = format!("{series} ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&needle))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 impl World {

@@ -12,20 +12,8 @@ use crate::process_support::*;
 
 /// The counter's value for one provider in the server's `/metrics` (`None`: not there).
 async fn unreadable(w: &World, server: &Server, provider: &str) -> Option<f64> {
-    let metrics = w
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    let needle = format!("voice_provider_unreadable_messages_total{{provider=\"{provider}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&needle))
-        .and_then(|v| v.trim().parse().ok())
+    let series = format!("voice_provider_unreadable_messages_total{{provider=\"{provider}\"}}");
+    w.metric(server, &series).await
 }
 
 async fn garbled_provider_messages_are_counted_and_the_call_goes_on(backend: Backend) {
