@@ -57,10 +57,9 @@ const FRAME_BYTES: usize = 1600;
 /// The speaking pattern: 20 ticks of 100 ms on, 20 off.
 const SPEAK_CYCLE: u64 = 40;
 
+/// tungstenite's 8 KiB buffers, as the product's Deepgram client and `bench`'s phones use.
 fn buffers() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(8 * 1024)
+    voice_runtime::sandbox::websocket_buffers::small()
 }
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
