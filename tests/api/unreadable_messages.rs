@@ -35,14 +35,14 @@ async fn garbled_provider_messages_are_counted_and_the_call_goes_on(backend: Bac
     assert_eq!(unreadable(&w, &server, "openai").await, Some(2.0));
     let call = &w.conversations(&server, id).await[0];
     assert_eq!(call["final_outcome"], "qualified", "{call}");
-    // Logged, once a stream, without what was said: serde's own message would quote the
-    // garbled value, and a transcript holds the caller's words.
+    // Logged, one warning per provider (a minute), without what was said: serde's own message
+    // would quote the garbled value, and a transcript holds the caller's words.
     let log = std::fs::read_to_string(&server.log).unwrap_or_default();
     let warnings: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("a provider message could not be read"))
         .collect();
-    assert_eq!(warnings.len(), 2, "one warning per garbled stream: {log}");
+    assert_eq!(warnings.len(), 2, "one warning per provider: {log}");
     for line in warnings {
         assert!(line.contains("\"call_sid\":\""), "no call_sid: {line}");
         // serde's message would say `invalid type: string "true", expected a boolean`.
@@ -54,6 +54,23 @@ async fn garbled_provider_messages_are_counted_and_the_call_goes_on(backend: Bac
             line.contains("\"category\":\"Data\""),
             "the error's kind: {line}"
         );
+        // Nothing of the message itself: only these fields, none of them text from the provider.
+        let event: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+        let mut fields: Vec<&str> = event["fields"]
+            .as_object()
+            .expect("the event's fields")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        fields.sort_unstable();
+        let expected = [
+            "category",
+            "column",
+            "dropped_since_last",
+            "message",
+            "provider",
+        ];
+        assert_eq!(fields, expected, "{line}");
     }
 }
 
