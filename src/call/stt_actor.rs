@@ -22,12 +22,13 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use bytes::Bytes;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::messages::{Child, ChildFailed, FromStt, SttAudio, SttClose, SttFinalize};
 use crate::config::ProviderSettings;
-use crate::media::audio::pcm_to_bytes;
+use crate::media::audio::pcm_into_bytes;
 use crate::providers::deepgram::{self, Outgoing, SttEvent};
 use crate::providers::error::{Provider, ProviderError};
 use crate::telemetry_metrics::{ActorKind, LiveActor};
@@ -53,7 +54,7 @@ pub struct SttActor {
     /// The live connection; `None` while (re)connecting.
     connection: Option<Live>,
     /// Audio held while disconnected, oldest first.
-    backlog: VecDeque<Vec<u8>>,
+    backlog: VecDeque<Bytes>,
     backlog_bytes: usize,
     /// Consecutive failed connections, for the backoff.
     failures_in_a_row: u32,
@@ -100,7 +101,7 @@ impl SttActor {
         self.sample_rate as usize * 2 * 10
     }
 
-    fn hold(&mut self, bytes: Vec<u8>) {
+    fn hold(&mut self, bytes: Bytes) {
         self.backlog_bytes += bytes.len();
         self.backlog.push_back(bytes);
         while self.backlog_bytes > self.max_backlog() {
@@ -261,7 +262,7 @@ impl Handler<SttAudio> for SttActor {
         if self.closed {
             return;
         }
-        let bytes = pcm_to_bytes(&msg.0);
+        let bytes = pcm_into_bytes(msg.0);
         match &self.connection {
             Some(c) => match c.sender.try_send(Outgoing::Audio(bytes)) {
                 Ok(()) => self.last_sent = Instant::now(),

@@ -175,7 +175,6 @@ pub fn media_frame(stream_sid: &str, payload_b64: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct MediaFrameWriter {
     prefix: String,
-    bytes: Vec<u8>,
 }
 
 impl MediaFrameWriter {
@@ -183,19 +182,15 @@ impl MediaFrameWriter {
         let sid = serde_json::to_string(stream_sid).unwrap_or_else(|_| "\"\"".into());
         MediaFrameWriter {
             prefix: format!(r#"{{"event":"media","stream_sid":{sid},"media":{{"payload":""#),
-            bytes: Vec::with_capacity(640),
         }
     }
 
-    pub fn frame(&mut self, pcm: &[i16]) -> String {
+    pub fn frame(&self, pcm: &[i16]) -> String {
         use base64::Engine as _;
-        self.bytes.clear();
-        for s in pcm {
-            self.bytes.extend_from_slice(&s.to_le_bytes());
-        }
-        let mut out = String::with_capacity(self.prefix.len() + self.bytes.len() * 4 / 3 + 8);
+        let bytes = crate::media::audio::pcm_as_bytes(pcm);
+        let mut out = String::with_capacity(self.prefix.len() + bytes.len().div_ceil(3) * 4 + 8);
         out.push_str(&self.prefix);
-        base64::engine::general_purpose::STANDARD.encode_string(&self.bytes, &mut out);
+        base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut out);
         out.push_str("\"}}");
         out
     }

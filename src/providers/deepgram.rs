@@ -1,6 +1,7 @@
 //! Deepgram live transcription over a WebSocket (tokio-tungstenite): audio frames out,
 //! `Results` / `UtteranceEnd` / `SpeechStarted` in. `Authorization: Token <key>`.
 
+use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -39,7 +40,7 @@ pub enum SttEvent {
 /// What we send.
 #[derive(Debug)]
 pub enum Outgoing {
-    Audio(Vec<u8>),
+    Audio(Bytes),
     KeepAlive,
     /// Flush: what was heard comes back final now (`from_finalize`), without waiting for
     /// the endpointing silence.
@@ -142,7 +143,7 @@ pub async fn connect(
                 let message = match item {
                     // Never an empty binary frame: Deepgram reads it as end of stream.
                     Outgoing::Audio(bytes) if bytes.is_empty() => continue,
-                    Outgoing::Audio(bytes) => Message::Binary(bytes.into()),
+                    Outgoing::Audio(bytes) => Message::Binary(bytes),
                     Outgoing::KeepAlive => Message::Text(r#"{"type":"KeepAlive"}"#.into()),
                     Outgoing::Finalize => Message::Text(r#"{"type":"Finalize"}"#.into()),
                     Outgoing::Close => Message::Text(r#"{"type":"CloseStream"}"#.into()),

@@ -164,7 +164,7 @@ pub(crate) async fn talk(conn: &deepgram::Connection, text: &str, silence_ms: us
     audio.extend(std::iter::repeat_n(0i16, 8 * silence_ms));
     for frame in audio.chunks(160) {
         conn.outgoing
-            .send(Outgoing::Audio(pcm_to_bytes(frame)))
+            .send(Outgoing::Audio(pcm_to_bytes(frame).into()))
             .await
             .unwrap();
     }
@@ -368,7 +368,10 @@ async fn the_realistic_profile_follows_the_request_and_takes_its_time() {
     );
     for _ in 0..15 {
         let silence = pcm_to_bytes(&[0i16; 160]);
-        conn.outgoing.send(Outgoing::Audio(silence)).await.unwrap();
+        conn.outgoing
+            .send(Outgoing::Audio(silence.into()))
+            .await
+            .unwrap();
     }
     assert_eq!(
         next_final(&mut conn, Duration::from_secs(5)).await,
