@@ -16,11 +16,14 @@
 //!
 //! This process is the load: it pins itself to CPU 0, starts the server on CPU 1 (`taskset`,
 //! as `bench --pin`), plays the phones and the STT endpoint, and measures the server's CPU
-//! from `/proc` over a window in which every call is live. Both sides use tungstenite's 8 KiB
-//! buffers, as the product does.
+//! from `/proc` over a window in which every call is live (a run in which a call ended, or the
+//! server died, is an error, not a figure). Both sides are tungstenite with 8 KiB buffers, as
+//! the product's Deepgram client and `bench`'s phones are (the product's media socket is
+//! actix-http's own).
 
 use std::borrow::Cow;
-use std::process::{Child, Command};
+use std::io::BufRead as _;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -45,11 +48,9 @@ struct Args {
     /// Runs, one after another (the spread is the point on a shared machine).
     #[arg(long, default_value_t = 1)]
     runs: usize,
-    /// Internal: run as the server, on this port, with the STT endpoint at `--stt`.
+    /// Internal: run as the server, with the STT endpoint on this port (prints its own port).
     #[arg(long, hide = true)]
-    serve: Option<u16>,
-    #[arg(long, hide = true)]
-    stt: Option<u16>,
+    serve_with_stt: Option<u16>,
 }
 
 /// 100 ms of 8 kHz PCM16.
@@ -71,8 +72,8 @@ fn main() -> Result {
             .enable_all()
             .build()
     };
-    if let (Some(port), Some(stt)) = (args.serve, args.stt) {
-        return runtime()?.block_on(server(port, stt));
+    if let Some(stt) = args.serve_with_stt {
+        return runtime()?.block_on(server(stt));
     }
     // Before the runtime, so that any thread it starts is pinned too.
     let me = std::process::id().to_string();
@@ -141,11 +142,22 @@ struct Alternative<'a> {
 /// What the server read, so the optimiser cannot drop the parsing.
 static READ: AtomicU64 = AtomicU64::new(0);
 
-async fn server(port: u16, stt: u16) -> Result {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+async fn server(stt: u16) -> Result {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    // The load reads the port from this line: no port picked beforehand that another process
+    // could take, no fixed wait for the server to listen.
+    println!("{}", listener.local_addr()?.port());
     let mut n = 0u64;
     loop {
-        let (socket, _) = listener.accept().await?;
+        // A failed accept (a full file table) loses that connection, not the server.
+        let socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(e) => {
+                eprintln!("server accept: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
         n += 1;
         tokio::spawn(async move {
             if let Err(e) = call(socket, stt, n).await {
@@ -215,6 +227,7 @@ fn every(period: Duration) -> tokio::time::Interval {
 
 /// What the load saw, per kind of message (the server's rates, from the other side).
 struct Seen {
+    /// Phones connected and not yet hung up.
     live: AtomicU64,
     phone_sent: AtomicU64,
     phone_received: AtomicU64,
@@ -244,20 +257,28 @@ impl Drop for Server {
 async fn measure(args: &Args) -> Result {
     let stt = TcpListener::bind("127.0.0.1:0").await?;
     let stt_port = stt.local_addr()?.port();
-    let free = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = free.local_addr()?.port();
-    drop(free);
+    let stt_task = tokio::spawn(stt_endpoint(stt));
     let exe = std::env::current_exe()?;
-    let server = Server(
+    let mut server = Server(
         Command::new("taskset")
             .arg("-c")
             .arg("1")
             .arg(exe)
-            .args(["--serve", &port.to_string(), "--stt", &stt_port.to_string()])
+            .args(["--serve-with-stt", &stt_port.to_string()])
+            .stdout(Stdio::piped())
             .spawn()?,
     );
-    let stt_task = tokio::spawn(stt_endpoint(stt));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stdout = server.0.stdout.take().ok_or("the server's stdout")?;
+    let port: u16 = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    })
+    .await??
+    .trim()
+    .parse()
+    .map_err(|_| "the server did not say its port")?;
     let before = SEEN.live.load(Relaxed);
     let ramp = Duration::from_secs(10) / args.calls as u32;
     let mut phones = Vec::new();
@@ -268,7 +289,7 @@ async fn measure(args: &Args) -> Result {
         }
     }
     let all_live = Instant::now() + Duration::from_secs(60);
-    while SEEN.live.load(Relaxed) - before < args.calls as u64 {
+    while SEEN.live.load(Relaxed).saturating_sub(before) < args.calls as u64 {
         if Instant::now() > all_live {
             return Err("the calls did not all start within a minute".into());
         }
@@ -291,11 +312,21 @@ async fn measure(args: &Args) -> Result {
         process_cpu::cpu_ms(std::process::id()),
     );
     let counts1 = counts();
-    let live = SEEN.live.load(Relaxed) - before;
+    if let Some(status) = server.0.try_wait()? {
+        return Err(format!("the server died in the window ({status})").into());
+    }
+    // Phones never reconnect: all of them live at the end were live the whole window.
+    let live = SEEN.live.load(Relaxed).saturating_sub(before);
+    if live != args.calls as u64 {
+        return Err(format!("{} calls ended in the window", args.calls as u64 - live).into());
+    }
     let call_seconds = args.calls as f64 * window;
-    let (cpu, kernel) = ((cpu1 - cpu0) as f64, (kernel1 - kernel0) as f64);
+    let (cpu, kernel) = (
+        cpu1.saturating_sub(cpu0) as f64,
+        kernel1.saturating_sub(kernel0) as f64,
+    );
     println!(
-        "server CPU {:.2} ms per call-second ({:.0} % of it in the kernel); load {:.2} ms per call-second; {live} calls live at the end",
+        "server CPU {:.2} ms per call-second ({:.0} % of it in the kernel); load {:.2} ms per call-second; all {live} calls live through the window",
         cpu / call_seconds,
         100.0 * kernel / cpu.max(1.0),
         (load1 - load0) as f64 / call_seconds,
@@ -310,12 +341,13 @@ async fn measure(args: &Args) -> Result {
     }
     stt_task.abort();
     drop(server);
+    // The aborted phones count themselves out (`HangUp`) before the next run starts.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    SEEN.live.store(0, Relaxed);
     Ok(())
 }
 
-/// Phone frames the server got, STT messages it sent, results it got, phone messages it sent.
+/// As the load counted them: phone frames sent to the server, STT messages that came from it,
+/// STT results sent to it, phone messages (media and marks) that came from it.
 fn counts() -> [u64; 4] {
     [
         SEEN.phone_sent.load(Relaxed),
@@ -334,6 +366,7 @@ async fn phone(port: u16) {
         return;
     };
     SEEN.live.fetch_add(1, Relaxed);
+    let _hung_up = HangUp;
     let payload = BASE64.encode([3u8; FRAME_BYTES]);
     let frame = Message::text(format!(
         r#"{{"event":"media","stream_sid":"SLOAD","media":{{"payload":"{payload}"}}}}"#
@@ -350,6 +383,15 @@ async fn phone(port: u16) {
                 _ => return,
             },
         }
+    }
+}
+
+/// Counts a phone out of `live` however its task ends (the server closed it, or an abort).
+struct HangUp;
+
+impl Drop for HangUp {
+    fn drop(&mut self) {
+        SEEN.live.fetch_sub(1, Relaxed);
     }
 }
 
