@@ -464,6 +464,33 @@ mod tests {
     }
 
     #[test]
+    fn a_chunk_that_cannot_be_read_is_an_error_the_stream_counts_and_goes_past() {
+        let (mut tools, mut queue, mut done) = Default::default();
+        let mut read = |event: &str| handle_event(event, &mut tools, &mut queue, &mut done);
+        let table = [
+            (
+                r#"{"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#,
+                true,
+            ),
+            // The fake's unkind mode: `content` as a list.
+            (
+                r#"{"choices":[{"index":0,"delta":{"content":["Hi"]}}]}"#,
+                false,
+            ),
+            (r#"{"choices":[{"index":0,"delta":{"content":7}}]}"#, false),
+            (r#"{"choices":[{"index":0,"delta":{"content":"Hi"#, false),
+            ("not json", false),
+            (r#"{"choices":null}"#, true),
+            ("[DONE]", true),
+        ];
+        for (event, readable) in table {
+            assert_eq!(read(event).is_ok(), readable, "{event}");
+        }
+        assert!(done);
+        assert_eq!(queue.len(), 1, "only the readable text: {queue:?}");
+    }
+
+    #[test]
     fn the_request_body_is_the_documented_shape() {
         let messages = [ChatMessage::text("system", "Be brief.")];
         let tools = json!([{"type": "function", "function": {"name": "end_call"}}]);

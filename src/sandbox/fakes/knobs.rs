@@ -225,7 +225,7 @@ impl Knobs {
         self
     }
 
-    /// The next `n` readable fields come with the wrong type (see the field).
+    /// The next `n` messages with words get a field of the wrong type (see the field).
     pub fn wrong_types_next(&self, n: u32) -> &Self {
         self.0.wrong_types_next.store(n, Ordering::SeqCst);
         self
