@@ -32,7 +32,8 @@ pub struct World {
 pub struct Server {
     child: Child,
     pub base: String,
-    /// Where its logs (stderr) go, unless `TEST_LOG` shows them.
+    /// Where its logs (stderr) go; tests read them. With `TEST_LOG` set they are also printed
+    /// when the server stops (shown for a failing test, or all with `--nocapture`).
     pub log: std::path::PathBuf,
 }
 
@@ -40,6 +41,10 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::env::var_os("TEST_LOG").is_some() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- server log ({}) ---\n{log}", self.base);
+        }
     }
 }
 
@@ -130,11 +135,9 @@ impl World {
             .env_clear()
             .envs(env)
             .stdout(Stdio::null())
-            .stderr(if std::env::var_os("TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::from(std::fs::File::create(&log).expect("the log file"))
-            })
+            .stderr(Stdio::from(
+                std::fs::File::create(&log).expect("the log file"),
+            ))
             .spawn()
             .expect("the binary starts");
         let server = Server {
