@@ -60,7 +60,12 @@ impl WarningGate {
     /// `Some(n)` when this message should be a warning, `n` being how many were dropped
     /// quietly since the last warning; `None` when it goes to debug.
     fn admit(&self, provider: Provider, now: Instant) -> Option<u64> {
-        let i = provider as usize;
+        // Exhaustive: a new provider cannot be added without its slot.
+        let i = match provider {
+            Provider::Deepgram => 0,
+            Provider::OpenAi => 1,
+            Provider::ElevenLabs => 2,
+        };
         let mut last = self.last[i].lock().unwrap_or_else(|p| p.into_inner());
         match *last {
             Some(at) if now.saturating_duration_since(at) < WARN_EVERY => {
