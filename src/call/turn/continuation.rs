@@ -17,7 +17,10 @@
 //!   the clock, 100 ms chunks and any delay in delivering them stretch a 750 ms breath past
 //!   it, and the sentence is answered in halves;
 //! - an answer that plays out while such speech goes on is not over until its words come
-//!   (they take it back) or `hold_timeout` after it ended without any (a noise).
+//!   (they take it back) or `hold_timeout` after it ended without any (a noise);
+//! - a recogniser's `speech_final` that comes while the caller speaks again after such a
+//!   breath is late for the words before it (`went_on_after_a_breath`): no answer is
+//!   asked for half a sentence, the end of the speech that follows ends the turn.
 //!
 //! Only an answer with no tool round and no failure is taken back: one whose tool calls were
 //! applied is part of the conversation already.
@@ -45,6 +48,20 @@ impl TurnTaking {
         {
             self.take_back_answer();
         }
+    }
+
+    /// The caller is speaking again after a silence shorter than `continuation_window` (by
+    /// their audio): a `speech_final` now is late for the words before that breath (the
+    /// answer to our `Finalize` had none of them yet, or the final took a provider's slow
+    /// tail), and answering them would answer half a sentence. The turn ends with the end of
+    /// the speech that follows: the answer to the `Finalize` its silence asks for, its own
+    /// `speech_final`, or `UtteranceEnd` if our VAD never hears it stop.
+    pub(super) fn went_on_after_a_breath(&self) -> bool {
+        self.caller.speaking
+            && self
+                .caller
+                .resumed_after
+                .is_some_and(|gap| gap < self.cfg.timing.continuation_window)
     }
 
     /// Whether speech that started at `started` continues the caller's last turn.

@@ -81,7 +81,11 @@ impl TurnTaking {
         }
         // Our `Finalize` flushed the words of a caller who is still quiet: the turn is over
         // without waiting for the recogniser's endpointing (`continuation` if they go on).
-        if speech_final || (from_finalize && !self.caller.speaking) {
+        // The recogniser's own end of turn is the end, unless it came for words the caller
+        // has already gone on from (`went_on_after_a_breath`).
+        if (speech_final && !self.went_on_after_a_breath())
+            || (from_finalize && !self.caller.speaking)
+        {
             self.caller.turn_complete = true;
         }
     }

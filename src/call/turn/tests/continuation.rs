@@ -276,3 +276,107 @@ fn a_short_answer_played_out_over_the_breath_is_taken_back_too() {
         assert_eq!(h.count("take_back"), *taken_back, "{name}: {:?}", h.kinds());
     }
 }
+
+/// The recogniser's own end of turn ("my budget is", `speech_final`) can come after the
+/// caller went on from a breath: the answer to `Finalize` had nothing yet, or the final was
+/// slow (a tail of the provider's latency). Words the caller has already gone on from do not
+/// end their turn; the end of the speech that follows does. After a real pause, or with no
+/// new speech, the recogniser's end of turn is the end, as before.
+#[test]
+fn an_end_of_turn_for_words_the_caller_went_on_from_waits_for_the_rest() {
+    use Ev::*;
+    // (name, steps after the greeting, until, caller turns, when the LLM was first asked)
+    type Case = (
+        &'static str,
+        &'static [(u64, Ev)],
+        u64,
+        &'static [&'static str],
+        Option<u64>,
+    );
+    let cases: &[Case] = &[
+        (
+            "went on 760 ms after the words, the end of turn came 30 ms later: one turn",
+            &[
+                (4000, SpeechStarted),
+                (4500, SpeechEnded),
+                (4600, Finalized("")),
+                (5260, SpeechStarted),
+                (5290, Final("my budget is", true)),
+                (5750, Interim("80 l")),
+                (6060, SpeechEnded),
+                (6150, Finalized("80 lakh")),
+            ],
+            7000,
+            &["my budget is 80 lakh"],
+            Some(6150),
+        ),
+        (
+            "the same, the rest's own end of turn coming before the answer to Finalize",
+            &[
+                (4000, SpeechStarted),
+                (4500, SpeechEnded),
+                (4600, Finalized("")),
+                (5260, SpeechStarted),
+                (5290, Final("my budget is", true)),
+                (6060, SpeechEnded),
+                (6100, Final("80 lakh", true)),
+                (6150, Finalized("")),
+            ],
+            7000,
+            &["my budget is 80 lakh"],
+            Some(6100),
+        ),
+        (
+            "the end of turn comes while the caller still speaks after a long silence: ended",
+            &[
+                (4000, SpeechStarted),
+                (4900, Final("my budget is 80 lakh", true)),
+                (5000, SpeechEnded),
+            ],
+            6000,
+            &["my budget is 80 lakh"],
+            Some(4900),
+        ),
+        (
+            "went on after a real pause (1.2 s): the end of turn ends the turn",
+            &[
+                (4000, SpeechStarted),
+                (4500, SpeechEnded),
+                (4600, Finalized("")),
+                (5700, SpeechStarted),
+                (5750, Final("my budget is", true)),
+            ],
+            6000,
+            &["my budget is"],
+            Some(5750),
+        ),
+        (
+            "went on, and the line stays loud: Deepgram's UtteranceEnd ends the turn",
+            &[
+                (4000, SpeechStarted),
+                (4500, SpeechEnded),
+                (4600, Finalized("")),
+                (5260, SpeechStarted),
+                (5290, Final("my budget is", true)),
+                (6400, UtteranceEnd),
+            ],
+            7000,
+            &["my budget is"],
+            Some(6400),
+        ),
+    ];
+    for (name, extra, until, callers, asked_at) in cases {
+        let mut steps = greeted();
+        steps.extend(extra.iter().cloned());
+        let h = Harness::script(config(), &steps, *until);
+        assert_eq!(caller_turns(&h), *callers, "{name}: {:?}", h.kinds());
+        assert_eq!(h.count("take_back"), 0, "{name}: {:?}", h.kinds());
+        let first_generate = h
+            .out
+            .iter()
+            .zip(&h.out_ms)
+            .find(|(c, _)| matches!(c, Command::Generate { .. }))
+            .map(|(_, ms)| *ms);
+        assert_eq!(first_generate, *asked_at, "{name}: {:?}", h.kinds());
+    }
+}
