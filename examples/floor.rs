@@ -18,8 +18,17 @@
 //! as `bench --pin`), plays the phones and the STT endpoint, and measures the server's CPU
 //! from `/proc` over a window in which every call is live (a run in which a call ended, or the
 //! server died, is an error, not a figure). Both sides are tungstenite with 8 KiB buffers, as
-//! the product's Deepgram client and `bench`'s phones are (the product's media socket is
-//! actix-http's own).
+//! the product's Deepgram client and `bench`'s phones are.
+//!
+//! `--media` picks the phones' side of the server, to price the product's choice of media
+//! socket (the STT side and the work per message are the same in all three):
+//! - `tungstenite` (the default): one task per call, as above — the floor;
+//! - `actix-ws`: actix-web serves `/media` and each call is one task on `actix-ws` (actix-http's
+//!   WebSocket codec, no actor);
+//! - `actix-actor`: actix-web and an `actix-web-actors` actor per call, as the product's
+//!   `MediaSocket` is: frames arrive as `StreamHandler` messages, the STT results as a stream
+//!   added to the actor's context, its audio goes out through a writer task (as the
+//!   `SttActor`'s does), and the agent's frames on a `run_interval`.
 
 use std::borrow::Cow;
 use std::io::BufRead as _;
@@ -48,9 +57,30 @@ struct Args {
     /// Runs, one after another (the spread is the point on a shared machine).
     #[arg(long, default_value_t = 1)]
     runs: usize,
+    /// The phones' side of the server.
+    #[arg(long, value_enum, default_value_t = Media::Tungstenite)]
+    media: Media,
     /// Internal: run as the server, with the STT endpoint on this port (prints its own port).
     #[arg(long, hide = true)]
     serve_with_stt: Option<u16>,
+}
+
+/// Which WebSocket server the phones talk to (module docs).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Media {
+    Tungstenite,
+    ActixWs,
+    ActixActor,
+}
+
+impl Media {
+    fn as_arg(self) -> &'static str {
+        match self {
+            Media::Tungstenite => "tungstenite",
+            Media::ActixWs => "actix-ws",
+            Media::ActixActor => "actix-actor",
+        }
+    }
 }
 
 /// 100 ms of 8 kHz PCM16.
@@ -73,7 +103,10 @@ fn main() -> Result {
             .build()
     };
     if let Some(stt) = args.serve_with_stt {
-        return runtime()?.block_on(server(stt));
+        return match args.media {
+            Media::Tungstenite => runtime()?.block_on(server(stt)),
+            Media::ActixWs | Media::ActixActor => actix_server(stt, args.media),
+        };
     }
     // Before the runtime, so that any thread it starts is pinned too.
     let me = std::process::id().to_string();
@@ -83,7 +116,10 @@ fn main() -> Result {
     }
     let runtime = runtime()?;
     for run in 1..=args.runs {
-        println!("=== run {run} of {}: {} calls", args.runs, args.calls);
+        println!(
+            "=== run {run} of {}: {} calls, media socket {:?}",
+            args.runs, args.calls, args.media
+        );
         runtime.block_on(measure(&args))?;
     }
     Ok(())
@@ -183,9 +219,7 @@ async fn call(socket: TcpStream, stt: u16, n: u64) -> Result {
             frame = phone.next() => {
                 let Some(frame) = frame else { return Ok(()) };
                 if let Message::Text(text) = frame? {
-                    let frame: PhoneFrame = serde_json::from_str(text.as_str())?;
-                    if let ("media", Some(media)) = (frame.event.as_ref(), frame.media) {
-                        let audio = BASE64.decode(media.payload)?;
+                    if let Some(audio) = caller_audio(text.as_str())? {
                         stt.send(Message::binary(audio)).await?;
                     }
                 }
@@ -193,26 +227,266 @@ async fn call(socket: TcpStream, stt: u16, n: u64) -> Result {
             result = stt.next() => {
                 let Some(result) = result else { return Ok(()) };
                 if let Message::Text(text) = result? {
-                    let result: SttResult = serde_json::from_str(text.as_str())?;
-                    let words = result.channel.as_ref().and_then(|c| c.alternatives.first());
-                    let read = words.map_or(0, |w| w.transcript.len()) + usize::from(result.is_final);
-                    READ.fetch_add(read as u64 + u64::from(result.kind == "Results"), Relaxed);
+                    read_stt_result(text.as_str())?;
                 }
             }
             _ = speak.tick() => {
-                let phase = tick % SPEAK_CYCLE;
-                tick += 1;
-                if phase < SPEAK_CYCLE / 2 {
-                    base64.clear();
-                    BASE64.encode_string(&agent_audio, &mut base64);
-                    let media = MediaOut { event: "media", stream_sid: &stream_sid, media: Payload { payload: &base64 } };
-                    phone.send(Message::text(serde_json::to_string(&media)?)).await?;
-                    if phase == SPEAK_CYCLE / 2 - 1 {
-                        let mark = format!(r#"{{"event":"mark","stream_sid":"{stream_sid}","mark":{{"name":"m{tick}"}}}}"#);
-                        phone.send(Message::text(mark)).await?;
+                for message in agent_messages(&stream_sid, &agent_audio, &mut base64, &mut tick)? {
+                    phone.send(Message::text(message)).await?;
+                }
+            }
+        }
+    }
+}
+
+/// A phone frame's audio, decoded, when it is a media frame.
+fn caller_audio(text: &str) -> Result<Option<Vec<u8>>> {
+    let frame: PhoneFrame = serde_json::from_str(text)?;
+    Ok(match (frame.event.as_ref(), frame.media) {
+        ("media", Some(media)) => Some(BASE64.decode(media.payload)?),
+        _ => None,
+    })
+}
+
+/// Parses an STT result as the product does (typed, the words borrowed).
+fn read_stt_result(text: &str) -> Result {
+    let result: SttResult = serde_json::from_str(text)?;
+    let words = result.channel.as_ref().and_then(|c| c.alternatives.first());
+    let read = words.map_or(0, |w| w.transcript.len()) + usize::from(result.is_final);
+    READ.fetch_add(read as u64 + u64::from(result.kind == "Results"), Relaxed);
+    Ok(())
+}
+
+/// What goes to the phone on one 100 ms tick: a media frame while the agent speaks, and a
+/// mark after each stretch.
+fn agent_messages(
+    stream_sid: &str,
+    agent_audio: &[u8],
+    base64: &mut String,
+    tick: &mut u64,
+) -> Result<Vec<String>> {
+    let phase = *tick % SPEAK_CYCLE;
+    *tick += 1;
+    let mut out = Vec::new();
+    if phase < SPEAK_CYCLE / 2 {
+        base64.clear();
+        BASE64.encode_string(agent_audio, base64);
+        let media = MediaOut {
+            event: "media",
+            stream_sid,
+            media: Payload { payload: base64 },
+        };
+        out.push(serde_json::to_string(&media)?);
+        if phase == SPEAK_CYCLE / 2 - 1 {
+            out.push(format!(
+                r#"{{"event":"mark","stream_sid":"{stream_sid}","mark":{{"name":"m{tick}"}}}}"#
+            ));
+        }
+    }
+    Ok(out)
+}
+
+// ── the same calls behind actix-web (`--media actix-ws | actix-actor`) ───────────────────
+
+/// The largest frame read, as the product's media socket.
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// actix-web with one worker (the server is pinned to one core), serving `/media`.
+fn actix_server(stt: u16, media: Media) -> Result {
+    actix_rt::System::new().block_on(async move {
+        let server = actix_web::HttpServer::new(move || {
+            let route = match media {
+                Media::ActixActor => actix_web::web::get().to(media_actor),
+                _ => actix_web::web::get().to(media_ws),
+            };
+            actix_web::App::new()
+                .app_data(actix_web::web::Data::new(stt))
+                .route("/media", route)
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))?;
+        let port = server.addrs().first().ok_or("no address")?.port();
+        println!("{port}");
+        server.run().await?;
+        Ok(())
+    })
+}
+
+async fn connect_stt(
+    stt: u16,
+) -> Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>> {
+    let url = format!("ws://127.0.0.1:{stt}/listen");
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, Some(buffers()), true).await?;
+    Ok(socket)
+}
+
+async fn media_ws(
+    req: actix_web::HttpRequest,
+    body: actix_web::web::Payload,
+    stt: actix_web::web::Data<u16>,
+) -> actix_web::Result<actix_web::HttpResponse> {
+    let (response, session, frames) = actix_ws::handle(&req, body)?;
+    let frames = frames.max_frame_size(MAX_FRAME_BYTES);
+    let (stt, n) = (**stt, CALLS.fetch_add(1, Relaxed));
+    actix_web::rt::spawn(async move {
+        if let Err(e) = ws_call(session, frames, stt, n).await {
+            eprintln!("server call {n}: {e}");
+        }
+    });
+    Ok(response)
+}
+
+/// `call`, with actix-ws for the phone's socket.
+async fn ws_call(
+    mut phone: actix_ws::Session,
+    mut frames: actix_ws::MessageStream,
+    stt: u16,
+    n: u64,
+) -> Result {
+    let mut stt = connect_stt(stt).await?;
+    let stream_sid = format!("S{n:08}");
+    let agent_audio = vec![7u8; FRAME_BYTES];
+    let mut base64 = String::with_capacity(FRAME_BYTES * 4 / 3 + 4);
+    let mut speak = every(Duration::from_millis(100));
+    let mut tick = 0u64;
+    loop {
+        tokio::select! {
+            frame = frames.next() => {
+                let Some(frame) = frame else { return Ok(()) };
+                if let actix_ws::Message::Text(text) = frame? {
+                    if let Some(audio) = caller_audio(&text)? {
+                        stt.send(Message::binary(audio)).await?;
                     }
                 }
             }
+            result = stt.next() => {
+                let Some(result) = result else { return Ok(()) };
+                if let Message::Text(text) = result? {
+                    read_stt_result(text.as_str())?;
+                }
+            }
+            _ = speak.tick() => {
+                for message in agent_messages(&stream_sid, &agent_audio, &mut base64, &mut tick)? {
+                    phone.text(message).await.map_err(|_| "the phone's socket closed")?;
+                }
+            }
+        }
+    }
+}
+
+async fn media_actor(
+    req: actix_web::HttpRequest,
+    body: actix_web::web::Payload,
+    stt: actix_web::web::Data<u16>,
+) -> actix_web::Result<actix_web::HttpResponse> {
+    let actor = MediaActor {
+        stt: **stt,
+        stream_sid: format!("S{:08}", CALLS.fetch_add(1, Relaxed)),
+        to_stt: None,
+        agent_audio: vec![7u8; FRAME_BYTES],
+        base64: String::with_capacity(FRAME_BYTES * 4 / 3 + 4),
+        tick: 0,
+    };
+    actix_web_actors::ws::WsResponseBuilder::new(actor, &req, body)
+        .frame_size(MAX_FRAME_BYTES)
+        .start()
+}
+
+/// `call`, as an `actix-web-actors` actor (module docs).
+struct MediaActor {
+    stt: u16,
+    stream_sid: String,
+    /// The STT socket's writer task.
+    to_stt: Option<tokio::sync::mpsc::UnboundedSender<Message>>,
+    agent_audio: Vec<u8>,
+    base64: String,
+    tick: u64,
+}
+
+/// A message from the STT socket.
+struct FromStt(std::result::Result<Message, tokio_tungstenite::tungstenite::Error>);
+
+impl actix::Actor for MediaActor {
+    type Context = actix_web_actors::ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        use actix::{ActorContext as _, ActorFutureExt as _, AsyncContext as _, WrapFuture as _};
+        // No phone frame is handled before the STT socket is open (`wait`), as in `call`.
+        let connecting = connect_stt(self.stt)
+            .into_actor(self)
+            .map(|socket, act, ctx| {
+                let Ok(socket) = socket else {
+                    ctx.stop();
+                    return;
+                };
+                let (mut sink, source) = socket.split();
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+                actix_web::rt::spawn(async move {
+                    while let Some(message) = rx.recv().await {
+                        if sink.send(message).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+                act.to_stt = Some(tx);
+                ctx.add_stream(source.map(FromStt));
+            });
+        ctx.wait(connecting);
+        ctx.run_interval(Duration::from_millis(100), |act, ctx| match agent_messages(
+            &act.stream_sid,
+            &act.agent_audio,
+            &mut act.base64,
+            &mut act.tick,
+        ) {
+            Ok(messages) => messages.into_iter().for_each(|m| ctx.text(m)),
+            Err(_) => ctx.stop(),
+        });
+    }
+}
+
+impl
+    actix::StreamHandler<
+        std::result::Result<actix_web_actors::ws::Message, actix_web_actors::ws::ProtocolError>,
+    > for MediaActor
+{
+    fn handle(
+        &mut self,
+        frame: std::result::Result<
+            actix_web_actors::ws::Message,
+            actix_web_actors::ws::ProtocolError,
+        >,
+        ctx: &mut Self::Context,
+    ) {
+        use actix::ActorContext as _;
+        let audio = match frame {
+            Ok(actix_web_actors::ws::Message::Text(text)) => caller_audio(&text),
+            Ok(_) => Ok(None),
+            Err(_) => Err("a bad frame".into()),
+        };
+        match (audio, &self.to_stt) {
+            (Ok(Some(audio)), Some(stt)) => {
+                let _ = stt.send(Message::binary(audio));
+            }
+            (Ok(_), _) => {}
+            (Err(_), _) => ctx.stop(),
+        }
+    }
+}
+
+impl actix::StreamHandler<FromStt> for MediaActor {
+    fn handle(&mut self, FromStt(result): FromStt, ctx: &mut Self::Context) {
+        use actix::ActorContext as _;
+        match result {
+            Ok(Message::Text(text)) => {
+                if read_stt_result(text.as_str()).is_err() {
+                    ctx.stop();
+                }
+            }
+            Ok(_) => {}
+            Err(_) => ctx.stop(),
         }
     }
 }
@@ -265,6 +539,7 @@ async fn measure(args: &Args) -> Result {
             .arg("1")
             .arg(exe)
             .args(["--serve-with-stt", &stt_port.to_string()])
+            .args(["--media", args.media.as_arg()])
             .stdout(Stdio::piped())
             .spawn()?,
     );
