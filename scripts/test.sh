@@ -20,6 +20,9 @@ if [ -z "${CHROMEDRIVER:-}" ]; then
   CHROMEDRIVER="$(bash scripts/chromium.sh)"
   export CHROMEDRIVER
 fi
+# A failing test's message, not a backtrace, at the end of the output (a CI excerpt keeps the
+# end: a backtrace once pushed the failed assertion's text out of it). TEST_BACKTRACE=1 for them.
+export RUST_BACKTRACE="${TEST_BACKTRACE:-0}"
 cargo test --all-targets "$@"
 # The multi-process cluster test starts three servers beside the simulator and PostgreSQL: it
 # runs after the suite, alone, so the machine's two cores are its own (same build, no rebuild).
