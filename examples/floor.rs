@@ -21,10 +21,12 @@
 //! the product's Deepgram client and `bench`'s phones are.
 //!
 //! `--media` picks the phones' side of the server, to price the product's choice of media
-//! socket (the STT side and the work per message are the same in all three):
+//! socket (the STT side and the work per message are the same in all of them):
 //! - `tungstenite` (the default): one task per call, as above — the floor;
 //! - `actix-ws`: actix-web serves `/media` and each call is one task on `actix-ws` (actix-http's
 //!   WebSocket codec, no actor);
+//! - `actix-ws-hop`: as `actix-ws`, but the STT audio goes through a writer task (one hop
+//!   between tasks per caller frame, as the actor below has): the price of a hop alone;
 //! - `actix-actor`: actix-web and an `actix-web-actors` actor per call, as the product's
 //!   `MediaSocket` is: frames arrive as `StreamHandler` messages, the STT results as a stream
 //!   added to the actor's context, its audio goes out through a writer task (as the
@@ -70,6 +72,7 @@ struct Args {
 enum Media {
     Tungstenite,
     ActixWs,
+    ActixWsHop,
     ActixActor,
 }
 
@@ -78,6 +81,7 @@ impl Media {
         match self {
             Media::Tungstenite => "tungstenite",
             Media::ActixWs => "actix-ws",
+            Media::ActixWsHop => "actix-ws-hop",
             Media::ActixActor => "actix-actor",
         }
     }
@@ -105,7 +109,7 @@ fn main() -> Result {
     if let Some(stt) = args.serve_with_stt {
         return match args.media {
             Media::Tungstenite => runtime()?.block_on(server(stt)),
-            Media::ActixWs | Media::ActixActor => actix_server(stt, args.media),
+            Media::ActixWs | Media::ActixWsHop | Media::ActixActor => actix_server(stt, args.media),
         };
     }
     // Before the runtime, so that any thread it starts is pinned too.
@@ -299,6 +303,7 @@ fn actix_server(stt: u16, media: Media) -> Result {
         let server = actix_web::HttpServer::new(move || {
             let route = match media {
                 Media::ActixActor => actix_web::web::get().to(media_actor),
+                Media::ActixWsHop => actix_web::web::get().to(media_ws_hop),
                 _ => actix_web::web::get().to(media_ws),
             };
             actix_web::App::new()
@@ -363,6 +368,68 @@ async fn ws_call(
                 }
             }
             result = stt.next() => {
+                let Some(result) = result else { return Ok(()) };
+                if let Message::Text(text) = result? {
+                    read_stt_result(text.as_str())?;
+                }
+            }
+            _ = speak.tick() => {
+                for message in agent_messages(&stream_sid, &agent_audio, &mut base64, &mut tick)? {
+                    phone.text(message).await.map_err(|_| "the phone's socket closed")?;
+                }
+            }
+        }
+    }
+}
+
+async fn media_ws_hop(
+    req: actix_web::HttpRequest,
+    body: actix_web::web::Payload,
+    stt: actix_web::web::Data<u16>,
+) -> actix_web::Result<actix_web::HttpResponse> {
+    let (response, session, frames) = actix_ws::handle(&req, body)?;
+    let frames = frames.max_frame_size(MAX_FRAME_BYTES);
+    let (stt, n) = (**stt, CALLS.fetch_add(1, Relaxed));
+    actix_web::rt::spawn(async move {
+        if let Err(e) = ws_hop_call(session, frames, stt, n).await {
+            eprintln!("server call {n}: {e}");
+        }
+    });
+    Ok(response)
+}
+
+/// `ws_call`, with the STT audio sent through a writer task (as `MediaActor` does).
+async fn ws_hop_call(
+    mut phone: actix_ws::Session,
+    mut frames: actix_ws::MessageStream,
+    stt: u16,
+    n: u64,
+) -> Result {
+    let (mut sink, mut source) = connect_stt(stt).await?.split();
+    let (to_stt, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    actix_web::rt::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            if sink.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
+    let stream_sid = format!("S{n:08}");
+    let agent_audio = vec![7u8; FRAME_BYTES];
+    let mut base64 = String::with_capacity(FRAME_BYTES * 4 / 3 + 4);
+    let mut speak = every(Duration::from_millis(100));
+    let mut tick = 0u64;
+    loop {
+        tokio::select! {
+            frame = frames.next() => {
+                let Some(frame) = frame else { return Ok(()) };
+                if let actix_ws::Message::Text(text) = frame? {
+                    if let Some(audio) = caller_audio(&text)? {
+                        to_stt.send(Message::binary(audio)).map_err(|_| "the STT writer ended")?;
+                    }
+                }
+            }
+            result = source.next() => {
                 let Some(result) = result else { return Ok(()) };
                 if let Message::Text(text) = result? {
                     read_stt_result(text.as_str())?;
