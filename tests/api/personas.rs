@@ -1,16 +1,19 @@
 //! The turn-taking personas end to end: a callee who says "Hello?" over the greeting, one who
-//! says "haan ji" while the agent talks, one who breathes in the middle of a sentence, and a
-//! provider that stalls mid-call. What must hold is read from the saved transcript and from
-//! the simulated phone's report (what the caller heard, and how long they waited).
+//! says "haan ji" while the agent talks, one who breathes in the middle of a sentence (also
+//! with the end of turn for the first half coming after they went on), and a provider that
+//! stalls mid-call. What must hold is read from the saved transcript and from the simulated
+//! phone's report (what the caller heard, and how long they waited).
+
+use std::time::Duration;
 
 use serde_json::Value;
 use voice_runtime::sandbox::exotel::media_client::{CallReport, WaitCause};
-use voice_runtime::sandbox::persona::Persona;
+use voice_runtime::sandbox::persona::{Persona, Reply};
 use voice_runtime::sandbox::run::{run, silences, SandboxOptions};
 
 use crate::both_backends;
 use crate::helpers::Backend;
-use crate::live_support::{LiveApp, TestPlaybooks};
+use crate::live_support::{say, LiveApp, TestPlaybooks};
 
 /// The longest silence a caller may hear waiting for the agent, whatever fails.
 const MAX_SILENCE_MS: u32 = 3000;
@@ -154,6 +157,61 @@ async fn a_breath_mid_sentence_is_one_turn(backend: Backend) {
     assert_eq!(c["final_outcome"], "qualified", "{c}");
 }
 
+/// The recogniser's `speech_final` for the words before a breath comes after the caller went
+/// on, as a slow tail of the real service once brought it: our VAD heard "my budget is" end
+/// and `Finalize` flushed nothing yet, then the final came ~30 ms after the caller resumed,
+/// and the call answered half a sentence. Deepgram ends words after 300 ms of silence (as the
+/// runtime asks), and the final of the half before the 750 ms breath is held 700 ms: it lands
+/// about 400 ms into "80 lakh" (630 ms of speech), wherever the 100 ms frames cut the audio.
+/// It must not end the turn: the end of "80 lakh" does, and the whole sentence is answered
+/// once.
+async fn a_speech_final_that_comes_after_the_breath_is_one_turn(backend: Backend) {
+    let (live, _playbooks) = persona_app(backend).await;
+    live.deepgram.knobs.endpointing(300, 700, 400, 1000);
+    live.deepgram
+        .knobs
+        .hold_finals_containing("my budget is", Duration::from_millis(700));
+    // One breath only, in the budget: `pauses_mid_sentence` breathes in its first answer too,
+    // and with these fakes' instant answers a breath whose final is not held goes by another
+    // rule (the answer already audible is cleared and taken back), which the phone hears as
+    // one more agent turn to answer, shifting its script.
+    let breathes_once = Persona::new(
+        "pause_once",
+        vec![
+            say("yes"),
+            say("i am looking for a 2bhk in pune"),
+            Reply::SayWithBreath {
+                first: "my budget is".into(),
+                breath: Persona::BREATH,
+                rest: "80 lakh".into(),
+            },
+            say("thanks"),
+        ],
+    );
+    let id = live.call(breathes_once).await;
+    let c = live.conversation(id).await.unwrap();
+    let said = texts_of(&c, "user");
+    let whole = said.iter().filter(|t| *t == "my budget is 80 lakh").count();
+    assert_eq!(whole, 1, "not one turn: {said:?}");
+    for half in ["my budget is", "80 lakh"] {
+        assert!(
+            !said.iter().any(|t| t == half),
+            "{half:?} was a turn of its own: {c}"
+        );
+    }
+    // No answer to the half was cut by the rest (a barge-in clears it and keeps it in the
+    // transcript, `interrupted`), and the whole sentence was answered.
+    let report = live.phone_report();
+    assert_eq!(report.clears, 0, "{report:?}\n{c}");
+    assert!(turns(&c).iter().all(|t| t["interrupted"] == false), "{c}");
+    let answered = report
+        .waits
+        .iter()
+        .any(|w| w.after == WaitCause::CallerSpoke("my budget is 80 lakh".into()) && w.answered);
+    assert!(answered, "{:?}", report.waits);
+    assert_eq!(c["final_outcome"], "qualified", "{c}");
+}
+
 /// The LLM stalls on the first answer (no headers, no tokens): the caller hears "one moment"
 /// (or the apology) and is never left more than 3 s in silence.
 async fn a_stalled_llm_never_leaves_the_caller_in_silence(backend: Backend) {
@@ -206,6 +264,7 @@ both_backends!(
     hello_on_pickup_does_not_cut_the_greeting,
     haan_ji_while_the_agent_talks_does_not_interrupt,
     a_breath_mid_sentence_is_one_turn,
+    a_speech_final_that_comes_after_the_breath_is_one_turn,
     a_stalled_llm_never_leaves_the_caller_in_silence,
     a_stalled_tts_never_leaves_the_caller_in_silence
 );

@@ -255,6 +255,45 @@ async fn stt_interims_come_late_as_in_reality() {
     assert_eq!(final_text.as_deref(), Some("haan ji"));
 }
 
+/// A final a test holds (`Knobs::hold_finals_containing`) comes that much later, and the
+/// results after it wait behind it (one stream keeps its order); other finals are not held.
+#[actix_rt::test]
+async fn stt_a_held_final_comes_late_and_keeps_its_place() {
+    let dg = FakeDeepgram::start(0).await.unwrap();
+    dg.knobs
+        .endpointing(300, 700, 400, 1000)
+        .hold_finals_containing("Budget", Duration::from_millis(700));
+    let mut conn = deepgram::connect(&settings(&dg.url), 8000, "en-IN")
+        .await
+        .unwrap();
+    let final_of = |text: &str| SttEvent::Final {
+        text: text.into(),
+        speech_final: true,
+        from_finalize: false,
+    };
+    // The audio goes faster than real time: an unheld final comes at once.
+    talk(&conn, "yes", 500).await;
+    assert_eq!(
+        next_final(&mut conn, Duration::from_millis(500)).await,
+        Some(final_of("yes"))
+    );
+    let spoken = std::time::Instant::now();
+    talk(&conn, "my budget is", 500).await;
+    talk(&conn, "80 lakh", 500).await;
+    assert_eq!(
+        next_final(&mut conn, Duration::from_secs(3)).await,
+        Some(final_of("my budget is"))
+    );
+    assert!(spoken.elapsed() >= Duration::from_millis(700));
+    assert_eq!(
+        next_final(&mut conn, Duration::from_secs(1)).await,
+        Some(final_of("80 lakh"))
+    );
+    conn.outgoing.send(Outgoing::Close).await.unwrap();
+    drop(conn);
+    no_stream_left(&dg.knobs).await;
+}
+
 /// Stands in for the call: collects what the `SttActor` reports.
 #[derive(Default, Clone)]
 struct FakeCall {

@@ -269,6 +269,23 @@ fn delay_of(sent: Sent, knobs: &Knobs) -> std::time::Duration {
     }
 }
 
+/// How much later a final comes than `delay_of` says: one whose words a test holds
+/// (`Knobs::hold_finals_containing`), so it lands where the test wants it, e.g. after the
+/// caller went on from a breath. Interims and empty finals are never held.
+fn held_for(frame: &str, knobs: &Knobs) -> std::time::Duration {
+    let Ok(result) = serde_json::from_str::<serde_json::Value>(frame) else {
+        return std::time::Duration::ZERO;
+    };
+    let text = result["channel"]["alternatives"][0]["transcript"]
+        .as_str()
+        .unwrap_or("");
+    if result["is_final"] == true && !text.is_empty() {
+        knobs.final_hold(text)
+    } else {
+        std::time::Duration::ZERO
+    }
+}
+
 /// Sends what it is given when it is due, in order (one TCP stream keeps its order).
 fn spawn_writer(
     mut sink: futures::stream::SplitSink<WebSocketStream<TcpStream>, Message>,
@@ -354,13 +371,15 @@ async fn serve(stream: TcpStream, knobs: Knobs) {
     let (sink, mut source) = socket.split();
     let (out, writer) = spawn_writer(sink);
     let send = |sent: Sent, frame: String| {
+        // Read before a wrong type spoils the frame's `is_final`.
+        let held = held_for(&frame, &knobs);
         let words = frame.contains("\"is_final\":") && !frame.contains("\"transcript\":\"\"");
         let frame = if words && knobs.take_wrong_type() {
             wrong_typed(&frame)
         } else {
             frame
         };
-        let due = Instant::now() + delay_of(sent, &knobs);
+        let due = Instant::now() + delay_of(sent, &knobs) + held;
         out.send((due, Message::Text(frame.into()))).is_ok()
     };
     let mut endpointer = Endpointer::new(&knobs, &requested);

@@ -65,6 +65,11 @@ struct Inner {
     /// Deepgram: the next connection stops answering (sends nothing more, keeps reading)
     /// after this much audio, in ms (0 = never; taken once).
     mute_after_ms: AtomicU64,
+    /// Deepgram: finals whose words contain this come `hold_final_ms` later than they would
+    /// (a slow tail of the service, put where a test needs it: the `speech_final` for the
+    /// words before a breath landing after the caller went on).
+    hold_final_text: std::sync::Mutex<Option<String>>,
+    hold_final_ms: AtomicU64,
     /// The latency profile's stage timings (`None`: the instant profile).
     timings: std::sync::Mutex<Option<Timings>>,
 }
@@ -326,6 +331,27 @@ impl Knobs {
     pub fn take_mute_after(&self) -> Option<u64> {
         let ms = self.0.mute_after_ms.swap(0, Ordering::SeqCst);
         self.counted(ms > 0).then_some(ms)
+    }
+
+    /// Deepgram: every final whose words contain `pattern` (case-insensitive; `""` is every
+    /// final with words) comes `hold` later than it would. Results keep their order on the
+    /// socket (one TCP stream), so what follows it waits behind it, as behind a real slow
+    /// final.
+    pub fn hold_finals_containing(&self, pattern: &str, hold: Duration) -> &Self {
+        set_pattern(&self.0.hold_final_text, pattern);
+        self.0
+            .hold_final_ms
+            .store(hold.as_millis() as u64, Ordering::SeqCst);
+        self
+    }
+
+    /// How much later a final with these words comes (`hold_finals_containing`).
+    pub fn final_hold(&self, text: &str) -> Duration {
+        if matches(&self.0.hold_final_text, text) {
+            Duration::from_millis(self.0.hold_final_ms.load(Ordering::SeqCst))
+        } else {
+            Duration::ZERO
+        }
     }
 
     /// What `GET /_fake/stats` answers.
