@@ -345,6 +345,11 @@ impl Knobs {
         self
     }
 
+    /// Whether any final is held (`hold_finals_containing`).
+    pub fn holds_finals(&self) -> bool {
+        self.0.hold_final_ms.load(Ordering::SeqCst) > 0
+    }
+
     /// How much later a final with these words comes (`hold_finals_containing`).
     pub fn final_hold(&self, text: &str) -> Duration {
         if matches(&self.0.hold_final_text, text) {
