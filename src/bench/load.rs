@@ -48,17 +48,18 @@ pub struct LoadReport {
     pub call_seconds: f64,
     /// Whole run, from start to the campaign's completion (set-up and wind-down included).
     pub server_cpu_ms_per_call_second: f64,
-    /// Only while every call was live (steady state).
-    pub server_cpu_ms_per_call_second_steady: f64,
+    /// Only while every call was live (steady state); `None` when no second of the run had
+    /// them all live (a call ended before the last one started): no figure, rather than 0.
+    pub server_cpu_ms_per_call_second_steady: Option<f64>,
     /// The part of the steady figure spent in the kernel (system calls; over loopback also
     /// the receiving side's TCP processing of what the server sends), 0–1.
-    pub server_kernel_share_steady: f64,
+    pub server_kernel_share_steady: Option<f64>,
     pub server_rss_idle_kib: u64,
     pub server_rss_peak_kib: u64,
     pub server_rss_per_call_kib: f64,
     /// The load generator (this process) and the fakes, while every call was live: what the
     /// test harness cost, reported beside the server's share.
-    pub harness_cpu_ms_per_call_second_steady: f64,
+    pub harness_cpu_ms_per_call_second_steady: Option<f64>,
     /// Agent audio per media message (`EXOTEL_OUTBOUND_CHUNK_MS` as the server read it).
     pub outbound_chunk_ms: String,
     pub underruns: u64,
@@ -323,6 +324,7 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         }
     }
     let cpu = cpu_ms(pid).saturating_sub(cpu_before);
+    let steady = steady_call_seconds > 0.0;
     let calls: Vec<Value> = api
         .get(&format!("/exports/calls/{id}"))
         .await?
@@ -378,20 +380,14 @@ async fn run_once(n: usize, options: &LoadOptions) -> anyhow::Result<LoadReport>
         } else {
             0.0
         },
-        server_cpu_ms_per_call_second_steady: if steady_call_seconds > 0.0 {
-            steady_cpu as f64 / steady_call_seconds
-        } else {
-            0.0
-        },
-        server_kernel_share_steady: steady_kernel as f64 / steady_cpu.max(1) as f64,
+        server_cpu_ms_per_call_second_steady: steady
+            .then(|| steady_cpu as f64 / steady_call_seconds),
+        server_kernel_share_steady: steady.then(|| steady_kernel as f64 / steady_cpu.max(1) as f64),
         server_rss_idle_kib: rss_idle,
         server_rss_peak_kib: rss_peak,
         server_rss_per_call_kib: rss_peak.saturating_sub(rss_idle) as f64 / n.max(1) as f64,
-        harness_cpu_ms_per_call_second_steady: if steady_call_seconds > 0.0 {
-            steady_harness as f64 / steady_call_seconds
-        } else {
-            0.0
-        },
+        harness_cpu_ms_per_call_second_steady: steady
+            .then(|| steady_harness as f64 / steady_call_seconds),
         outbound_chunk_ms: std::env::var("EXOTEL_OUTBOUND_CHUNK_MS")
             .unwrap_or_else(|_| "100".into()),
         underruns,
@@ -430,20 +426,27 @@ fn print_report(r: &LoadReport) {
         "completed {} · errors/incomplete {} · {:.0} call-seconds",
         r.completed, r.errors, r.call_seconds
     );
-    println!(
-        "server CPU {:.2} ms per call-second while all calls were live ({:.0} % of it in the kernel; {:.2} over the whole run, set-up and wind-down included)",
-        r.server_cpu_ms_per_call_second_steady,
-        r.server_kernel_share_steady * 100.0,
-        r.server_cpu_ms_per_call_second
-    );
+    match (r.server_cpu_ms_per_call_second_steady, r.server_kernel_share_steady) {
+        (Some(steady), Some(kernel)) => println!(
+            "server CPU {steady:.2} ms per call-second while all calls were live ({:.0} % of it in the kernel; {:.2} over the whole run, set-up and wind-down included)",
+            kernel * 100.0,
+            r.server_cpu_ms_per_call_second
+        ),
+        _ => println!(
+            "server CPU: no figure while all calls were live (no second of the run had all {} live at once); {:.2} ms per call-second over the whole run",
+            r.calls, r.server_cpu_ms_per_call_second
+        ),
+    }
     println!(
         "server RSS idle {} KiB, peak {} KiB, {:.0} KiB per call",
         r.server_rss_idle_kib, r.server_rss_peak_kib, r.server_rss_per_call_kib
     );
-    println!(
-        "harness (load generator + fakes) CPU {:.2} ms per call-second while all calls were live; outbound chunks of {} ms",
-        r.harness_cpu_ms_per_call_second_steady, r.outbound_chunk_ms
-    );
+    if let Some(harness) = r.harness_cpu_ms_per_call_second_steady {
+        println!(
+            "harness (load generator + fakes) CPU {harness:.2} ms per call-second while all calls were live; outbound chunks of {} ms",
+            r.outbound_chunk_ms
+        );
+    }
     println!(
         "audio at the phone: {} frames, {} underruns, lateness p50 {} ms p99 {} ms max {} ms",
         r.frames,
@@ -487,13 +490,20 @@ fn pin_harness() -> anyhow::Result<()> {
 
 /// The spread of several runs of one size: min–max of the figures the targets name.
 fn print_spread(runs: &[LoadReport]) {
-    let spread = |f: &dyn Fn(&LoadReport) -> f64, digits: usize| {
+    let spread_of = |f: &dyn Fn(&LoadReport) -> Option<f64>, digits: usize| {
         let (lo, hi) = runs
             .iter()
-            .map(f)
+            .filter_map(f)
             .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
-        format!("{lo:.digits$}–{hi:.digits$}")
+        // Runs without the figure (no steady window) are left out and counted.
+        let missing = runs.iter().filter(|r| f(r).is_none()).count();
+        match (lo <= hi, missing) {
+            (false, _) => "-".to_string(),
+            (true, 0) => format!("{lo:.digits$}–{hi:.digits$}"),
+            (true, m) => format!("{lo:.digits$}–{hi:.digits$} ({m} run(s) without it)"),
+        }
     };
+    let spread = |f: &dyn Fn(&LoadReport) -> f64, digits: usize| spread_of(&|r| Some(f(r)), digits);
     let opt = |v: Option<u64>| v.unwrap_or(0) as f64;
     println!(
         "\n=== {} calls, {} runs: min–max ===",
@@ -510,11 +520,11 @@ fn print_spread(runs: &[LoadReport]) {
     );
     println!(
         "server CPU per call-second {} ms steady ({} % in the kernel; {} whole run) · RSS per call {} KiB · harness CPU {} ms",
-        spread(&|r| r.server_cpu_ms_per_call_second_steady, 2),
-        spread(&|r| r.server_kernel_share_steady * 100.0, 0),
+        spread_of(&|r| r.server_cpu_ms_per_call_second_steady, 2),
+        spread_of(&|r| r.server_kernel_share_steady.map(|k| k * 100.0), 0),
         spread(&|r| r.server_cpu_ms_per_call_second, 2),
         spread(&|r| r.server_rss_per_call_kib, 0),
-        spread(&|r| r.harness_cpu_ms_per_call_second_steady, 2)
+        spread_of(&|r| r.harness_cpu_ms_per_call_second_steady, 2)
     );
     println!(
         "end of speech → first agent audio p50 {} ms, p99 {} ms",
