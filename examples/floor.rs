@@ -303,8 +303,8 @@ fn actix_server(stt: u16, media: Media) -> Result {
         let server = actix_web::HttpServer::new(move || {
             let route = match media {
                 Media::ActixActor => actix_web::web::get().to(media_actor),
-                Media::ActixWsHop => actix_web::web::get().to(media_ws_hop),
-                _ => actix_web::web::get().to(media_ws),
+                Media::ActixWsHop => actix_web::web::get().to(media_ws::<true>),
+                _ => actix_web::web::get().to(media_ws::<false>),
             };
             actix_web::App::new()
                 .app_data(actix_web::web::Data::new(stt))
@@ -328,7 +328,8 @@ async fn connect_stt(
     Ok(socket)
 }
 
-async fn media_ws(
+/// `/media` as an `actix-ws` task; `HOP`: the STT audio through a writer task (`actix-ws-hop`).
+async fn media_ws<const HOP: bool>(
     req: actix_web::HttpRequest,
     body: actix_web::web::Payload,
     stt: actix_web::web::Data<u16>,
@@ -337,21 +338,72 @@ async fn media_ws(
     let frames = frames.max_frame_size(MAX_FRAME_BYTES);
     let (stt, n) = (**stt, CALLS.fetch_add(1, Relaxed));
     actix_web::rt::spawn(async move {
-        if let Err(e) = ws_call(session, frames, stt, n).await {
+        if let Err(e) = ws_call(session, frames, SttSide::connect(stt, HOP).await, n).await {
             eprintln!("server call {n}: {e}");
         }
     });
     Ok(response)
 }
 
+type SttSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
+
+/// The STT socket of an `actix-ws` call: written inline, or through a writer task (one hop).
+// One per call, made once and never moved: boxing the socket would only add an indirection to
+// the path the inline variant measures.
+#[allow(clippy::large_enum_variant)]
+enum SttSide {
+    Inline(SttSocket),
+    Hop {
+        source: futures::stream::SplitStream<SttSocket>,
+        to_stt: tokio::sync::mpsc::UnboundedSender<Message>,
+    },
+}
+
+impl SttSide {
+    async fn connect(stt: u16, hop: bool) -> Result<SttSide> {
+        let socket = connect_stt(stt).await?;
+        if !hop {
+            return Ok(SttSide::Inline(socket));
+        }
+        let (mut sink, source) = socket.split();
+        let (to_stt, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
+        actix_web::rt::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                if sink.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(SttSide::Hop { source, to_stt })
+    }
+
+    async fn send(&mut self, message: Message) -> Result {
+        match self {
+            SttSide::Inline(socket) => Ok(socket.send(message).await?),
+            SttSide::Hop { to_stt, .. } => {
+                Ok(to_stt.send(message).map_err(|_| "the STT writer ended")?)
+            }
+        }
+    }
+
+    async fn next(
+        &mut self,
+    ) -> Option<std::result::Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        match self {
+            SttSide::Inline(socket) => socket.next().await,
+            SttSide::Hop { source, .. } => source.next().await,
+        }
+    }
+}
+
 /// `call`, with actix-ws for the phone's socket.
 async fn ws_call(
     mut phone: actix_ws::Session,
     mut frames: actix_ws::MessageStream,
-    stt: u16,
+    stt: Result<SttSide>,
     n: u64,
 ) -> Result {
-    let mut stt = connect_stt(stt).await?;
+    let mut stt = stt?;
     let stream_sid = format!("S{n:08}");
     let agent_audio = vec![7u8; FRAME_BYTES];
     let mut base64 = String::with_capacity(FRAME_BYTES * 4 / 3 + 4);
@@ -368,68 +420,6 @@ async fn ws_call(
                 }
             }
             result = stt.next() => {
-                let Some(result) = result else { return Ok(()) };
-                if let Message::Text(text) = result? {
-                    read_stt_result(text.as_str())?;
-                }
-            }
-            _ = speak.tick() => {
-                for message in agent_messages(&stream_sid, &agent_audio, &mut base64, &mut tick)? {
-                    phone.text(message).await.map_err(|_| "the phone's socket closed")?;
-                }
-            }
-        }
-    }
-}
-
-async fn media_ws_hop(
-    req: actix_web::HttpRequest,
-    body: actix_web::web::Payload,
-    stt: actix_web::web::Data<u16>,
-) -> actix_web::Result<actix_web::HttpResponse> {
-    let (response, session, frames) = actix_ws::handle(&req, body)?;
-    let frames = frames.max_frame_size(MAX_FRAME_BYTES);
-    let (stt, n) = (**stt, CALLS.fetch_add(1, Relaxed));
-    actix_web::rt::spawn(async move {
-        if let Err(e) = ws_hop_call(session, frames, stt, n).await {
-            eprintln!("server call {n}: {e}");
-        }
-    });
-    Ok(response)
-}
-
-/// `ws_call`, with the STT audio sent through a writer task (as `MediaActor` does).
-async fn ws_hop_call(
-    mut phone: actix_ws::Session,
-    mut frames: actix_ws::MessageStream,
-    stt: u16,
-    n: u64,
-) -> Result {
-    let (mut sink, mut source) = connect_stt(stt).await?.split();
-    let (to_stt, mut rx) = tokio::sync::mpsc::unbounded_channel::<Message>();
-    actix_web::rt::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            if sink.send(message).await.is_err() {
-                return;
-            }
-        }
-    });
-    let stream_sid = format!("S{n:08}");
-    let agent_audio = vec![7u8; FRAME_BYTES];
-    let mut base64 = String::with_capacity(FRAME_BYTES * 4 / 3 + 4);
-    let mut speak = every(Duration::from_millis(100));
-    let mut tick = 0u64;
-    loop {
-        tokio::select! {
-            frame = frames.next() => {
-                let Some(frame) = frame else { return Ok(()) };
-                if let actix_ws::Message::Text(text) = frame? {
-                    if let Some(audio) = caller_audio(&text)? {
-                        to_stt.send(Message::binary(audio)).map_err(|_| "the STT writer ended")?;
-                    }
-                }
-            }
-            result = source.next() => {
                 let Some(result) = result else { return Ok(()) };
                 if let Message::Text(text) = result? {
                     read_stt_result(text.as_str())?;
